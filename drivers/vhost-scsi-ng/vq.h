@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vhost-scsi-ng: the virtqueue engine.
+ *
+ * This is our own replacement for the private drivers/vhost/vhost.h, which
+ * no kernel package ships.  It knows nothing about SCSI: it owns the memory
+ * table, the split rings, kick/call/err eventfds, dirty logging, the
+ * per-queue workers and the notification policy.  The SCSI device
+ * (vsng.h) embeds a struct vsng_dev and an array of struct vsng_vq.
+ *
+ * Lock order (outer to inner):
+ *   dev->mutex  ->  vq->mutex (in index order)  ->  worker->mutex
+ *
+ * dev->mutex   protects the device configuration: owner, features, memory
+ *              table pointer, log base, the worker list, vq->worker changes.
+ * vq->mutex    protects the ring state of one queue (addresses, indexes,
+ *              eventfds, flags, private_data) and the memory table as seen
+ *              by that queue.  Workers hold it while they touch the ring.
+ *              SET_MEM_TABLE takes every vq->mutex to swap the table.
+ * worker->mutex serialises flushes of a worker against attach/free.
+ *
+ * Object lifetimes:
+ *   vsng_dev     lives from open() to the last fput (release()).
+ *   vsng_worker  from VHOST_NEW_WORKER (or the implicit default workers made
+ *                at the first ring setup) until FREE_WORKER or release; it
+ *                cannot be freed while a vq is attached (-EBUSY).
+ *   memtable     RCU/refcounted by replacement under all vq mutexes; freed
+ *                after the swap when no vq can see it any more.
+ */
+#ifndef _VSNG_VQ_H
+#define _VSNG_VQ_H
+
+#include <linux/eventfd.h>
+#include <linux/file.h>
+#include <linux/llist.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/uio.h>
+#include <linux/hrtimer.h>
+#include <linux/vhost_types.h>
+#include <linux/virtio_ring.h>
+#include <linux/virtio_config.h>
+
+struct vsng_dev;
+struct vsng_vq;
+struct vsng_work;
+struct vsng_worker;
+
+typedef void (*vsng_work_fn_t)(struct vsng_work *work);
+
+/* A unit of work run by a worker; may be queued from any context. */
+struct vsng_work {
+	struct llist_node node;
+	vsng_work_fn_t fn;
+	unsigned long flags;		/* VSNG_WORK_QUEUED bit */
+};
+
+#define VSNG_WORK_QUEUED 0
+
+void vsng_work_init(struct vsng_work *work, vsng_work_fn_t fn);
+
+/*
+ * Queue @work on the worker currently attached to @vq.  Safe from any
+ * context (IRQ included).  Returns false if the vq has no worker.
+ */
+bool vsng_vq_work_queue(struct vsng_vq *vq, struct vsng_work *work);
+
+/* Wait until all work queued so far on every worker of @dev has run. */
+void vsng_dev_flush(struct vsng_dev *dev);
+
+/* Maximum iovecs a single chain may expand to (after region splits). */
+#define VSNG_MAX_IOV	UIO_MAXIOV
+
+/*
+ * One descriptor chain popped from the avail ring, already translated to
+ * owner-process virtual addresses.  iov[0 .. out_num) are device-readable
+ * (driver -> device), iov[out_num .. out_num + in_num) device-writable.
+ * out_len / in_len are the byte totals, computed once while walking.
+ */
+struct vsng_chain {
+	u16 head;
+	unsigned int out_num;
+	unsigned int in_num;
+	size_t out_len;
+	size_t in_len;
+	struct iovec *iov;		/* points at vq->iov, VSNG_MAX_IOV long */
+};
+
+/* Per-queue counters (read through debugfs/sysfs by the SCSI layer). */
+struct vsng_vq_stats {
+	u64 requests;		/* chains popped */
+	u64 completions;	/* used entries added */
+	u64 used_idx_writes;	/* writes of used->idx */
+	u64 interrupts;		/* call eventfd signals */
+	u64 kicks;		/* kick eventfd wake-ups */
+	u64 poll_hits;		/* requests found by busy polling */
+	u64 errors;		/* malformed chains, faults */
+	u64 coalesced;		/* signals deferred by coalescing */
+};
+
+struct vsng_vq {
+	struct vsng_dev *dev;
+	struct vsng_worker __rcu *worker;
+
+	/* Everything below is protected by @mutex. */
+	struct mutex mutex;
+	unsigned int num;			/* ring size, power of 2 */
+	struct vring_desc __user *desc;
+	struct vring_avail __user *avail;
+	struct vring_used __user *used;
+	u64 log_addr;				/* GPA of the used ring */
+	bool log_used;				/* VHOST_VRING_F_LOG */
+
+	struct file *kick;
+	struct eventfd_ctx *call_ctx;
+	struct eventfd_ctx *error_ctx;
+
+	/* Kick eventfd poll */
+	poll_table table;
+	wait_queue_head_t *wqh;
+	wait_queue_entry_t wait;
+	struct vsng_work kick_work;	/* runs handle_kick on the worker */
+
+	/* Set by the device; called on the worker with no lock held. */
+	vsng_work_fn_t handle_kick;
+
+	u16 last_avail_idx;		/* next avail entry to pop */
+	u16 avail_idx;			/* cached avail->idx */
+	u16 last_used_idx;		/* published used->idx */
+	u16 pending_used;		/* entries written, idx not yet bumped */
+	u16 used_flags;
+	u16 signalled_used;
+	bool signalled_used_valid;
+	bool broken;			/* malformed input; stopped until reset */
+
+	/* Notification policy (set by the device from TPG attributes). */
+	unsigned int poll_usecs;	/* busy-poll window, 0 = off */
+	unsigned int coalesce_usecs;	/* max deferral of a signal */
+	unsigned int coalesce_max;	/* signal at once past this many */
+	unsigned int inflight;		/* requests popped, not yet used */
+	unsigned int unsignalled;	/* used entries since last signal */
+	struct hrtimer coalesce_timer;
+	u64 poll_deadline_ns;		/* busy-poll window end (ktime ns) */
+
+	void *private_data;		/* device backend, NULL = stopped */
+	struct vsng_vq_stats stats;
+
+	struct iovec iov[VSNG_MAX_IOV];
+};
+
+/* Memory table (guest-physical -> owner-virtual), sorted by gpa. */
+struct vsng_mem_region {
+	u64 gpa;
+	u64 size;
+	u64 uaddr;
+};
+
+struct vsng_memtable {
+	struct rcu_head rcu;
+	u32 nregions;
+	struct vsng_mem_region regions[];
+};
+
+#define VSNG_MAX_MEM_REGIONS	509
+
+struct vsng_dev {
+	struct mutex mutex;
+	struct mm_struct *mm;			/* owner, NULL before SET_OWNER */
+	struct vsng_memtable __rcu *mem;
+	u64 acked_features;
+	u64 acked_backend_features;
+	void __user *log_base;			/* dirty log bitmap, owner VA */
+	struct eventfd_ctx *log_ctx;
+	struct vsng_vq **vqs;
+	int nvqs;
+	struct xarray worker_xa;		/* id -> struct vsng_worker */
+	bool shared_worker;		/* one worker for all vqs (compare mode) */
+};
+
+/* Device life */
+void vsng_dev_init(struct vsng_dev *dev, struct vsng_vq **vqs, int nvqs);
+long vsng_dev_set_owner(struct vsng_dev *dev);
+bool vsng_dev_has_owner(struct vsng_dev *dev);
+long vsng_dev_check_owner(struct vsng_dev *dev);	/* 0 or -EPERM */
+void vsng_dev_stop(struct vsng_dev *dev);		/* stop kick polling */
+void vsng_dev_cleanup(struct vsng_dev *dev);		/* release everything */
+
+/*
+ * ioctl entry points.  Each returns -ENOIOCTLCMD for ioctls it does not
+ * own.  vsng_dev_ioctl: SET_OWNER, SET_MEM_TABLE, SET_LOG_BASE, SET_LOG_FD,
+ * RESET_OWNER.  vsng_vring_ioctl: SET_VRING_*, GET_VRING_BASE (index
+ * beyond nvqs -> -ENOBUFS).  vsng_worker_ioctl: NEW/FREE_WORKER,
+ * ATTACH/GET_VRING_WORKER.  GET/SET_FEATURES stay in the device.
+ * The caller holds dev->mutex.
+ */
+long vsng_dev_ioctl(struct vsng_dev *dev, unsigned int ioctl, void __user *argp);
+long vsng_vring_ioctl(struct vsng_dev *dev, unsigned int ioctl, void __user *argp);
+long vsng_worker_ioctl(struct vsng_dev *dev, unsigned int ioctl, void __user *argp);
+
+/* Rings have addresses, num and are accessible from the owner's mm. */
+bool vsng_vq_is_setup(struct vsng_vq *vq);
+bool vsng_vq_access_ok(struct vsng_vq *vq);
+/* Read used->flags etc. once when a backend starts; caller holds vq->mutex. */
+int vsng_vq_init_access(struct vsng_vq *vq);
+
+static inline bool vsng_has_feature(struct vsng_vq *vq, int bit)
+{
+	return vq->dev->acked_features & (1ULL << bit);
+}
+
+/*
+ * Pop the next chain.  Runs on the vq's worker with vq->mutex held.
+ * Returns 1 with @ch filled, 0 if the avail ring is empty, or a negative
+ * errno if the ring or the chain is malformed; then the vq is marked
+ * broken, the err eventfd signalled and -EIO returned until reset.
+ */
+int vsng_vq_pop(struct vsng_vq *vq, struct vsng_chain *ch);
+/* Put back the last @n popped chains (e.g. when out of resources). */
+void vsng_vq_unpop(struct vsng_vq *vq, int n);
+
+/*
+ * Used ring, batched: vsng_vq_add_used() writes one used element but not
+ * the index; vsng_vq_flush_used() publishes all pending entries with one
+ * used->idx write, logs the dirty pages, and signals the guest according
+ * to EVENT_IDX / NO_INTERRUPT and the coalescing policy.  Worker context,
+ * vq->mutex held.
+ */
+int vsng_vq_add_used(struct vsng_vq *vq, u16 head, u32 len);
+void vsng_vq_flush_used(struct vsng_vq *vq);
+
+/*
+ * Kick suppression: disable while draining, enable when the ring looks
+ * empty.  vsng_vq_enable_notify() returns true if new buffers arrived
+ * while notifications were off (the caller must loop again).
+ */
+void vsng_vq_disable_notify(struct vsng_vq *vq);
+bool vsng_vq_enable_notify(struct vsng_vq *vq);
+bool vsng_vq_avail_empty(struct vsng_vq *vq);
+
+/*
+ * The standard kick handler body.  Takes vq->mutex; returns at once if the
+ * vq has no backend (private_data == NULL) or is broken.  Otherwise, with
+ * kicks suppressed, pops chains and hands each to @handle (vq->mutex
+ * held).  @handle returns 0 when it consumed the chain, -EAGAIN when it is
+ * out of resources (the chain is put back and draining stops until a
+ * completion requeues kick_work), or another errno (chain consumed,
+ * draining goes on).  When the ring is empty it re-enables kicks and
+ * checks once more, so no wake-up is lost.  If vq->poll_usecs is set, it
+ * instead keeps kicks off and requeues kick_work until the ring has been
+ * empty for that long (busy polling that never blocks other work on the
+ * same worker).  After VSNG_WEIGHT chains it requeues itself and returns.
+ */
+int vsng_vq_drain(struct vsng_vq *vq,
+		  int (*handle)(struct vsng_vq *vq, struct vsng_chain *ch));
+
+/* Worker yields after this much work per handle_kick pass. */
+#define VSNG_WEIGHT	256
+bool vsng_vq_exceeds_weight(struct vsng_vq *vq, int reqs);
+
+/* Mark @vq broken: log (ratelimited), signal err eventfd, count. */
+void vsng_vq_error(struct vsng_vq *vq, const char *fmt, ...) __printf(2, 3);
+
+/*
+ * Dirty logging for data written into guest memory by the device outside
+ * the used ring (data-in buffers, responses, events).  @iov holds owner
+ * virtual addresses; they are mapped back to guest-physical pages through
+ * the memory table.  No-op unless VHOST_F_LOG_ALL is acked.
+ */
+int vsng_vq_log_write(struct vsng_vq *vq, const struct iovec *iov,
+		      unsigned int count, size_t len);
+
+#endif /* _VSNG_VQ_H */
