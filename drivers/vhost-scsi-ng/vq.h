@@ -198,6 +198,21 @@ long vsng_dev_ioctl(struct vsng_dev *dev, unsigned int ioctl, void __user *argp)
 long vsng_vring_ioctl(struct vsng_dev *dev, unsigned int ioctl, void __user *argp);
 long vsng_worker_ioctl(struct vsng_dev *dev, unsigned int ioctl, void __user *argp);
 
+/*
+ * Set the acked features (caller validated them against the device's
+ * offer).  Takes every vq->mutex; fails with -EFAULT if LOG_ALL is asked
+ * for and the log base is not accessible.  Caller holds dev->mutex.
+ */
+int vsng_dev_set_features(struct vsng_dev *dev, u64 features);
+
+/*
+ * Statistics: VHOST_SCSI_NG_GET_VQ_STATS (include/uapi/linux/
+ * vhost_scsi_ng.h) and a debugfs directory per device,
+ * /sys/kernel/debug/vhost-scsi-ng/<owner-pid>-<id>/vq<N>, created at
+ * SET_OWNER and removed at cleanup by the engine itself.
+ */
+long vsng_stats_ioctl(struct vsng_dev *dev, void __user *argp);
+
 /* Rings have addresses, num and are accessible from the owner's mm. */
 bool vsng_vq_is_setup(struct vsng_vq *vq);
 bool vsng_vq_access_ok(struct vsng_vq *vq);
