@@ -17,6 +17,71 @@
 
 /* ---- engine ---------------------------------------------------------- */
 
+#include <linux/eventfd.h>
+#include <linux/hrtimer.h>
+#include <linux/vhost.h>
+
+/*
+ * 6.8, "eventfd: simplify eventfd_signal()": the count argument went away
+ * (it was always 1 for us).
+ */
+static inline void vsng_eventfd_signal(struct eventfd_ctx *ctx)
+{
+#ifdef HAVE_EVENTFD_SIGNAL_NOCOUNT
+	eventfd_signal(ctx);
+#else
+	eventfd_signal(ctx, 1);
+#endif
+}
+
+/*
+ * 6.13, "hrtimer: Add hrtimer_setup()": hrtimer_init() plus setting the
+ * function by hand is deprecated there.
+ */
+static inline void vsng_hrtimer_setup(struct hrtimer *t,
+				      enum hrtimer_restart (*fn)(struct hrtimer *),
+				      clockid_t clock, enum hrtimer_mode mode)
+{
+#ifdef HAVE_HRTIMER_SETUP
+	hrtimer_setup(t, fn, clock, mode);
+#else
+	hrtimer_init(t, clock, mode);
+	t->function = fn;
+#endif
+}
+
+/*
+ * 6.5, "vhost: allow userspace to create workers": the worker ioctls.
+ * Older uapi headers lack them; we still need the numbers to answer them
+ * (with -ENOIOCTLCMD when there is no vhost_task, like in-tree 6.1).
+ */
+#ifndef HAVE_VHOST_WORKER_IOCTLS
+struct vhost_worker_state {
+	unsigned int worker_id;
+};
+
+struct vhost_vring_worker {
+	unsigned int index;
+	unsigned int worker_id;
+};
+
+#define VHOST_NEW_WORKER _IOR(VHOST_VIRTIO, 0x8, struct vhost_worker_state)
+#define VHOST_FREE_WORKER _IOW(VHOST_VIRTIO, 0x9, struct vhost_worker_state)
+#define VHOST_ATTACH_VRING_WORKER _IOW(VHOST_VIRTIO, 0x15, \
+				       struct vhost_vring_worker)
+#define VHOST_GET_VRING_WORKER _IOWR(VHOST_VIRTIO, 0x16, \
+				     struct vhost_vring_worker)
+#endif
+
+/*
+ * 6.11, "vhost_task: Handle SIGKILL by flushing work and exiting": a
+ * vhost_task with a kill callback.  Without it (6.1) workers are kthreads
+ * that adopt the owner's mm with kthread_use_mm(); see worker.c.
+ */
+#ifdef HAVE_VHOST_TASK
+#include <linux/sched/vhost_task.h>
+#endif
+
 /* ---- target ---------------------------------------------------------- */
 
 #endif /* _VSNG_COMPAT_H */

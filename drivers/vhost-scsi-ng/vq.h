@@ -8,8 +8,27 @@
  * per-queue workers and the notification policy.  The SCSI device
  * (vsng.h) embeds a struct vsng_dev and an array of struct vsng_vq.
  *
+ * CHANGES for the SCSI side (engine owner, keep this list current):
+ *  - Lock order corrected: worker->mutex is taken BEFORE vq->mutex (the
+ *    worker kill handler and attach must detach queues while holding the
+ *    worker).  The SCSI side never sees worker->mutex, so nothing changes
+ *    for it; just never call vsng_dev_flush() with a vq->mutex held.
+ *  - Added (no renames): vq->index, vsng_engine_init()/vsng_engine_exit()
+ *    (call from module init/exit: debugfs root), VSNG_*_DEFAULT tunables,
+ *    vsng_vq_signal(), vsng_vq_kick() and the fields marked "engine".
+ *  - vsng_vq_work_queue(): after the owner was SIGKILLed, work is run by
+ *    a fallback kworker (using the owner's mm) instead of being refused,
+ *    so completions queued during kill -9 still run; it only returns
+ *    false before SET_OWNER or after vsng_dev_cleanup() started.
+ *  - RESET_OWNER is not implemented (in-tree vhost-scsi does not either):
+ *    vsng_dev_ioctl() returns -ENOIOCTLCMD for it.
+ *
  * Lock order (outer to inner):
- *   dev->mutex  ->  vq->mutex (in index order)  ->  worker->mutex
+ *   dev->mutex  ->  worker->mutex  ->  vq->mutex
+ * Only one vq->mutex is ever held at a time: operations on "all queues"
+ * (SET_MEM_TABLE, SET_LOG_BASE, features) update the device field and then
+ * take and release every vq->mutex in turn, so that no queue can still be
+ * using the old value when they return.
  *
  * dev->mutex   protects the device configuration: owner, features, memory
  *              table pointer, log base, the worker list, vq->worker changes.
@@ -17,15 +36,17 @@
  *              eventfds, flags, private_data) and the memory table as seen
  *              by that queue.  Workers hold it while they touch the ring.
  *              SET_MEM_TABLE takes every vq->mutex to swap the table.
- * worker->mutex serialises flushes of a worker against attach/free.
+ * worker->mutex serialises flushes of a worker against attach/free and
+ *              the owner-kill handler; protects attachment_cnt and killed.
  *
  * Object lifetimes:
  *   vsng_dev     lives from open() to the last fput (release()).
  *   vsng_worker  from VHOST_NEW_WORKER (or the implicit default workers made
  *                at the first ring setup) until FREE_WORKER or release; it
  *                cannot be freed while a vq is attached (-EBUSY).
- *   memtable     RCU/refcounted by replacement under all vq mutexes; freed
- *                after the swap when no vq can see it any more.
+ *   memtable     replaced under dev->mutex; readers hold a vq->mutex and
+ *                fetch the pointer once per operation.  The old table is
+ *                freed after every vq->mutex was cycled once.
  */
 #ifndef _VSNG_VQ_H
 #define _VSNG_VQ_H
@@ -41,6 +62,8 @@
 #include <linux/vhost_types.h>
 #include <linux/virtio_ring.h>
 #include <linux/virtio_config.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 struct vsng_dev;
 struct vsng_vq;
@@ -62,11 +85,17 @@ void vsng_work_init(struct vsng_work *work, vsng_work_fn_t fn);
 
 /*
  * Queue @work on the worker currently attached to @vq.  Safe from any
- * context (IRQ included).  Returns false if the vq has no worker.
+ * context (IRQ included).  If the owner was SIGKILLed the work runs on a
+ * fallback kworker that uses the owner's mm.  Returns false only if there
+ * is nowhere to run it (no worker yet, or the device is being torn down):
+ * the caller must then complete or drop whatever the work would have done.
  */
 bool vsng_vq_work_queue(struct vsng_vq *vq, struct vsng_work *work);
 
-/* Wait until all work queued so far on every worker of @dev has run. */
+/*
+ * Wait until all work queued so far on every worker of @dev has run.
+ * Never hangs on a killed worker.  Caller must not hold any vq->mutex.
+ */
 void vsng_dev_flush(struct vsng_dev *dev);
 
 /* Maximum iovecs a single chain may expand to (after region splits). */
@@ -101,10 +130,12 @@ struct vsng_vq_stats {
 
 struct vsng_vq {
 	struct vsng_dev *dev;
+	/* Written under worker->mutex + vq->mutex, read under RCU. */
 	struct vsng_worker __rcu *worker;
+	unsigned int index;			/* engine: position in dev->vqs */
 
 	/* Everything below is protected by @mutex. */
-	struct mutex mutex;
+	struct mutex mutex;			/* this queue's ring state */
 	unsigned int num;			/* ring size, power of 2 */
 	struct vring_desc __user *desc;
 	struct vring_avail __user *avail;
@@ -146,6 +177,13 @@ struct vsng_vq {
 	void *private_data;		/* device backend, NULL = stopped */
 	struct vsng_vq_stats stats;
 
+	/* engine private, protected by @mutex */
+	bool worker_by_user;		/* ATTACH_VRING_WORKER was used */
+	bool polling;			/* kicks off, busy-poll window open */
+	bool starved;			/* handler said -EAGAIN: kick on completion */
+	bool signal_owed;		/* guest wants a signal we deferred */
+	struct vsng_work signal_work;	/* deferred signal, queued by the timer */
+
 	struct iovec iov[VSNG_MAX_IOV];
 };
 
@@ -165,7 +203,7 @@ struct vsng_memtable {
 #define VSNG_MAX_MEM_REGIONS	509
 
 struct vsng_dev {
-	struct mutex mutex;
+	struct mutex mutex;			/* see the lock order above */
 	struct mm_struct *mm;			/* owner, NULL before SET_OWNER */
 	struct vsng_memtable __rcu *mem;
 	u64 acked_features;
@@ -176,7 +214,39 @@ struct vsng_dev {
 	int nvqs;
 	struct xarray worker_xa;		/* id -> struct vsng_worker */
 	bool shared_worker;		/* one worker for all vqs (compare mode) */
+
+	/* engine private */
+	struct vsng_worker *default_worker;	/* dev->mutex; vq 0/1 + shared */
+	unsigned int id;			/* debugfs name, trace dev_id */
+	struct dentry *debugfs;			/* <owner-pid>-<id>/ */
+	/* Work queued after the owner was killed; run by orphan_work. */
+	struct llist_head orphan_list;
+	struct work_struct orphan_work;
+	bool orphaned;				/* a worker was killed */
+	bool dying;				/* cleanup started: refuse work */
 };
+
+/*
+ * Notification policy defaults (the SCSI side may override them per vq
+ * from TPG attributes before the backend starts).
+ *
+ * Coalescing is on by default but cannot hurt queue depth 1: a completion
+ * is signalled at once whenever at most VSNG_COALESCE_IDLE_INFLIGHT
+ * requests are still in flight after it (an idle or nearly idle queue, the
+ * guest is waiting for exactly this I/O).  Only with more requests in
+ * flight - so another completion is coming anyway - is the interrupt held
+ * back, until VSNG_COALESCE_MAX_DEFAULT completions piled up or
+ * VSNG_COALESCE_USECS_DEFAULT passed, whichever comes first.  Busy polling
+ * costs host CPU, so it stays off unless asked for.
+ */
+#define VSNG_COALESCE_USECS_DEFAULT	50
+#define VSNG_COALESCE_MAX_DEFAULT	32
+#define VSNG_COALESCE_IDLE_INFLIGHT	1
+#define VSNG_POLL_USECS_DEFAULT		0
+
+/* Module-wide engine state (debugfs root).  Call from module init/exit. */
+int vsng_engine_init(void);
+void vsng_engine_exit(void);
 
 /* Device life */
 void vsng_dev_init(struct vsng_dev *dev, struct vsng_vq **vqs, int nvqs);
@@ -272,6 +342,15 @@ int vsng_vq_drain(struct vsng_vq *vq,
 /* Worker yields after this much work per handle_kick pass. */
 #define VSNG_WEIGHT	256
 bool vsng_vq_exceeds_weight(struct vsng_vq *vq, int reqs);
+
+/*
+ * Signal the guest now if it wants it (EVENT_IDX/NO_INTERRUPT honoured,
+ * coalescing bypassed), e.g. for the event queue.  vq->mutex held.
+ */
+void vsng_vq_signal(struct vsng_vq *vq);
+
+/* Queue vq->kick_work as if the guest had kicked (no kick counted). */
+void vsng_vq_kick(struct vsng_vq *vq);
 
 /* Mark @vq broken: log (ratelimited), signal err eventfd, count. */
 void vsng_vq_error(struct vsng_vq *vq, const char *fmt, ...) __printf(2, 3);

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vhost-scsi-ng: declarations shared by the engine's own files only
+ * (vq.c, mem.c, worker.c, notify.c, stats.c).  The SCSI side uses vq.h.
+ */
+#ifndef _VSNG_ENGINE_H
+#define _VSNG_ENGINE_H
+
+#include <linux/lockdep.h>
+#include <linux/printk.h>
+#include <linux/virtio_byteorder.h>
+#include "vq.h"
+
+#define VSNG_NAME	"vhost-scsi-ng"
+
+/* Bytes of the split ring parts for @num entries, event words included. */
+static inline size_t vsng_desc_size(unsigned int num)
+{
+	return sizeof(struct vring_desc) * num;
+}
+
+static inline size_t vsng_avail_size(unsigned int num)
+{
+	return sizeof(struct vring_avail) + sizeof(__virtio16) * num +
+	       sizeof(__virtio16);
+}
+
+static inline size_t vsng_used_size(unsigned int num)
+{
+	return sizeof(struct vring_used) +
+	       sizeof(struct vring_used_elem) * num + sizeof(__virtio16);
+}
+
+/* Ring byte order: little endian for VERSION_1, native for legacy. */
+static inline bool vsng_is_le(struct vsng_vq *vq)
+{
+	return vsng_has_feature(vq, VIRTIO_F_VERSION_1) ||
+	       virtio_legacy_is_little_endian();
+}
+
+static inline u16 vsng16_to_cpu(struct vsng_vq *vq, __virtio16 v)
+{
+	return __virtio16_to_cpu(vsng_is_le(vq), v);
+}
+
+static inline __virtio16 cpu_to_vsng16(struct vsng_vq *vq, u16 v)
+{
+	return __cpu_to_virtio16(vsng_is_le(vq), v);
+}
+
+static inline u32 vsng32_to_cpu(struct vsng_vq *vq, __virtio32 v)
+{
+	return __virtio32_to_cpu(vsng_is_le(vq), v);
+}
+
+static inline __virtio32 cpu_to_vsng32(struct vsng_vq *vq, u32 v)
+{
+	return __cpu_to_virtio32(vsng_is_le(vq), v);
+}
+
+static inline u64 vsng64_to_cpu(struct vsng_vq *vq, __virtio64 v)
+{
+	return __virtio64_to_cpu(vsng_is_le(vq), v);
+}
+
+/* The memory table as seen by a queue; vq->mutex (or dev->mutex) held. */
+static inline struct vsng_memtable *vsng_vq_mem(struct vsng_vq *vq)
+{
+	return rcu_dereference_protected(vq->dev->mem,
+					 lockdep_is_held(&vq->mutex) ||
+					 lockdep_is_held(&vq->dev->mutex));
+}
+
+/* Take and release every vq->mutex once (see the lock comment in vq.h). */
+void vsng_dev_cycle_vqs(struct vsng_dev *dev);
+
+/* mem.c */
+const struct vsng_mem_region *vsng_mem_find(const struct vsng_memtable *mt,
+					    u64 gpa);
+int vsng_mem_translate(const struct vsng_memtable *mt, u64 gpa, u64 len,
+		       struct iovec *iov, unsigned int iov_max);
+int vsng_mem_read(const struct vsng_memtable *mt, u64 gpa, void *buf,
+		  size_t len);
+bool vsng_mem_log_access_ok(const struct vsng_memtable *mt,
+			    void __user *log_base);
+bool vsng_log_range_ok(void __user *log_base, u64 gpa, u64 len);
+int vsng_log_gpa(struct vsng_vq *vq, u64 gpa, u64 len);
+int vsng_log_used(struct vsng_vq *vq, u64 offset, u64 len);
+long vsng_set_mem_table(struct vsng_dev *dev, void __user *argp);
+long vsng_set_log_base(struct vsng_dev *dev, void __user *argp);
+long vsng_set_log_fd(struct vsng_dev *dev, void __user *argp);
+void vsng_mem_free(struct vsng_dev *dev);
+
+/* worker.c */
+void vsng_workers_init(struct vsng_dev *dev);
+int vsng_workers_setup(struct vsng_dev *dev);
+void vsng_workers_free(struct vsng_dev *dev);
+void vsng_vq_worker_ensure(struct vsng_vq *vq);
+bool vsng_worker_alive(struct vsng_vq *vq);
+
+/* notify.c */
+void vsng_notify_init(struct vsng_vq *vq);
+void vsng_notify_stop(struct vsng_vq *vq);
+bool vsng_notify_after_flush(struct vsng_vq *vq);
+
+/* stats.c */
+void vsng_stats_dev_add(struct vsng_dev *dev);
+void vsng_stats_dev_del(struct vsng_dev *dev);
+
+#endif /* _VSNG_ENGINE_H */

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhost-scsi-ng: per-queue statistics.
+ *
+ * VHOST_SCSI_NG_GET_VQ_STATS copies one queue's counters (index >= nvqs:
+ * -ENOBUFS, like the vring ioctls).  debugfs shows the same as text in
+ * /sys/kernel/debug/vhost-scsi-ng/<owner-pid>-<id>/vq<N>, one "name value"
+ * line per counter.  Counters are updated under vq->mutex (kicks in the
+ * eventfd wake-up); the ioctl takes vq->mutex for a consistent snapshot,
+ * debugfs reads without it.
+ */
+#include <linux/debugfs.h>
+#include <linux/nospec.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/vhost_scsi_ng.h>
+#include "compat.h"
+#include "engine.h"
+
+/* The debugfs root; vsng_root_lock guards its creation and removal. */
+static DEFINE_MUTEX(vsng_root_lock);
+static struct dentry *vsng_root;
+
+int vsng_engine_init(void)
+{
+	mutex_lock(&vsng_root_lock);
+	if (!vsng_root)
+		vsng_root = debugfs_create_dir(VSNG_NAME, NULL);
+	mutex_unlock(&vsng_root_lock);
+	return 0;
+}
+
+void vsng_engine_exit(void)
+{
+	mutex_lock(&vsng_root_lock);
+	debugfs_remove_recursive(vsng_root);
+	vsng_root = NULL;
+	mutex_unlock(&vsng_root_lock);
+}
+
+static int vsng_vq_stats_show(struct seq_file *m, void *unused)
+{
+	struct vsng_vq *vq = m->private;
+	const struct vsng_vq_stats *s = &vq->stats;
+
+	seq_printf(m, "requests %llu\n", READ_ONCE(s->requests));
+	seq_printf(m, "completions %llu\n", READ_ONCE(s->completions));
+	seq_printf(m, "used_idx_writes %llu\n", READ_ONCE(s->used_idx_writes));
+	seq_printf(m, "interrupts %llu\n", READ_ONCE(s->interrupts));
+	seq_printf(m, "kicks %llu\n", READ_ONCE(s->kicks));
+	seq_printf(m, "poll_hits %llu\n", READ_ONCE(s->poll_hits));
+	seq_printf(m, "errors %llu\n", READ_ONCE(s->errors));
+	seq_printf(m, "coalesced %llu\n", READ_ONCE(s->coalesced));
+	seq_printf(m, "inflight %u\n", READ_ONCE(vq->inflight));
+	seq_printf(m, "broken %d\n", READ_ONCE(vq->broken));
+	seq_printf(m, "worker %d\n", vsng_worker_alive(vq));
+	seq_printf(m, "num %u\n", READ_ONCE(vq->num));
+	seq_printf(m, "last_avail_idx %u\n", READ_ONCE(vq->last_avail_idx));
+	seq_printf(m, "last_used_idx %u\n", READ_ONCE(vq->last_used_idx));
+	seq_printf(m, "poll_usecs %u\n", READ_ONCE(vq->poll_usecs));
+	seq_printf(m, "coalesce_usecs %u\n", READ_ONCE(vq->coalesce_usecs));
+	seq_printf(m, "coalesce_max %u\n", READ_ONCE(vq->coalesce_max));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vsng_vq_stats);
+
+/* At SET_OWNER; failures only cost the debugfs view. */
+void vsng_stats_dev_add(struct vsng_dev *dev)
+{
+	char name[32];
+	int i;
+
+	mutex_lock(&vsng_root_lock);
+	if (!vsng_root)
+		vsng_root = debugfs_create_dir(VSNG_NAME, NULL);
+	snprintf(name, sizeof(name), "%d-%u", task_tgid_nr(current), dev->id);
+	dev->debugfs = debugfs_create_dir(name, vsng_root);
+	mutex_unlock(&vsng_root_lock);
+	if (IS_ERR_OR_NULL(dev->debugfs))
+		return;
+	for (i = 0; i < dev->nvqs; i++) {
+		snprintf(name, sizeof(name), "vq%d", i);
+		debugfs_create_file(name, 0444, dev->debugfs, dev->vqs[i],
+				    &vsng_vq_stats_fops);
+	}
+}
+
+/* Waits for readers, so the queues may be freed afterwards. */
+void vsng_stats_dev_del(struct vsng_dev *dev)
+{
+	mutex_lock(&vsng_root_lock);
+	if (vsng_root)
+		debugfs_remove_recursive(dev->debugfs);
+	mutex_unlock(&vsng_root_lock);
+	dev->debugfs = NULL;
+}
+
+long vsng_stats_ioctl(struct vsng_dev *dev, void __user *argp)
+{
+	struct vhost_scsi_ng_vq_stats st;
+	struct vsng_vq *vq;
+	u32 idx;
+
+	if (get_user(idx, (u32 __user *)argp))
+		return -EFAULT;
+	if (idx >= dev->nvqs)
+		return -ENOBUFS;
+	vq = dev->vqs[array_index_nospec(idx, dev->nvqs)];
+
+	memset(&st, 0, sizeof(st));
+	st.index = idx;
+	mutex_lock(&vq->mutex);
+	st.requests = vq->stats.requests;
+	st.completions = vq->stats.completions;
+	st.used_idx_writes = vq->stats.used_idx_writes;
+	st.interrupts = vq->stats.interrupts;
+	st.kicks = READ_ONCE(vq->stats.kicks);
+	st.poll_hits = vq->stats.poll_hits;
+	st.errors = vq->stats.errors;
+	st.coalesced = vq->stats.coalesced;
+	st.inflight = vq->inflight;
+	if (vq->broken)
+		st.flags |= VHOST_SCSI_NG_VQ_BROKEN;
+	if (vsng_worker_alive(vq))
+		st.flags |= VHOST_SCSI_NG_VQ_HAS_WORKER;
+	mutex_unlock(&vq->mutex);
+
+	if (copy_to_user(argp, &st, sizeof(st)))
+		return -EFAULT;
+	return 0;
+}
