@@ -110,6 +110,8 @@ T0=$SECONDS
 mkdir -p "$DIR"
 
 # ---- 1. extract -------------------------------------------------------------
+exec 8>"$SRC.lock"	# the source is shared between hashes
+flock 8
 if [ ! -f "$SRC/.extracted" ]; then
 	log "extracting $TARBALL into $SRC"
 	rm -rf "$SRC"
@@ -117,6 +119,7 @@ if [ ! -f "$SRC/.extracted" ]; then
 	nice -n 19 tar -xJf "$TARBALL" -C "$SRC" --strip-components=1
 	touch "$SRC/.extracted"
 fi
+flock -u 8
 T_EXTRACT=$((SECONDS - T0))
 
 # ---- 2. configure -----------------------------------------------------------
@@ -156,14 +159,16 @@ done <"$FRAG"
 cp "$OUT/.config" "$DIR/config"
 
 # ---- 3. build -----------------------------------------------------------------
-KREL=$("${KMAKE[@]}" -s kernelrelease)
-log "building $KREL with nice -n 19 make -j$JOBS (log: $DIR/build.log)"
+log "building with nice -n 19 make -j$JOBS (log: $DIR/build.log)"
 T1=$SECONDS
 if ! nice -n 19 "${KMAKE[@]}" -j"$JOBS" bzImage modules >"$DIR/build.log" 2>&1; then
 	tail -n 40 "$DIR/build.log" >&2
 	die "kernel build failed; full log in $DIR/build.log"
 fi
 T_MAKE=$((SECONDS - T1))
+# Only valid once the build has run syncconfig (it carries CONFIG_LOCALVERSION).
+KREL=$(cat "$OUT/include/config/kernel.release")
+[ -n "$KREL" ] || die "no kernel release in $OUT/include/config/kernel.release"
 
 # ---- 4. install into the cache ------------------------------------------------
 rm -rf "$DIR/lib/modules/$KREL"
