@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ABI tests: the ioctl contract QEMU and libvirt rely on.
+ */
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+
+#include "kselftest_harness.h"
+#include "vsng_test.h"
+
+static int max_io_vqs(void)
+{
+	char p[256], buf[32];
+
+	snprintf(p, sizeof(p), "/sys/module/%s/parameters/max_io_vqs",
+		 vsng_module());
+	if (vsng_sysfs_read(p, buf, sizeof(buf)))
+		return -1;
+	return atoi(buf);
+}
+
+/* A device that is open and owned, with memory, but no queues yet. */
+FIXTURE(bare) {
+	struct vsng_env e;
+};
+
+FIXTURE_SETUP(bare)
+{
+	self->e.d.fd = -1;
+	vsng_target_init(&self->e.t, vsng_test_id());
+	ASSERT_EQ(0, vsng_target_create(&self->e.t, 1));
+	ASSERT_EQ(0, vsng_dev_open(&self->e.d, NULL));
+}
+
+FIXTURE_TEARDOWN(bare)
+{
+	vsng_env_down(&self->e);
+}
+
+/* Proves: GET_ABI_VERSION answers 1 (QEMU refuses > 1) although it is _IOW. */
+TEST_F(bare, abi_version)
+{
+	int ver;
+
+	ASSERT_EQ(0, vsng_abi_version(&self->e.d, &ver));
+	EXPECT_EQ(VHOST_SCSI_ABI_VERSION, ver);
+}
+
+/* Proves: the offered features include everything in-tree offers. */
+TEST_F(bare, features_offered)
+{
+	uint64_t f = 0, need = VSNG_F_VERSION_1 | VSNG_F_ANY_LAYOUT |
+		     VSNG_F_INDIRECT | VSNG_F_EVENT_IDX | VSNG_F_HOTPLUG |
+		     VSNG_F_T10_PI | (1ULL << VIRTIO_F_NOTIFY_ON_EMPTY) |
+		     (1ULL << VHOST_F_LOG_ALL);
+
+	ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_OWNER, NULL));
+	ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_GET_FEATURES, &f));
+	TH_LOG("offered features 0x%llx", (unsigned long long)f);
+	EXPECT_EQ(need, f & need);
+	/* Never offered for SCSI: packed ring, IOMMU, in-order, ring reset. */
+	EXPECT_EQ(0, f & ((1ULL << VIRTIO_F_RING_PACKED) |
+			  (1ULL << VIRTIO_F_ACCESS_PLATFORM) |
+			  (1ULL << VIRTIO_F_IN_ORDER) |
+			  (1ULL << VIRTIO_SCSI_F_INOUT)));
+}
+
+/* Proves: SET_FEATURES refuses bits not offered with -EOPNOTSUPP, accepts
+ * the offered set, and accepts it again (features may be renegotiated).
+ */
+TEST_F(bare, features_refused)
+{
+	uint64_t f = 0, bad;
+
+	ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_OWNER, NULL));
+	ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_GET_FEATURES, &f));
+	bad = f | (1ULL << VIRTIO_F_RING_PACKED);
+	EXPECT_EQ(-EOPNOTSUPP, vsng_ioctl(&self->e.d, VHOST_SET_FEATURES, &bad));
+	bad = f | (1ULL << VIRTIO_SCSI_F_CHANGE);
+	EXPECT_EQ(-EOPNOTSUPP, vsng_ioctl(&self->e.d, VHOST_SET_FEATURES, &bad));
+	bad = f | (1ULL << 63);
+	EXPECT_EQ(-EOPNOTSUPP, vsng_ioctl(&self->e.d, VHOST_SET_FEATURES, &bad));
+	EXPECT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_FEATURES, &f));
+	f &= ~(1ULL << VHOST_F_LOG_ALL);
+	EXPECT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_FEATURES, &f));
+}
+
+/* Proves: only the owner's mm may drive the device: a forked child (other
+ * mm) gets -EPERM, a second SET_OWNER gets -EBUSY, and a device without an
+ * owner refuses ring set-up with -EPERM.
+ */
+TEST_F(bare, owner_checks)
+{
+	struct vhost_vring_state s = { .index = VSNG_VQ_REQ, .num = 128 };
+	struct vsng_dev other;
+	int status;
+	pid_t pid;
+
+	/* No owner yet. */
+	EXPECT_EQ(-EPERM, vsng_ioctl(&self->e.d, VHOST_SET_VRING_NUM, &s));
+	ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_OWNER, NULL));
+	EXPECT_EQ(-EBUSY, vsng_ioctl(&self->e.d, VHOST_SET_OWNER, NULL));
+	ASSERT_EQ(0, vsng_mem_create(&self->e.d));
+	EXPECT_EQ(0, vsng_mem_set_table(&self->e.d));
+	EXPECT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_VRING_NUM, &s));
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		int rc = 0;
+
+		if (vsng_ioctl(&self->e.d, VHOST_SET_VRING_NUM, &s) != -EPERM)
+			rc |= 1;
+		if (vsng_mem_set_table(&self->e.d) != -EPERM)
+			rc |= 2;
+		if (vsng_ioctl(&self->e.d, VHOST_SET_OWNER, NULL) != -EBUSY)
+			rc |= 4;
+		_exit(rc);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) {
+		TH_LOG("child saw wrong errors, mask %d", WEXITSTATUS(status));
+	}
+
+	/* A second device is independent: its own owner, its own rings. */
+	ASSERT_EQ(0, vsng_dev_open(&other, NULL));
+	EXPECT_EQ(0, vsng_ioctl(&other, VHOST_SET_OWNER, NULL));
+	vsng_dev_close(&other);
+}
+
+/* The standard environment minus the endpoint. */
+FIXTURE(dev) {
+	struct vsng_env e;
+};
+
+FIXTURE_SETUP(dev)
+{
+	self->e.d.fd = -1;
+	vsng_target_init(&self->e.t, vsng_test_id());
+	ASSERT_EQ(0, vsng_target_create(&self->e.t, 1));
+	ASSERT_EQ(0, vsng_dev_init(&self->e.d, NULL));
+}
+
+FIXTURE_TEARDOWN(dev)
+{
+	vsng_env_down(&self->e);
+}
+
+/* Proves: SET_ENDPOINT with a wwpn nobody configured fails with -ENODEV. */
+TEST_F(dev, endpoint_unknown_wwpn)
+{
+	EXPECT_EQ(-ENODEV, vsng_dev_set_endpoint(&self->e.d,
+						 "naa.5001405deadbeef"));
+	/* and the right one still works afterwards */
+	EXPECT_EQ(0, vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn));
+}
+
+/* Proves: a TPG without a nexus cannot be attached (-ENODEV), and the
+ * nexus cannot be dropped while the TPG has LUNs (-EBUSY, in-tree too).
+ */
+TEST_F(dev, endpoint_no_nexus)
+{
+	EXPECT_EQ(-EBUSY, vsng_target_set_nexus(&self->e.t, false));
+	ASSERT_EQ(0, vsng_target_del_lun(&self->e.t, 0));
+	ASSERT_EQ(0, vsng_target_set_nexus(&self->e.t, false));
+	EXPECT_EQ(-ENODEV, vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn));
+	ASSERT_EQ(0, vsng_target_set_nexus(&self->e.t, true));
+	ASSERT_EQ(0, vsng_target_add_lun(&self->e.t, 0));
+	EXPECT_EQ(0, vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn));
+}
+
+/* Proves: a TPG is attached to one device only.  A second device gets an
+ * error (in-tree: -ENODEV, as a claimed TPG is skipped; -EEXIST also
+ * accepted), and the same device setting it twice gets -EEXIST.
+ */
+TEST_F(dev, endpoint_claimed)
+{
+	struct vsng_dev other;
+	int err;
+
+	ASSERT_EQ(0, vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn));
+	EXPECT_EQ(-EEXIST, vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn));
+	ASSERT_EQ(0, vsng_dev_init(&other, NULL));
+	err = vsng_dev_set_endpoint(&other, self->e.t.wwpn);
+	TH_LOG("second device SET_ENDPOINT: %d (%s)", err, strerror(-err));
+	EXPECT_TRUE(err == -ENODEV || err == -EEXIST);
+	/* once released, the other device may take it */
+	ASSERT_EQ(0, vsng_dev_clear_endpoint(&self->e.d));
+	EXPECT_EQ(0, vsng_dev_set_endpoint(&other, self->e.t.wwpn));
+	EXPECT_EQ(0, vsng_dev_clear_endpoint(&other));
+	vsng_dev_close(&other);
+}
+
+/* Proves: reserved != 0 in struct vhost_scsi_target is refused with
+ * -EOPNOTSUPP by SET and CLEAR.
+ */
+TEST_F(dev, endpoint_reserved)
+{
+	struct vhost_scsi_target t = { .abi_version = VHOST_SCSI_ABI_VERSION };
+
+	snprintf(t.vhost_wwpn, sizeof(t.vhost_wwpn), "%s", self->e.t.wwpn);
+	t.reserved = 1;
+	EXPECT_EQ(-EOPNOTSUPP,
+		  vsng_ioctl(&self->e.d, VHOST_SCSI_SET_ENDPOINT, &t));
+	EXPECT_EQ(-EOPNOTSUPP,
+		  vsng_ioctl(&self->e.d, VHOST_SCSI_CLEAR_ENDPOINT, &t));
+	t.reserved = 0;
+	EXPECT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SCSI_SET_ENDPOINT, &t));
+	self->e.d.endpoint = true;
+	snprintf(self->e.d.wwpn, sizeof(self->e.d.wwpn), "%s", self->e.t.wwpn);
+}
+
+/* Proves: SET/CLEAR_ENDPOINT cycles (QEMU stop/resume) can repeat; the
+ * device answers I/O after each.
+ */
+TEST_F_TIMEOUT(dev, endpoint_cycles_100, 240)
+{
+	struct vsng_cmd c = { 0 };
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		ASSERT_EQ(0, vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn));
+		if (i % 10 == 0) {
+			ASSERT_EQ(0, vsng_tur(&self->e.d.vq[VSNG_VQ_REQ],
+					      VSNG_TPGT, 0, &c));
+			ASSERT_EQ(VIRTIO_SCSI_S_OK, c.rsp.response);
+			ASSERT_EQ(0, c.rsp.status);
+		}
+		ASSERT_EQ(0, vsng_dev_clear_endpoint(&self->e.d));
+	}
+	/* CLEAR without an endpoint is harmless */
+	EXPECT_EQ(0, vsng_dev_clear_endpoint(&self->e.d));
+}
+
+/* Proves: queue indexes beyond 2 + max_io_vqs get -ENOBUFS (QEMU relies on
+ * it to refuse too many queues); the last valid index works.
+ */
+TEST_F(dev, queue_index_limit)
+{
+	struct vhost_vring_file f = { .fd = -1 };
+	int max = max_io_vqs();
+
+	TH_LOG("max_io_vqs = %d", max);
+	if (max > 0) {
+		f.index = max + 1;
+		EXPECT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_VRING_CALL, &f));
+		f.index = max + 2;
+		EXPECT_EQ(-ENOBUFS, vsng_ioctl(&self->e.d, VHOST_SET_VRING_CALL,
+					       &f));
+	}
+	f.index = 1024 + 2;
+	EXPECT_EQ(-ENOBUFS, vsng_ioctl(&self->e.d, VHOST_SET_VRING_ERR, &f));
+	f.index = 0xffff;
+	EXPECT_EQ(-ENOBUFS, vsng_ioctl(&self->e.d, VHOST_SET_VRING_KICK, &f));
+}
+
+/* Proves: the worker ioctls (QEMU worker_per_virtqueue=on) work: a new
+ * worker can be attached to a request queue, reported back, cannot be freed
+ * while attached, and I/O on that queue still completes.  -ENOTTY (no such
+ * ioctls) is acceptable to QEMU and is reported as a skip.
+ */
+TEST_F(dev, worker_ioctls)
+{
+	struct vhost_worker_state w = { 0 }, bogus = { .worker_id = 4242 };
+	struct vhost_vring_worker vw = { .index = VSNG_VQ_REQ };
+	struct vsng_cmd c = { 0 };
+	int err;
+
+	err = vsng_ioctl(&self->e.d, VHOST_NEW_WORKER, &w);
+	if (err == -ENOTTY)
+		SKIP(return, "VHOST_NEW_WORKER not supported (-ENOTTY)");
+	ASSERT_EQ(0, err);
+	vw.worker_id = w.worker_id;
+	EXPECT_EQ(0, vsng_ioctl(&self->e.d, VHOST_ATTACH_VRING_WORKER, &vw));
+	memset(&vw, 0, sizeof(vw));
+	vw.index = VSNG_VQ_REQ;
+	EXPECT_EQ(0, vsng_ioctl(&self->e.d, VHOST_GET_VRING_WORKER, &vw));
+	EXPECT_EQ(w.worker_id, vw.worker_id);
+	EXPECT_EQ(-EBUSY, vsng_ioctl(&self->e.d, VHOST_FREE_WORKER, &w));
+	EXPECT_EQ(-ENODEV, vsng_ioctl(&self->e.d, VHOST_FREE_WORKER, &bogus));
+	vw.index = 4000;
+	EXPECT_EQ(-ENOBUFS, vsng_ioctl(&self->e.d, VHOST_GET_VRING_WORKER,
+				       &vw));
+
+	ASSERT_EQ(0, vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn));
+	ASSERT_EQ(0, vsng_tur(&self->e.d.vq[VSNG_VQ_REQ], VSNG_TPGT, 0, &c));
+	EXPECT_EQ(VIRTIO_SCSI_S_OK, c.rsp.response);
+}
+
+/* Proves: SET/GET_EVENTS_MISSED round-trip. */
+TEST_F(dev, events_missed_ioctls)
+{
+	uint32_t v = 1, r = 7;
+
+	EXPECT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SCSI_SET_EVENTS_MISSED, &v));
+	EXPECT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SCSI_GET_EVENTS_MISSED, &r));
+	EXPECT_EQ(1, r);
+	v = 0;
+	EXPECT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SCSI_SET_EVENTS_MISSED, &v));
+	EXPECT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SCSI_GET_EVENTS_MISSED, &r));
+	EXPECT_EQ(0, r);
+}
+
+/* Proves (ours only): VHOST_SCSI_NG_GET_VQ_STATS counts requests and
+ * completions per queue, refuses a queue beyond the device, and in-tree
+ * answers -ENOTTY (which is how tools tell the two apart).
+ */
+TEST_F(dev, stats_ioctl)
+{
+	struct vhost_scsi_ng_vq_stats st;
+	struct vsng_cmd c = { 0 };
+	int i, err;
+
+	err = vsng_vq_stats(&self->e.d, VSNG_VQ_REQ, &st);
+	if (!vsng_target_is_ours()) {
+		EXPECT_EQ(-ENOTTY, err);
+		SKIP(return, "in-tree vhost_scsi has no stats ioctl");
+	}
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(0, vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn));
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(0, vsng_tur(&self->e.d.vq[VSNG_VQ_REQ], VSNG_TPGT, 0,
+				      &c));
+	}
+	ASSERT_EQ(0, vsng_vq_stats(&self->e.d, VSNG_VQ_REQ, &st));
+	TH_LOG("req %llu compl %llu used_idx_writes %llu irq %llu kicks %llu",
+	       (unsigned long long)st.requests,
+	       (unsigned long long)st.completions,
+	       (unsigned long long)st.used_idx_writes,
+	       (unsigned long long)st.interrupts,
+	       (unsigned long long)st.kicks);
+	EXPECT_EQ(5, st.requests);
+	EXPECT_EQ(5, st.completions);
+	EXPECT_EQ(0, st.inflight);
+	EXPECT_NE(0, vsng_vq_stats(&self->e.d, 5000, &st));
+}
+
+TEST_HARNESS_MAIN

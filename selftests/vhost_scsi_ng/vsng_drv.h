@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vsng_drv: a userspace virtio-scsi "guest driver" for /dev/vhost-scsi.
+ *
+ * The test process plays the guest.  It owns the vhost device, registers
+ * parts of its own address space as guest memory and drives split rings.
+ *
+ * Guest memory uses a NON-IDENTITY mapping, so a target that mixes up
+ * guest-physical addresses (descriptors) and process addresses (ring
+ * addresses given to SET_VRING_ADDR) fails loudly:
+ *
+ *   region  guest-physical           size    process VA (inside one mmap)
+ *   R0      0x100000000              48 MiB  map + 20 MiB
+ *   R1      0x103000000 (after R0)   16 MiB  map +  1 MiB  (VA *before* R0)
+ *   R2      0x180000000 (hole)       16 MiB  map + 72 MiB
+ *
+ * R0 and R1 are contiguous in guest-physical space but not in VA, so a
+ * single descriptor may cross them.  The gaps in the mmap are not
+ * registered: guard zones.
+ *
+ * All functions return 0 or a negative errno unless said otherwise.
+ */
+#ifndef VSNG_DRV_H
+#define VSNG_DRV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/vhost.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include <linux/virtio_scsi.h>
+
+#define VSNG_MAX_REGIONS	3
+#define VSNG_MAX_VQS		66	/* control, event, 64 request queues */
+#define VSNG_VQ_CTL		0
+#define VSNG_VQ_EVT		1
+#define VSNG_VQ_REQ		2	/* first request queue */
+#define VSNG_INDIR_MAX		64	/* descriptors per indirect table */
+#define VSNG_XREGION_SPAN	(512u * 1024)	/* per side of the R0/R1 seam */
+
+#define VSNG_GPA_BASE		0x100000000ULL
+
+/* The virtio-scsi feature bits we know. */
+#define VSNG_F_HOTPLUG		(1ULL << VIRTIO_SCSI_F_HOTPLUG)
+#define VSNG_F_T10_PI		(1ULL << VIRTIO_SCSI_F_T10_PI)
+#define VSNG_F_INDIRECT		(1ULL << VIRTIO_RING_F_INDIRECT_DESC)
+#define VSNG_F_EVENT_IDX	(1ULL << VIRTIO_RING_F_EVENT_IDX)
+#define VSNG_F_VERSION_1	(1ULL << VIRTIO_F_VERSION_1)
+#define VSNG_F_ANY_LAYOUT	(1ULL << VIRTIO_F_ANY_LAYOUT)
+
+struct vsng_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *hva;
+	uint64_t brk;		/* bump allocator offset */
+	uint64_t limit;		/* allocator stops here */
+};
+
+struct vsng_mem {
+	int nregions;
+	struct vsng_region r[VSNG_MAX_REGIONS];
+	uint8_t *map;
+	size_t map_len;
+};
+
+/* A guest-physical buffer piece. */
+struct vsng_seg {
+	uint64_t gpa;
+	uint32_t len;
+	bool write;		/* device-writable */
+};
+
+struct vsng_dev;
+
+struct vsng_vq {
+	struct vsng_dev *dev;
+	unsigned int index;
+	unsigned int num;
+	bool setup;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	int kick_fd, call_fd, err_fd;
+
+	uint16_t free_head;
+	uint16_t num_free;
+	uint16_t avail_idx;	/* shadow of avail->idx */
+	uint16_t kicked_idx;	/* avail idx at the last kick decision */
+	uint16_t last_used;
+	uint16_t *next;		/* shadow free-list links */
+	uint16_t *chain_len;
+	void **cookie;
+	struct vring_desc *indir;	/* num tables of VSNG_INDIR_MAX */
+	bool event_idx;
+	bool no_interrupt;	/* driver asked for no interrupts */
+
+	/* Driver-side counters. */
+	uint64_t kicks;		/* kick eventfd writes */
+	uint64_t kicks_suppressed;
+	uint64_t interrupts;	/* sum of call eventfd counts read */
+	uint64_t irq_wakeups;	/* reads of the call eventfd returning > 0 */
+	uint64_t completions;	/* used entries consumed */
+};
+
+struct vsng_dev_opts {
+	const char *path;	/* NULL: $VSNG_DEV or /dev/vhost-scsi */
+	uint64_t features;	/* wanted; 0: what a Linux guest acks */
+	bool no_event_idx;
+	bool no_indirect;
+	int nreq;		/* request queues (default 1) */
+	unsigned int ctl_size, evt_size, req_size;	/* default 128 */
+	unsigned int req_sizes[VSNG_MAX_VQS];	/* per request queue, 0: req_size */
+};
+
+struct vsng_dev {
+	int fd;
+	uint64_t offered;
+	uint64_t features;
+	struct vsng_mem mem;
+	int nvqs;
+	struct vsng_vq vq[VSNG_MAX_VQS];
+	char wwpn[224];
+	bool endpoint;
+};
+
+/* --- device ------------------------------------------------------------ */
+const char *vsng_dev_path(void);
+int vsng_dev_open(struct vsng_dev *d, const char *path);
+int vsng_mem_create(struct vsng_dev *d);
+int vsng_mem_set_table(struct vsng_dev *d);
+/* Open, SET_OWNER, features, memory table, all queues. */
+int vsng_dev_init(struct vsng_dev *d, const struct vsng_dev_opts *o);
+int vsng_dev_set_endpoint(struct vsng_dev *d, const char *wwpn);
+int vsng_dev_clear_endpoint(struct vsng_dev *d);
+void vsng_dev_close(struct vsng_dev *d);
+int vsng_ioctl(struct vsng_dev *d, unsigned long req, void *arg);
+int vsng_abi_version(struct vsng_dev *d, int *ver);
+/* Our own stats ioctl: -ENOTTY on in-tree vhost_scsi. */
+struct vhost_scsi_ng_vq_stats;
+int vsng_vq_stats(struct vsng_dev *d, unsigned int index,
+		  struct vhost_scsi_ng_vq_stats *st);
+bool vsng_target_is_ours(void);
+
+/* --- guest memory ------------------------------------------------------ */
+void *vsng_alloc(struct vsng_dev *d, int region, size_t size, size_t align);
+uint64_t vsng_gpa(struct vsng_dev *d, const void *hva);
+void *vsng_hva(struct vsng_dev *d, uint64_t gpa, size_t len);
+int vsng_gpa_write(struct vsng_dev *d, uint64_t gpa, const void *src,
+		   size_t len);
+int vsng_gpa_read(struct vsng_dev *d, uint64_t gpa, void *dst, size_t len);
+/* Guest-physical address of a buffer of up to 2*VSNG_XREGION_SPAN bytes
+ * centred on the R0/R1 seam.
+ */
+uint64_t vsng_xregion_gpa(struct vsng_dev *d, size_t len);
+/* Guarded buffer: guard bytes of pattern 0xa5 on each side. */
+void *vsng_alloc_guarded(struct vsng_dev *d, int region, size_t size,
+			 size_t guard);
+bool vsng_guard_ok(const void *buf, size_t size, size_t guard);
+
+/* --- virtqueues -------------------------------------------------------- */
+int vsng_vq_setup(struct vsng_dev *d, unsigned int index, unsigned int num);
+/* Add a chain; returns the head index or -ENOSPC / -EINVAL. */
+int vsng_vq_add(struct vsng_vq *vq, const struct vsng_seg *segs, int nsegs,
+		bool indirect, void *cookie);
+/* Place a raw head in the avail ring (for hand-made chains). */
+void vsng_vq_publish(struct vsng_vq *vq, uint16_t head);
+/* Take n descriptors off the free list, linked through next; head returned */
+int vsng_vq_take_descs(struct vsng_vq *vq, int n, void *cookie);
+/* Kick if the device wants one (EVENT_IDX / NO_NOTIFY aware); force: always */
+bool vsng_vq_kick(struct vsng_vq *vq, bool force);
+/* Consume one used entry: 1 if got one, 0 if none. */
+int vsng_vq_get_used(struct vsng_vq *vq, uint32_t *len, void **cookie);
+/* Wait for used entries by call eventfd (poll) up to timeout_ms; >0 if
+ * some are pending, 0 on timeout.  Does not consume them.
+ */
+int vsng_vq_wait(struct vsng_vq *vq, int timeout_ms);
+/* Busy-poll the used ring (no eventfd) up to timeout_ms. */
+int vsng_vq_poll(struct vsng_vq *vq, int timeout_ms);
+/* Read the call eventfd without blocking and add to counters. */
+uint64_t vsng_vq_drain_irq(struct vsng_vq *vq);
+/* Ask for no interrupts (NO_INTERRUPT flag or used_event far away). */
+void vsng_vq_set_no_interrupt(struct vsng_vq *vq, bool on);
+/* 1 if the err eventfd fired (non-blocking read), 0 otherwise. */
+int vsng_vq_err_fired(struct vsng_vq *vq, int timeout_ms);
+uint16_t vsng_vq_used_idx(struct vsng_vq *vq);
+
+/* --- SCSI commands ----------------------------------------------------- */
+struct vsng_cmd {
+	/* request */
+	uint8_t cdb[VIRTIO_SCSI_CDB_SIZE];
+	uint8_t target;
+	uint16_t lun;
+	uint8_t task_attr;
+	uint64_t tag;
+	uint64_t dout_gpa;
+	uint32_t dout_len;
+	uint64_t din_gpa;
+	uint32_t din_len;
+	int dout_split;		/* data-out descriptors (>= 1) */
+	int din_split;		/* data-in descriptors (>= 1) */
+	bool indirect;
+	bool pi;		/* use virtio_scsi_cmd_req_pi */
+	uint32_t pi_bytesout, pi_bytesin;
+	uint32_t resp_len;	/* 0: sizeof(virtio_scsi_cmd_resp) */
+	bool raw_lun;		/* send lun8 as is */
+	uint8_t lun8[8];
+	/* guest-memory headers, allocated on first submit */
+	void *req;
+	struct virtio_scsi_cmd_resp *resp;
+	/* result */
+	bool done;
+	uint32_t used_len;
+	int head;
+	struct virtio_scsi_cmd_resp rsp;
+};
+
+void vsng_cmd_init(struct vsng_cmd *c, uint8_t target, uint16_t lun);
+int vsng_cmd_submit(struct vsng_vq *vq, struct vsng_cmd *c);
+/* Reap every pending used entry on vq, marking commands done; returns count */
+int vsng_vq_reap(struct vsng_vq *vq);
+/* Submit, kick and wait for this command; -ETIMEDOUT if no answer. */
+int vsng_cmd_run(struct vsng_vq *vq, struct vsng_cmd *c, int timeout_ms);
+uint8_t vsng_sense_key(const struct virtio_scsi_cmd_resp *r);
+uint8_t vsng_sense_asc(const struct virtio_scsi_cmd_resp *r);
+uint8_t vsng_sense_ascq(const struct virtio_scsi_cmd_resp *r);
+void vsng_lun_encode(uint8_t lun8[8], uint8_t target, uint16_t lun);
+
+/* CDB builders; return the CDB length. */
+int vsng_cdb_rw(uint8_t *cdb, int size, bool write, uint64_t lba,
+		uint32_t blocks);
+int vsng_cdb_inquiry(uint8_t *cdb, bool evpd, uint8_t page, uint16_t alloc);
+
+/* Run a command synchronously; data buffers are guest-physical. */
+int vsng_scsi(struct vsng_vq *vq, struct vsng_cmd *c, const uint8_t *cdb,
+	      int cdblen, uint64_t dout, uint32_t dout_len, uint64_t din,
+	      uint32_t din_len);
+
+/* --- control and event queues ----------------------------------------- */
+struct vsng_ctl {
+	struct virtio_scsi_ctrl_tmf_req *tmf_req;
+	struct virtio_scsi_ctrl_tmf_resp *tmf_resp;
+	struct virtio_scsi_ctrl_an_req *an_req;
+	struct virtio_scsi_ctrl_an_resp *an_resp;
+	bool done;
+};
+
+int vsng_tmf_submit(struct vsng_dev *d, struct vsng_ctl *c, uint32_t subtype,
+		    uint8_t target, uint16_t lun, uint64_t tag);
+int vsng_tmf(struct vsng_dev *d, uint32_t subtype, uint8_t target,
+	     uint16_t lun, uint64_t tag, uint8_t *response, int timeout_ms);
+int vsng_an(struct vsng_dev *d, uint32_t type, uint8_t target, uint16_t lun,
+	    uint32_t requested, uint32_t *actual, uint8_t *response,
+	    int timeout_ms);
+/* Post n event buffers on the event queue. */
+int vsng_evt_post(struct vsng_dev *d, int n);
+/* Take one event (0 if none within timeout_ms, 1 if got one). */
+int vsng_evt_get(struct vsng_dev *d, struct virtio_scsi_event *ev,
+		 int timeout_ms);
+
+/* --- LIO target through configfs ------------------------------------- */
+struct vsng_target {
+	char fabric[32];
+	char wwpn[64];
+	char nexus[64];
+	uint16_t tpgt;
+	char backend[16];	/* rd (default), brd, nullb, fileio */
+	uint32_t size_mb;
+	char hba[64];
+	unsigned int luns_mask;
+};
+
+const char *vsng_fabric(void);
+/* Fill names from a short unique id (per test program). */
+void vsng_target_init(struct vsng_target *t, unsigned int id);
+int vsng_target_create(struct vsng_target *t, int nluns);
+int vsng_target_add_lun(struct vsng_target *t, int lun);
+int vsng_target_del_lun(struct vsng_target *t, int lun);
+int vsng_target_set_nexus(struct vsng_target *t, bool on);
+/* Best effort: removes everything with t's names, ignores errors. */
+void vsng_target_destroy(struct vsng_target *t);
+char *vsng_target_tpg_path(struct vsng_target *t, char *buf, size_t len);
+
+/* --- misc -------------------------------------------------------------- */
+uint64_t vsng_now_ms(void);
+void vsng_fill(void *buf, size_t len, uint32_t seed);
+int vsng_sysfs_read(const char *path, char *buf, size_t len);
+int vsng_sysfs_write(const char *path, const char *val);
+
+#endif /* VSNG_DRV_H */

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the vhost-scsi-ng selftests: the standard environment
+ * (one LIO target with LUNs + one device with its endpoint set) and
+ * synchronous SCSI helpers.  Include after kselftest_harness.h.
+ */
+#ifndef VSNG_TEST_H
+#define VSNG_TEST_H
+
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vsng_drv.h"
+#include "linux/vhost_scsi_ng.h"
+
+#define VSNG_TMO	20000	/* ms: generous, TCG guests are slow */
+#define VSNG_BLK	512
+#define VSNG_TPGT	1
+
+extern char *program_invocation_short_name;
+
+/* A stable id per test program: target names do not clash between them. */
+static inline unsigned int vsng_test_id(void)
+{
+	const char *p = program_invocation_short_name;
+	unsigned int h = 5381;
+
+	while (*p)
+		h = h * 33 + (unsigned char)*p++;
+	return h & 0xffffff;
+}
+
+static inline void vsng_clear_ua(struct vsng_vq *vq, uint16_t lun);
+static inline int vsng_tur(struct vsng_vq *vq, uint8_t target, uint16_t lun,
+			   struct vsng_cmd *c);
+
+struct vsng_env {
+	struct vsng_target t;
+	struct vsng_dev d;
+	uint64_t blocks;	/* per LUN */
+};
+
+static inline int vsng_env_up(struct vsng_env *e,
+			      const struct vsng_dev_opts *o, int nluns)
+{
+	int err, i;
+
+	e->d.fd = -1;
+	vsng_target_init(&e->t, vsng_test_id());
+	e->blocks = (uint64_t)e->t.size_mb * 1024 * 1024 / VSNG_BLK;
+	err = vsng_target_create(&e->t, nluns);
+	if (err) {
+		fprintf(stderr, "# target create: %s\n", strerror(-err));
+		return err;
+	}
+	err = vsng_dev_init(&e->d, o);
+	if (err) {
+		fprintf(stderr, "# device init: %s\n", strerror(-err));
+		return err;
+	}
+	err = vsng_dev_set_endpoint(&e->d, e->t.wwpn);
+	if (err) {
+		fprintf(stderr, "# SET_ENDPOINT: %s\n", strerror(-err));
+		return err;
+	}
+	for (i = 0; i < nluns; i++)
+		vsng_clear_ua(&e->d.vq[VSNG_VQ_REQ], i);
+	return 0;
+}
+
+static inline void vsng_env_down(struct vsng_env *e)
+{
+	if (e->d.fd >= 0) {
+		if (e->d.endpoint)
+			vsng_dev_clear_endpoint(&e->d);
+		vsng_dev_close(&e->d);
+	}
+	vsng_target_destroy(&e->t);
+}
+
+static inline struct vsng_vq *vsng_req_vq(struct vsng_env *e, int i)
+{
+	return &e->d.vq[VSNG_VQ_REQ + i];
+}
+
+/* Block READ/WRITE with a CDB of cdbsz bytes, data at gpa. */
+static inline int vsng_rw(struct vsng_vq *vq, struct vsng_cmd *c, int cdbsz,
+			  bool write, uint64_t lba, uint32_t blocks,
+			  uint64_t gpa, uint32_t len)
+{
+	uint8_t cdb[16];
+	int n = vsng_cdb_rw(cdb, cdbsz, write, lba, blocks);
+
+	return vsng_scsi(vq, c, cdb, n, write ? gpa : 0, write ? len : 0,
+			 write ? 0 : gpa, write ? 0 : len);
+}
+
+static inline int vsng_tur(struct vsng_vq *vq, uint8_t target, uint16_t lun,
+			   struct vsng_cmd *c)
+{
+	uint8_t cdb[6] = { 0 };
+
+	vsng_cmd_init(c, target, lun);
+	return vsng_scsi(vq, c, cdb, 6, 0, 0, 0, 0);
+}
+
+/* Eat pending unit attentions (e.g. LUNs added after the nexus). */
+static inline void vsng_clear_ua(struct vsng_vq *vq, uint16_t lun)
+{
+	struct vsng_cmd c = { 0 };
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (vsng_tur(vq, VSNG_TPGT, lun, &c) || c.rsp.status != 2 ||
+		    vsng_sense_key(&c.rsp) != 6)
+			break;
+}
+
+static inline const char *vsng_module(void)
+{
+	const char *m = getenv("VSNG_MODULE");
+
+	if (m && *m)
+		return m;
+	return vsng_target_is_ours() ? "vhost_scsi_ng" : "vhost_scsi";
+}
+
+/* Skip a test of a behaviour only our module has. */
+#define VSNG_OURS_ONLY(what) do { \
+	if (!vsng_target_is_ours()) \
+		SKIP(return, "in-tree vhost_scsi has no " what); \
+} while (0)
+
+#define RESP_OK(c) ((c)->done && (c)->rsp.response == VIRTIO_SCSI_S_OK)
+
+#endif /* VSNG_TEST_H */
