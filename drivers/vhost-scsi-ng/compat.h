@@ -84,4 +84,24 @@ struct vhost_vring_worker {
 
 /* ---- target ---------------------------------------------------------- */
 
+#include <target/target_core_base.h>
+
+/*
+ * 6.10, "scsi: target: Allow userspace to request direct submissions":
+ * a fabric declares whether target_submit() may run the backend in the
+ * caller's context (direct_submit_supp) and which way is its default.
+ * We default to direct submission: the command runs in the queue's
+ * worker with no hop through LIO's workqueue; LIO's per-device
+ * attrib/submit_type can still ask for queued submission.  Before 6.10
+ * target_submit() always ran in the caller's context, which is the same
+ * behaviour, so nothing is needed there.
+ */
+#ifdef HAVE_TARGET_SUBMIT_TYPE
+#define VSNG_FABRIC_OPS_SUBMIT				\
+	.direct_submit_supp	= 1,			\
+	.default_submit_type	= TARGET_DIRECT_SUBMIT,
+#else
+#define VSNG_FABRIC_OPS_SUBMIT
+#endif
+
 #endif /* _VSNG_COMPAT_H */

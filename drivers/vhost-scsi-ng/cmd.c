@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhost-scsi-ng: per-queue command pools and in-flight accounting.
+ *
+ * Each I/O queue gets a pool of commands as large as its ring when the
+ * endpoint is set; a correct guest can never have more requests
+ * outstanding than ring entries, so an empty pool means a misbehaving
+ * guest and is answered with TASK SET FULL.  Free commands sit on a
+ * lock-free list: only the queue's worker takes from it (under
+ * vq->mutex), anyone may give back.
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "vsng.h"
+
+int vsng_cmd_pool_create(struct vsng_svq *svq, unsigned int num)
+{
+	unsigned int i;
+
+	if (svq->cmds)
+		return 0;
+
+	svq->pin_pages = kcalloc(VSNG_PIN_BATCH, sizeof(*svq->pin_pages),
+				 GFP_KERNEL);
+	if (!svq->pin_pages)
+		return -ENOMEM;
+
+	svq->cmds = kvcalloc(num, sizeof(*svq->cmds), GFP_KERNEL);
+	if (!svq->cmds) {
+		kfree(svq->pin_pages);
+		svq->pin_pages = NULL;
+		return -ENOMEM;
+	}
+	svq->max_cmds = num;
+	init_llist_head(&svq->free);
+	for (i = 0; i < num; i++) {
+		svq->cmds[i].svq = svq;
+		llist_add(&svq->cmds[i].node, &svq->free);
+	}
+	return 0;
+}
+
+/* Only with the backend stopped and svq->inflight at zero. */
+void vsng_cmd_pool_destroy(struct vsng_svq *svq)
+{
+	unsigned int i;
+
+	if (!svq->cmds)
+		return;
+	WARN_ON(atomic_read(&svq->inflight));
+	for (i = 0; i < svq->max_cmds; i++) {
+		kfree(svq->cmds[i].big_sgl);
+		kfree(svq->cmds[i].big_iov);
+	}
+	kvfree(svq->cmds);
+	svq->cmds = NULL;
+	svq->max_cmds = 0;
+	init_llist_head(&svq->free);
+	kfree(svq->pin_pages);
+	svq->pin_pages = NULL;
+}
+
+void vsng_inflight_get(struct vsng_svq *svq)
+{
+	atomic_inc(&svq->inflight);
+}
+
+void vsng_inflight_put(struct vsng_svq *svq)
+{
+	struct vsng_scsi *vs = svq->vs;
+
+	/* Full barrier in atomic_dec_and_test pairs with wait_event(). */
+	if (atomic_dec_and_test(&svq->inflight) &&
+	    wq_has_sleeper(&vs->inflight_wq))
+		wake_up(&vs->inflight_wq);
+}
+
+/*
+ * Take a command from the pool, zeroed and counted in flight.  Worker
+ * context, vq->mutex held (the single consumer of svq->free).
+ */
+struct vsng_cmd *vsng_cmd_get(struct vsng_svq *svq)
+{
+	struct llist_node *node;
+	struct vsng_cmd *cmd;
+
+	lockdep_assert_held(&svq->vq.mutex);
+
+	if (!svq->cmds)
+		return NULL;
+	node = llist_del_first(&svq->free);
+	if (!node)
+		return NULL;
+	cmd = llist_entry(node, struct vsng_cmd, node);
+
+	memset(&cmd->se_cmd, 0, sizeof(cmd->se_cmd));
+	cmd->flags = 0;
+	cmd->dir = DMA_NONE;
+	cmd->data_len = 0;
+	cmd->sgl = cmd->inline_sgl;
+	cmd->sgl_count = 0;
+	cmd->prot_sgl = NULL;
+	cmd->prot_sgl_count = 0;
+	cmd->in_iov = cmd->inline_iov;
+	cmd->in_cnt = 0;
+	cmd->in_len = 0;
+	cmd->prot_len = 0;
+	vsng_inflight_get(svq);
+	return cmd;
+}
+
+/*
+ * Give back everything a command holds: pinned or bounce pages, the
+ * scatterlists and iovecs allocated for it, its pool slot and its
+ * in-flight count.  Any context.
+ */
+void vsng_cmd_release(struct vsng_cmd *cmd)
+{
+	struct vsng_svq *svq = cmd->svq;
+	unsigned int i;
+
+	for (i = 0; i < cmd->sgl_count; i++) {
+		if (cmd->flags & VSNG_CMD_BOUNCE)
+			__free_page(sg_page(&cmd->sgl[i]));
+		else
+			put_page(sg_page(&cmd->sgl[i]));
+	}
+	cmd->sgl = cmd->inline_sgl;
+	cmd->sgl_count = 0;
+
+	for (i = 0; i < cmd->prot_sgl_count; i++)
+		put_page(sg_page(&cmd->prot_sgl[i]));
+	kfree(cmd->prot_sgl);
+	cmd->prot_sgl = NULL;
+	cmd->prot_sgl_count = 0;
+
+	cmd->in_iov = cmd->inline_iov;
+
+	llist_add(&cmd->node, &svq->free);
+	vsng_inflight_put(svq);
+}
+
+static bool vsng_scsi_idle(struct vsng_scsi *vs)
+{
+	int i;
+
+	for (i = 0; i < vs->nvqs; i++)
+		if (atomic_read(&vs->svqs[i]->inflight))
+			return false;
+	return true;
+}
+
+/*
+ * Wait for every command and TMF of the device to be released, then for
+ * the workers to finish what those completions queued.  The caller has
+ * stopped every backend, so nothing new can start.
+ */
+void vsng_scsi_drain(struct vsng_scsi *vs)
+{
+	vsng_dev_flush(&vs->dev);
+	wait_event(vs->inflight_wq, vsng_scsi_idle(vs));
+	vsng_dev_flush(&vs->dev);
+}

@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhost-scsi-ng: the LIO fabric - target_core_fabric_ops, the I_T nexus
+ * (session) of each TPG, and binding TPGs to devices (the endpoint).
+ */
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <scsi/scsi_proto.h>
+#include <target/target_core_base.h>
+#include <target/target_core_fabric.h>
+
+#include "vsng.h"
+
+/* ---- fabric ops --------------------------------------------------------- */
+
+static char *vsng_tpg_get_wwn(struct se_portal_group *se_tpg)
+{
+	return vsng_se_to_tpg(se_tpg)->tport->name;
+}
+
+static u16 vsng_tpg_get_tag(struct se_portal_group *se_tpg)
+{
+	return vsng_se_to_tpg(se_tpg)->tpgt;
+}
+
+/* Demo mode: every initiator (the nexus) gets a dynamic ACL. */
+static int vsng_tpg_check_true(struct se_portal_group *se_tpg)
+{
+	return 1;
+}
+
+static int vsng_tpg_check_prot_fabric_only(struct se_portal_group *se_tpg)
+{
+	return vsng_se_to_tpg(se_tpg)->fabric_prot_type;
+}
+
+static int vsng_check_stop_free(struct se_cmd *se_cmd)
+{
+	return target_put_sess_cmd(se_cmd);
+}
+
+/* LIO's last reference is gone: answer the guest from the worker. */
+static void vsng_release_cmd(struct se_cmd *se_cmd)
+{
+	if (se_cmd->se_cmd_flags & SCF_SCSI_TMR_CDB)
+		vsng_tmf_release(se_cmd);
+	else
+		vsng_scsi_queue_completion(container_of(se_cmd,
+							struct vsng_cmd,
+							se_cmd));
+}
+
+/* Data-out is already in the scatterlist: execute at once. */
+static int vsng_write_pending(struct se_cmd *se_cmd)
+{
+	target_execute_cmd(se_cmd);
+	return 0;
+}
+
+/* Status, sense and residual are read from se_cmd at release. */
+static int vsng_queue_status(struct se_cmd *se_cmd)
+{
+	transport_generic_free_cmd(se_cmd, 0);
+	return 0;
+}
+
+static void vsng_aborted_task(struct se_cmd *se_cmd)
+{
+	struct vsng_cmd *cmd;
+
+	if (se_cmd->se_cmd_flags & SCF_SCSI_TMR_CDB)
+		return;
+	cmd = container_of(se_cmd, struct vsng_cmd, se_cmd);
+	cmd->flags |= VSNG_CMD_ABORTED;
+}
+
+static int vsng_port_link(struct se_portal_group *se_tpg, struct se_lun *lun)
+{
+	struct vsng_tpg *tpg = vsng_se_to_tpg(se_tpg);
+
+	mutex_lock(&tpg->mutex);
+	tpg->port_count++;
+	vsng_evt_hotplug(tpg, lun, true);
+	mutex_unlock(&tpg->mutex);
+	return 0;
+}
+
+static void vsng_port_unlink(struct se_portal_group *se_tpg,
+			     struct se_lun *lun)
+{
+	struct vsng_tpg *tpg = vsng_se_to_tpg(se_tpg);
+
+	mutex_lock(&tpg->mutex);
+	tpg->port_count--;
+	vsng_evt_hotplug(tpg, lun, false);
+	mutex_unlock(&tpg->mutex);
+}
+
+struct target_core_fabric_ops vsng_fabric_ops = {
+	.module				= THIS_MODULE,
+	.fabric_name			= "vhost",	/* module param */
+	.max_data_sg_nents		= VSNG_MAX_SGLS,
+	.tpg_get_wwn			= vsng_tpg_get_wwn,
+	.tpg_get_tag			= vsng_tpg_get_tag,
+	.tpg_check_demo_mode		= vsng_tpg_check_true,
+	.tpg_check_demo_mode_cache	= vsng_tpg_check_true,
+	.tpg_check_prot_fabric_only	= vsng_tpg_check_prot_fabric_only,
+	.release_cmd			= vsng_release_cmd,
+	.check_stop_free		= vsng_check_stop_free,
+	.write_pending			= vsng_write_pending,
+	.queue_data_in			= vsng_queue_status,
+	.queue_status			= vsng_queue_status,
+	.queue_tm_rsp			= vsng_tmf_queue_rsp,
+	.aborted_task			= vsng_aborted_task,
+	.fabric_make_wwn		= vsng_make_tport,
+	.fabric_drop_wwn		= vsng_drop_tport,
+	.fabric_make_tpg		= vsng_make_tpg,
+	.fabric_drop_tpg		= vsng_drop_tpg,
+	.fabric_post_link		= vsng_port_link,
+	.fabric_pre_unlink		= vsng_port_unlink,
+	.tfc_wwn_attrs			= vsng_wwn_attrs,
+	.tfc_tpg_base_attrs		= vsng_tpg_attrs,
+	.tfc_tpg_attrib_attrs		= vsng_tpg_attrib_attrs,
+	VSNG_FABRIC_OPS_SUBMIT
+};
+
+/* ---- nexus ---------------------------------------------------------------- */
+
+int vsng_nexus_make(struct vsng_tpg *tpg, const char *name)
+{
+	struct vsng_nexus *nexus;
+	int ret = 0;
+
+	mutex_lock(&tpg->mutex);
+	if (tpg->nexus) {
+		ret = -EEXIST;
+		goto unlock;
+	}
+	nexus = kzalloc(sizeof(*nexus), GFP_KERNEL);
+	if (!nexus) {
+		ret = -ENOMEM;
+		goto unlock;
+	}
+	/* Demo mode: LIO makes a dynamic node ACL named @name. */
+	nexus->se_sess = target_setup_session(&tpg->se_tpg, 0, 0,
+					      TARGET_PROT_DIN_PASS |
+					      TARGET_PROT_DOUT_PASS,
+					      name, nexus, NULL);
+	if (IS_ERR(nexus->se_sess)) {
+		ret = PTR_ERR(nexus->se_sess);
+		kfree(nexus);
+		goto unlock;
+	}
+	tpg->nexus = nexus;
+unlock:
+	mutex_unlock(&tpg->mutex);
+	return ret;
+}
+
+int vsng_nexus_drop(struct vsng_tpg *tpg)
+{
+	struct vsng_nexus *nexus;
+
+	mutex_lock(&tpg->mutex);
+	nexus = tpg->nexus;
+	if (!nexus || !nexus->se_sess) {
+		mutex_unlock(&tpg->mutex);
+		return -ENODEV;
+	}
+	if (tpg->port_count || tpg->vhost_count) {
+		pr_err("vhost-scsi-ng: cannot drop the nexus of %s tpgt %u: %d LUNs, %d devices use it\n",
+		       tpg->tport->name, tpg->tpgt, tpg->port_count,
+		       tpg->vhost_count);
+		mutex_unlock(&tpg->mutex);
+		return -EBUSY;
+	}
+	target_remove_session(nexus->se_sess);
+	tpg->nexus = NULL;
+	mutex_unlock(&tpg->mutex);
+
+	kfree(nexus);
+	return 0;
+}
+
+/* ---- endpoint ------------------------------------------------------------- */
+
+/* Copy the TPG's notification tunables to every I/O queue. */
+static void vsng_apply_tunables(struct vsng_scsi *vs, unsigned int poll,
+				unsigned int usecs, unsigned int max)
+{
+	struct vsng_vq *vq;
+	int i;
+
+	for (i = VSNG_VQ_IO; i < vs->nvqs; i++) {
+		vq = &vs->svqs[i]->vq;
+		mutex_lock(&vq->mutex);
+		vq->poll_usecs = poll;
+		vq->coalesce_usecs = usecs;
+		vq->coalesce_max = max;
+		mutex_unlock(&vq->mutex);
+	}
+}
+
+/* An attribute of @tpg changed; tpg->mutex held. */
+void vsng_tpg_apply_tunables(struct vsng_tpg *tpg)
+{
+	lockdep_assert_held(&tpg->mutex);
+	if (tpg->vs)
+		vsng_apply_tunables(tpg->vs, tpg->poll_usecs,
+				    tpg->coalesce_usecs, tpg->coalesce_max);
+}
+
+static void vsng_tpg_unclaim(struct vsng_tpg *tpg)
+{
+	mutex_lock(&tpg->mutex);
+	tpg->vhost_count--;
+	tpg->vs = NULL;
+	mutex_unlock(&tpg->mutex);
+	target_undepend_item(&tpg->se_tpg.tpg_group.cg_item);
+}
+
+static bool vsng_rings_ok(struct vsng_scsi *vs)
+{
+	int i;
+
+	for (i = 0; i < vs->nvqs; i++)
+		if (!vsng_vq_access_ok(&vs->svqs[i]->vq))
+			return false;
+	return true;
+}
+
+/*
+ * VHOST_SCSI_SET_ENDPOINT: attach every TPG of the WWPN that has a nexus
+ * and no other device, pin each in configfs, give the I/O queues their
+ * command pools and start every queue.
+ *
+ * Lock order: dev->mutex -> vsng_tpg_list_mutex -> tpg->mutex -> vq->mutex
+ */
+long vsng_set_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t)
+{
+	unsigned int poll = 0, usecs = 0, max = 0;
+	bool claimed_elsewhere = false;
+	struct vsng_tpg **tpgs, *tpg;
+	struct vsng_vq *vq;
+	int i, ret, found = 0;
+
+	mutex_lock(&vs->dev.mutex);
+	if (!vsng_rings_ok(vs)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	if (vs->tpgs) {
+		pr_err("vhost-scsi-ng: endpoint already set for %s\n",
+		       vs->wwpn);
+		ret = -EEXIST;
+		goto out;
+	}
+	tpgs = kcalloc(VSNG_MAX_TARGET, sizeof(*tpgs), GFP_KERNEL);
+	if (!tpgs) {
+		ret = -ENOMEM;
+		goto out;
+	}
+
+	t->vhost_wwpn[sizeof(t->vhost_wwpn) - 1] = '\0';
+	mutex_lock(&vsng_tpg_list_mutex);
+	list_for_each_entry(tpg, &vsng_tpg_list, node) {
+		if (strcmp(tpg->tport->name, t->vhost_wwpn))
+			continue;
+		mutex_lock(&tpg->mutex);
+		if (!tpg->nexus) {
+			mutex_unlock(&tpg->mutex);
+			continue;
+		}
+		if (tpg->vhost_count) {
+			claimed_elsewhere = true;
+			mutex_unlock(&tpg->mutex);
+			continue;
+		}
+		/* configfs must not remove the TPG while we use it. */
+		ret = target_depend_item(&tpg->se_tpg.tpg_group.cg_item);
+		if (ret) {
+			pr_warn("vhost-scsi-ng: target_depend_item() failed: %d\n",
+				ret);
+			mutex_unlock(&tpg->mutex);
+			mutex_unlock(&vsng_tpg_list_mutex);
+			goto undepend;
+		}
+		tpg->vhost_count++;
+		tpg->vs = vs;
+		tpgs[tpg->tpgt] = tpg;
+		if (!found++) {
+			poll = tpg->poll_usecs;
+			usecs = tpg->coalesce_usecs;
+			max = tpg->coalesce_max;
+		}
+		mutex_unlock(&tpg->mutex);
+	}
+	mutex_unlock(&vsng_tpg_list_mutex);
+
+	if (!found) {
+		ret = claimed_elsewhere ? -EEXIST : -ENODEV;
+		goto free_tpgs;
+	}
+
+	for (i = VSNG_VQ_IO; i < vs->nvqs; i++) {
+		vq = &vs->svqs[i]->vq;
+		if (!vsng_vq_is_setup(vq))
+			continue;
+		ret = vsng_cmd_pool_create(vs->svqs[i], vq->num);
+		if (ret)
+			goto destroy_pools;
+	}
+	vsng_apply_tunables(vs, poll, usecs, max);
+
+	memcpy(vs->wwpn, t->vhost_wwpn, sizeof(vs->wwpn));
+	vs->wwpn[sizeof(vs->wwpn) - 1] = '\0';
+	vs->tpgs = tpgs;
+	for (i = 0; i < vs->nvqs; i++) {
+		vq = &vs->svqs[i]->vq;
+		mutex_lock(&vq->mutex);
+		vq->private_data = tpgs;
+		if (vsng_vq_is_setup(vq) && vsng_vq_init_access(vq))
+			pr_warn_ratelimited("vhost-scsi-ng: vq %d: used ring not accessible\n",
+					    i);
+		mutex_unlock(&vq->mutex);
+	}
+	ret = 0;
+	goto out;
+
+destroy_pools:
+	for (i = VSNG_VQ_IO; i < vs->nvqs; i++)
+		vsng_cmd_pool_destroy(vs->svqs[i]);
+undepend:
+	for (i = 0; i < VSNG_MAX_TARGET; i++)
+		if (tpgs[i])
+			vsng_tpg_unclaim(tpgs[i]);
+free_tpgs:
+	kfree(tpgs);
+out:
+	mutex_unlock(&vs->dev.mutex);
+	return ret;
+}
+
+/*
+ * VHOST_SCSI_CLEAR_ENDPOINT (and release): stop every queue, drain every
+ * command, free the pools and give the TPGs back.  With @check (the
+ * ioctl) the rings must be accessible and the WWPN must match, as
+ * in-tree; release passes @t NULL and @check false.
+ */
+long vsng_clear_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t,
+			 bool check)
+{
+	struct vsng_tpg **tpgs;
+	struct vsng_vq *vq;
+	long ret = 0;
+	int i;
+
+	mutex_lock(&vs->dev.mutex);
+	if (check && !vsng_rings_ok(vs)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	tpgs = vs->tpgs;
+	if (!tpgs)
+		goto out;
+	if (check) {
+		t->vhost_wwpn[sizeof(t->vhost_wwpn) - 1] = '\0';
+		for (i = 0; i < VSNG_MAX_TARGET; i++) {
+			if (tpgs[i] &&
+			    strcmp(tpgs[i]->tport->name, t->vhost_wwpn)) {
+				pr_warn("vhost-scsi-ng: clear endpoint: %s is not %s\n",
+					t->vhost_wwpn, tpgs[i]->tport->name);
+				ret = -EINVAL;
+				goto out;
+			}
+		}
+	}
+
+	/* No new command can start once the backend is gone. */
+	for (i = 0; i < vs->nvqs; i++) {
+		vq = &vs->svqs[i]->vq;
+		mutex_lock(&vq->mutex);
+		vq->private_data = NULL;
+		mutex_unlock(&vq->mutex);
+	}
+	vsng_scsi_drain(vs);
+
+	for (i = VSNG_VQ_IO; i < vs->nvqs; i++)
+		vsng_cmd_pool_destroy(vs->svqs[i]);
+	for (i = 0; i < VSNG_MAX_TARGET; i++)
+		if (tpgs[i])
+			vsng_tpg_unclaim(tpgs[i]);
+	vs->tpgs = NULL;
+	memset(vs->wwpn, 0, sizeof(vs->wwpn));
+	kfree(tpgs);
+out:
+	mutex_unlock(&vs->dev.mutex);
+	return ret;
+}

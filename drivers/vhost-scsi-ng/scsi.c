@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhost-scsi-ng: virtio-scsi requests to LIO commands, and back.
+ *
+ * A request travels:
+ *   kick -> vsng_scsi_handle_kick() (worker) -> vsng_vq_drain() pops
+ *   chains -> vsng_scsi_handle_req() parses and validates the header,
+ *   takes a pooled command, pins the data pages into a scatterlist and
+ *   submits it to LIO (target_init_cmd/target_submit_prep/target_submit;
+ *   direct submission runs the backend in the worker's own context)
+ *   -> LIO's last reference calls vsng_release_cmd() (fabric.c), which
+ *   puts the command on the queue's completion list and queues
+ *   vsng_scsi_complete_work() on the queue's worker -> that work writes
+ *   every response, adds one used element per command and publishes
+ *   them all with a single vsng_vq_flush_used().
+ *
+ * Everything read from the ring is untrusted; every value is read once
+ * into kernel memory and checked before use.  Responses follow the
+ * in-tree target: BAD_TARGET for malformed requests, TASK SET FULL when
+ * the pool is empty, and no response at all when the response buffer is
+ * too small to hold one.
+ */
+#include <linux/bio.h>
+#include <linux/blk_types.h>
+#include <linux/highmem.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <scsi/scsi_common.h>
+#include <scsi/scsi_proto.h>
+#include <target/target_core_fabric.h>
+
+#include "vsng.h"
+#include "trace.h"
+
+/*
+ * Copy the iovecs that cover the first @need bytes of @src into @dst,
+ * skipping empty ones.  Returns the bytes covered (< @need when @src is
+ * too short or @max too small).
+ */
+size_t vsng_copy_resp_iov(struct iovec *dst, unsigned int max,
+			  const struct iovec *src, unsigned int cnt,
+			  size_t need, unsigned int *dst_cnt)
+{
+	unsigned int i, n = 0;
+	size_t got = 0;
+
+	for (i = 0; i < cnt && got < need && n < max; i++) {
+		if (!src[i].iov_len)
+			continue;
+		dst[n++] = src[i];
+		got += src[i].iov_len;
+	}
+	*dst_cnt = n;
+	return got;
+}
+
+/*
+ * Write @len bytes of @buf through @iov and log the pages written.
+ * The iterator is bounded by the iovecs' own total, so a short buffer
+ * fails the copy instead of walking past the array.
+ */
+int vsng_write_resp(struct vsng_vq *vq, const struct iovec *iov,
+		    unsigned int cnt, const void *buf, size_t len)
+{
+	struct iov_iter it;
+
+	iov_iter_init(&it, ITER_DEST, iov, cnt, iov_length(iov, cnt));
+	if (copy_to_iter(buf, len, &it) != len) {
+		vq->stats.errors++;
+		pr_err_ratelimited("vhost-scsi-ng: faulted writing a response\n");
+		return -EFAULT;
+	}
+	vsng_vq_log_write(vq, iov, cnt, len);
+	return 0;
+}
+
+/* Respond at once to the chain being handled; vq->mutex held. */
+int vsng_send_resp(struct vsng_vq *vq, struct vsng_chain *ch, u16 head,
+		   const void *buf, size_t len)
+{
+	int ret;
+
+	lockdep_assert_held(&vq->mutex);
+	ret = vsng_write_resp(vq, &ch->iov[ch->out_num], ch->in_num, buf, len);
+	if (!ret)
+		vsng_vq_add_used(vq, head, 0);
+	return ret;
+}
+
+static void vsng_scsi_send_status(struct vsng_vq *vq, struct vsng_chain *ch,
+				  u8 response, u8 status)
+{
+	struct virtio_scsi_cmd_resp rsp;
+
+	memset(&rsp, 0, sizeof(rsp));
+	rsp.response = response;
+	rsp.status = status;
+	vsng_send_resp(vq, ch, ch->head, &rsp, sizeof(rsp));
+}
+
+static int vsng_to_tcm_attr(u8 attr)
+{
+	switch (attr) {
+	case VIRTIO_SCSI_S_ORDERED:
+		return TCM_ORDERED_TAG;
+	case VIRTIO_SCSI_S_HEAD:
+		return TCM_HEAD_TAG;
+	case VIRTIO_SCSI_S_ACA:
+		return TCM_ACA_TAG;
+	case VIRTIO_SCSI_S_SIMPLE:
+	default:
+		return TCM_SIMPLE_TAG;
+	}
+}
+
+/* Point cmd->sgl at room for @n entries (inline or the kept big one). */
+static int vsng_cmd_sgl_reserve(struct vsng_cmd *cmd, unsigned int n)
+{
+	if (n <= VSNG_INLINE_SGLS) {
+		cmd->sgl = cmd->inline_sgl;
+	} else {
+		if (n > cmd->big_sgl_cap) {
+			kfree(cmd->big_sgl);
+			cmd->big_sgl_cap = 0;
+			cmd->big_sgl = kmalloc_array(n, sizeof(*cmd->big_sgl),
+						     GFP_KERNEL);
+			if (!cmd->big_sgl)
+				return -ENOMEM;
+			cmd->big_sgl_cap = n;
+		}
+		cmd->sgl = cmd->big_sgl;
+	}
+	sg_init_table(cmd->sgl, n);
+	return 0;
+}
+
+/*
+ * Pin the pages behind @iter (the owner's memory; the worker runs in
+ * the owner's mm) into @sgl, at most @max entries.  Returns the number
+ * of entries used or -errno with nothing left pinned.
+ */
+static int vsng_pin(struct vsng_svq *svq, struct iov_iter *iter,
+		    struct scatterlist *sgl, unsigned int max)
+{
+	unsigned int n = 0, i;
+	ssize_t bytes;
+	size_t off;
+	int ret;
+
+	while (iov_iter_count(iter)) {
+		if (n >= max) {
+			ret = -EINVAL;
+			goto unpin;
+		}
+		bytes = iov_iter_get_pages2(iter, svq->pin_pages, LONG_MAX,
+					    min_t(unsigned int, VSNG_PIN_BATCH,
+						  max - n), &off);
+		if (bytes <= 0) {
+			ret = bytes ? bytes : -EFAULT;
+			goto unpin;
+		}
+		for (i = 0; bytes; i++) {
+			unsigned int len = min_t(size_t, PAGE_SIZE - off, bytes);
+
+			sg_set_page(&sgl[n++], svq->pin_pages[i], len, off);
+			bytes -= len;
+			off = 0;
+		}
+	}
+	if (n)
+		sg_mark_end(&sgl[n - 1]);
+	return n;
+
+unpin:
+	while (n)
+		put_page(sg_page(&sgl[--n]));
+	return ret;
+}
+
+/*
+ * Misaligned buffers that would need more than BIO_MAX_VECS segments
+ * can be split by the block layer into bios that are not multiples of
+ * the sector size (Windows guests send these).  Copy through freshly
+ * allocated pages instead; reads are copied back at completion.
+ */
+static int vsng_bounce(struct vsng_cmd *cmd, struct iov_iter *iter,
+		       size_t len)
+{
+	unsigned int n = DIV_ROUND_UP(len, PAGE_SIZE), i;
+	struct page *page;
+	int ret;
+
+	ret = vsng_cmd_sgl_reserve(cmd, n);
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++) {
+		size_t chunk = min_t(size_t, PAGE_SIZE, len);
+
+		page = alloc_page(GFP_KERNEL);
+		if (!page) {
+			ret = -ENOMEM;
+			goto free;
+		}
+		sg_set_page(&cmd->sgl[i], page, chunk, 0);
+		if (cmd->dir == DMA_TO_DEVICE &&
+		    copy_page_from_iter(page, 0, chunk, iter) != chunk) {
+			i++;
+			ret = -EFAULT;
+			goto free;
+		}
+		len -= chunk;
+	}
+	cmd->sgl_count = n;
+	cmd->flags |= VSNG_CMD_BOUNCE;
+	return 0;
+
+free:
+	while (i)
+		__free_page(sg_page(&cmd->sgl[--i]));
+	return ret;
+}
+
+static int vsng_map_prot(struct vsng_cmd *cmd, struct iov_iter *iter)
+{
+	int npages, ret;
+
+	npages = iov_iter_npages(iter, VSNG_MAX_PROT_SGLS + 1);
+	if (npages <= 0 || npages > VSNG_MAX_PROT_SGLS)
+		return -EINVAL;
+	cmd->prot_sgl = kmalloc_array(npages, sizeof(*cmd->prot_sgl),
+				      GFP_KERNEL);
+	if (!cmd->prot_sgl)
+		return -ENOMEM;
+	sg_init_table(cmd->prot_sgl, npages);
+	ret = vsng_pin(cmd->svq, iter, cmd->prot_sgl, npages);
+	if (ret < 0) {
+		kfree(cmd->prot_sgl);
+		cmd->prot_sgl = NULL;
+		return ret;
+	}
+	cmd->prot_sgl_count = ret;
+	return 0;
+}
+
+static int vsng_map_data(struct vsng_cmd *cmd, struct iov_iter *iter,
+			 size_t len)
+{
+	int npages, ret;
+
+	npages = iov_iter_npages(iter, VSNG_MAX_SGLS + 1);
+	if (npages <= 0 || npages > VSNG_MAX_SGLS)
+		return -EINVAL;
+	if (npages > BIO_MAX_VECS &&
+	    !iov_iter_is_aligned(iter, SECTOR_SIZE - 1, SECTOR_SIZE - 1)) {
+		pr_warn_once("vhost-scsi-ng: misaligned I/O, using bounce buffers\n");
+		return vsng_bounce(cmd, iter, len);
+	}
+	ret = vsng_cmd_sgl_reserve(cmd, npages);
+	if (ret)
+		return ret;
+	ret = vsng_pin(cmd->svq, iter, cmd->sgl, npages);
+	if (ret < 0)
+		return ret;
+	cmd->sgl_count = ret;
+	return 0;
+}
+
+/*
+ * Keep the device-writable iovecs the completion needs: for a read the
+ * whole in-area (dirty logging of the data, bounce copy-back), otherwise
+ * just what covers the response.
+ */
+static int vsng_cmd_save_in(struct vsng_cmd *cmd, struct vsng_chain *ch,
+			    size_t rsp_size)
+{
+	const struct iovec *in = &ch->iov[ch->out_num];
+	unsigned int n = ch->in_num;
+	struct iovec *dst;
+
+	if (cmd->dir != DMA_FROM_DEVICE) {
+		cmd->in_len = vsng_copy_resp_iov(cmd->inline_iov,
+						 VSNG_INLINE_IOVS, in, n,
+						 rsp_size, &cmd->in_cnt);
+		if (cmd->in_len >= rsp_size) {
+			cmd->in_iov = cmd->inline_iov;
+			return 0;
+		}
+		/* Response spread over many tiny buffers: keep them all. */
+	}
+
+	if (n <= VSNG_INLINE_IOVS) {
+		dst = cmd->inline_iov;
+	} else {
+		if (n > cmd->big_iov_cap) {
+			kfree(cmd->big_iov);
+			cmd->big_iov_cap = 0;
+			cmd->big_iov = kmalloc_array(n, sizeof(*cmd->big_iov),
+						     GFP_KERNEL);
+			if (!cmd->big_iov)
+				return -ENOMEM;
+			cmd->big_iov_cap = n;
+		}
+		dst = cmd->big_iov;
+	}
+	memcpy(dst, in, n * sizeof(*dst));
+	cmd->in_iov = dst;
+	cmd->in_cnt = n;
+	cmd->in_len = ch->in_len;
+	return 0;
+}
+
+static void vsng_cmd_submit(struct vsng_cmd *cmd, struct se_session *sess,
+			    u64 tag, u16 lun, u8 task_attr)
+{
+	struct se_cmd *se_cmd = &cmd->se_cmd;
+	struct scatterlist *sgl = NULL, *prot_sgl = NULL;
+
+	if (cmd->sgl_count) {
+		sgl = cmd->sgl;
+		if (cmd->prot_sgl_count)
+			prot_sgl = cmd->prot_sgl;
+		else
+			se_cmd->prot_pto = true;
+	}
+
+	/* The virtio tag is what ABORT TASK names. */
+	se_cmd->tag = tag;
+	target_init_cmd(se_cmd, sess, cmd->sense, lun, cmd->data_len,
+			vsng_to_tcm_attr(task_attr), cmd->dir,
+			TARGET_SCF_ACK_KREF);
+	/* On failure LIO has already queued a CHECK CONDITION response. */
+	if (target_submit_prep(se_cmd, cmd->cdb, sgl, cmd->sgl_count,
+			       NULL, 0, prot_sgl, cmd->prot_sgl_count,
+			       GFP_KERNEL))
+		return;
+	target_submit(se_cmd);
+}
+
+/* Parsed request header, independent of the T10-PI variant. */
+struct vsng_req {
+	const u8 *lun;
+	u64 tag;
+	u8 task_attr;
+	const u8 *cdb;
+	u32 pi_out;
+	u32 pi_in;
+};
+
+static int vsng_scsi_handle_req(struct vsng_vq *vq, struct vsng_chain *ch)
+{
+	struct vsng_svq *svq = vsng_to_svq(vq);
+	struct vsng_tpg **tpgs = vq->private_data;
+	bool t10_pi = vsng_has_feature(vq, VIRTIO_SCSI_F_T10_PI);
+	const size_t rsp_size = sizeof(struct virtio_scsi_cmd_resp);
+	union {
+		struct virtio_scsi_cmd_req plain;
+		struct virtio_scsi_cmd_req_pi pi;
+	} hdr;
+	struct iov_iter out_iter, data_iter, prot_iter;
+	enum dma_data_direction dir;
+	struct vsng_nexus *nexus;
+	struct vsng_tpg *tpg;
+	struct vsng_cmd *cmd;
+	struct vsng_req req;
+	size_t req_size, data_len, prot_len = 0;
+	u16 lun;
+	int ret;
+
+	lockdep_assert_held(&vq->mutex);
+
+	/* No room for a response: drop the request, as in-tree does. */
+	if (unlikely(ch->in_len < rsp_size)) {
+		vq->stats.errors++;
+		pr_debug("vhost-scsi-ng: response buffer too small: %zu\n",
+			 ch->in_len);
+		return -EINVAL;
+	}
+
+	req_size = t10_pi ? sizeof(hdr.pi) : sizeof(hdr.plain);
+	if (unlikely(ch->out_len < req_size))
+		goto bad_target;
+	iov_iter_init(&out_iter, ITER_SOURCE, ch->iov, ch->out_num,
+		      ch->out_len);
+	if (unlikely(!copy_from_iter_full(&hdr, req_size, &out_iter)))
+		goto bad_target;
+
+	if (t10_pi) {
+		req.lun = hdr.pi.lun;
+		req.tag = vsng_v64_to_cpu(vq, hdr.pi.tag);
+		req.task_attr = hdr.pi.task_attr;
+		req.cdb = hdr.pi.cdb;
+		req.pi_out = vsng_v32_to_cpu(vq, hdr.pi.pi_bytesout);
+		req.pi_in = vsng_v32_to_cpu(vq, hdr.pi.pi_bytesin);
+	} else {
+		req.lun = hdr.plain.lun;
+		req.tag = vsng_v64_to_cpu(vq, hdr.plain.tag);
+		req.task_attr = hdr.plain.task_attr;
+		req.cdb = hdr.plain.cdb;
+		req.pi_out = 0;
+		req.pi_in = 0;
+	}
+
+	/* virtio-scsi: lun[0] is 1, lun[1] the target (our TPG tag). */
+	if (unlikely(req.lun[0] != 1))
+		goto bad_target;
+	tpg = READ_ONCE(tpgs[req.lun[1]]);
+	if (unlikely(!tpg))
+		goto bad_target;
+	lun = vsng_lun_decode(req.lun);
+
+	/* Direction and length from the buffer sizes. */
+	if (ch->out_len > req_size) {
+		dir = DMA_TO_DEVICE;
+		data_len = ch->out_len - req_size;
+		data_iter = out_iter;
+	} else if (ch->in_len > rsp_size) {
+		dir = DMA_FROM_DEVICE;
+		data_len = ch->in_len - rsp_size;
+		iov_iter_init(&data_iter, ITER_DEST, &ch->iov[ch->out_num],
+			      ch->in_num, ch->in_len);
+		iov_iter_advance(&data_iter, rsp_size);
+	} else {
+		dir = DMA_NONE;
+		data_len = 0;
+	}
+	if (unlikely(data_len > U32_MAX))
+		goto bad_target;
+
+	/* T10-PI bytes come first in the data area. */
+	if (req.pi_out) {
+		if (dir != DMA_TO_DEVICE)
+			goto bad_target;
+		prot_len = req.pi_out;
+	} else if (req.pi_in) {
+		if (dir != DMA_FROM_DEVICE)
+			goto bad_target;
+		prot_len = req.pi_in;
+	}
+	if (unlikely(prot_len > data_len))
+		goto bad_target;
+	if (prot_len) {
+		prot_iter = data_iter;
+		iov_iter_truncate(&prot_iter, prot_len);
+		iov_iter_advance(&data_iter, prot_len);
+	}
+
+	if (unlikely(scsi_command_size(req.cdb) > VSNG_MAX_CDB_SIZE))
+		goto bad_target;
+
+	/* Cannot change while the TPG is attached (drop_nexus -EBUSY). */
+	nexus = READ_ONCE(tpg->nexus);
+	if (unlikely(!nexus || !nexus->se_sess))
+		goto bad_target;
+
+	cmd = vsng_cmd_get(svq);
+	if (unlikely(!cmd)) {
+		pr_warn_once("vhost-scsi-ng: guest sent too many commands, answering TASK SET FULL\n");
+		vsng_scsi_send_status(vq, ch, VIRTIO_SCSI_S_OK,
+				      SAM_STAT_TASK_SET_FULL);
+		return 0;
+	}
+	cmd->head = ch->head;
+	cmd->dir = dir;
+	cmd->data_len = data_len;
+	cmd->prot_len = prot_len;
+	memcpy(cmd->cdb, req.cdb, VSNG_MAX_CDB_SIZE);
+
+	ret = vsng_cmd_save_in(cmd, ch, rsp_size);
+	if (ret)
+		goto release;
+	if (prot_len) {
+		ret = vsng_map_prot(cmd, &prot_iter);
+		if (ret)
+			goto release;
+	}
+	if (data_len > prot_len) {
+		ret = vsng_map_data(cmd, &data_iter, data_len - prot_len);
+		if (ret)
+			goto release;
+	}
+
+	trace_vsng_submit(svq->vq.index, cmd->head, cmd->cdb[0], lun,
+			  cmd->data_len);
+	vsng_cmd_submit(cmd, nexus->se_sess, req.tag, lun, req.task_attr);
+	return 0;
+
+release:
+	pr_debug("vhost-scsi-ng: cannot map request data: %d\n", ret);
+	vsng_cmd_release(cmd);
+bad_target:
+	vq->stats.errors++;
+	vsng_scsi_send_status(vq, ch, VIRTIO_SCSI_S_BAD_TARGET, 0);
+	return 0;
+}
+
+void vsng_scsi_handle_kick(struct vsng_work *work)
+{
+	struct vsng_vq *vq = container_of(work, struct vsng_vq, kick_work);
+
+	vsng_vq_drain(vq, vsng_scsi_handle_req);
+}
+
+static int vsng_bounce_copy_back(struct vsng_cmd *cmd)
+{
+	struct iov_iter it;
+	unsigned int i;
+
+	iov_iter_init(&it, ITER_DEST, cmd->in_iov, cmd->in_cnt, cmd->in_len);
+	iov_iter_advance(&it, sizeof(struct virtio_scsi_cmd_resp) +
+			 cmd->prot_len);
+	for (i = 0; i < cmd->sgl_count; i++) {
+		struct scatterlist *sg = &cmd->sgl[i];
+
+		if (copy_page_to_iter(sg_page(sg), 0, sg->length, &it) !=
+		    sg->length)
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/* Worker, vq->mutex held: answer one finished command. */
+static void vsng_scsi_send_cmd_resp(struct vsng_vq *vq, struct vsng_cmd *cmd)
+{
+	struct se_cmd *se_cmd = &cmd->se_cmd;
+	struct virtio_scsi_cmd_resp rsp;
+	u32 sense_len;
+
+	memset(&rsp, 0, sizeof(rsp));
+	if ((cmd->flags & VSNG_CMD_BOUNCE) && cmd->dir == DMA_FROM_DEVICE &&
+	    vsng_bounce_copy_back(cmd)) {
+		rsp.response = VIRTIO_SCSI_S_BAD_TARGET;
+	} else if (cmd->flags & VSNG_CMD_ABORTED) {
+		rsp.response = VIRTIO_SCSI_S_ABORTED;
+	} else {
+		sense_len = min_t(u32, se_cmd->scsi_sense_length,
+				  VIRTIO_SCSI_SENSE_SIZE);
+		rsp.resid = vsng_cpu_to_v32(vq, se_cmd->residual_count);
+		rsp.status = se_cmd->scsi_status;
+		rsp.sense_len = vsng_cpu_to_v32(vq, sense_len);
+		memcpy(rsp.sense, cmd->sense, sense_len);
+	}
+
+	if (vsng_write_resp(vq, cmd->in_iov, cmd->in_cnt, &rsp, sizeof(rsp)))
+		return;
+	/* Data-in went to guest pages too: log them for migration. */
+	if (cmd->dir == DMA_FROM_DEVICE)
+		vsng_vq_log_write(vq, cmd->in_iov, cmd->in_cnt, cmd->in_len);
+	vsng_vq_add_used(vq, cmd->head, 0);
+	trace_vsng_complete(cmd->svq->vq.index, cmd->head, rsp.status,
+			    se_cmd->residual_count);
+}
+
+/*
+ * Completion pass: every command LIO has finished since the last pass,
+ * one used index write and at most one signal for all of them.
+ */
+void vsng_scsi_complete_work(struct vsng_work *work)
+{
+	struct vsng_svq *svq = container_of(work, struct vsng_svq,
+					    completion_work);
+	struct vsng_vq *vq = &svq->vq;
+	struct vsng_cmd *cmd, *next;
+	struct llist_node *list;
+
+	list = llist_del_all(&svq->completions);
+	if (!list)
+		return;
+	/* llist is LIFO; answer in completion order. */
+	list = llist_reverse_order(list);
+
+	mutex_lock(&vq->mutex);
+	llist_for_each_entry_safe(cmd, next, list, node) {
+		vsng_scsi_send_cmd_resp(vq, cmd);
+		vsng_cmd_release(cmd);
+	}
+	vsng_vq_flush_used(vq);
+	mutex_unlock(&vq->mutex);
+}
+
+/* The queue has no worker any more (owner gone): free without answer. */
+static void vsng_scsi_drop_completions(struct vsng_svq *svq)
+{
+	struct vsng_cmd *cmd, *next;
+	struct llist_node *list;
+
+	list = llist_del_all(&svq->completions);
+	llist_for_each_entry_safe(cmd, next, list, node)
+		vsng_cmd_release(cmd);
+}
+
+/* LIO released the command (any context). */
+void vsng_scsi_queue_completion(struct vsng_cmd *cmd)
+{
+	struct vsng_svq *svq = cmd->svq;
+
+	llist_add(&cmd->node, &svq->completions);
+	if (!vsng_vq_work_queue(&svq->vq, &svq->completion_work))
+		vsng_scsi_drop_completions(svq);
+}

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhost-scsi-ng: the control queue - task management and asynchronous
+ * notification requests.
+ *
+ * LOGICAL UNIT RESET and ABORT TASK go to LIO (target_submit_tmr);
+ * every other TMF is answered FUNCTION_REJECTED.  AN query/subscribe
+ * are answered S_OK with no events, as in-tree.
+ *
+ * A TMF's life: parsed on the control queue's worker -> LIO -> LIO's last
+ * reference calls vsng_tmf_release() -> flush_work (system workqueue)
+ * waits until every worker has run what was queued before, so that the
+ * responses of the commands the TMF aborted reach the guest first ->
+ * resp_work on the control queue's worker writes the TMF response.
+ */
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <target/target_core_fabric.h>
+
+#include "vsng.h"
+
+static void vsng_tmf_free(struct vsng_tmf *tmf)
+{
+	struct vsng_svq *svq = tmf->svq;
+
+	kfree(tmf);
+	vsng_inflight_put(svq);
+}
+
+static void vsng_tmf_resp_work(struct vsng_work *work)
+{
+	struct vsng_tmf *tmf = container_of(work, struct vsng_tmf, resp_work);
+	struct vsng_vq *vq = &tmf->svq->vq;
+	struct virtio_scsi_ctrl_tmf_resp rsp = { .response = tmf->response };
+
+	mutex_lock(&vq->mutex);
+	if (!vsng_write_resp(vq, tmf->in_iov, tmf->in_cnt, &rsp, sizeof(rsp)))
+		vsng_vq_add_used(vq, tmf->head, 0);
+	vsng_vq_flush_used(vq);
+	mutex_unlock(&vq->mutex);
+
+	vsng_tmf_free(tmf);
+}
+
+static void vsng_tmf_flush_work(struct work_struct *work)
+{
+	struct vsng_tmf *tmf = container_of(work, struct vsng_tmf, flush_work);
+	struct vsng_svq *svq = tmf->svq;
+
+	vsng_dev_flush(&svq->vs->dev);
+	if (!vsng_vq_work_queue(&svq->vq, &tmf->resp_work))
+		vsng_tmf_free(tmf);
+}
+
+/* LIO released the TMF (any context). */
+void vsng_tmf_release(struct se_cmd *se_cmd)
+{
+	struct vsng_tmf *tmf = container_of(se_cmd, struct vsng_tmf, se_cmd);
+
+	schedule_work(&tmf->flush_work);
+}
+
+/* LIO's answer to the TMF; turned into a virtio-scsi response code. */
+void vsng_tmf_queue_rsp(struct se_cmd *se_cmd)
+{
+	struct vsng_tmf *tmf = container_of(se_cmd, struct vsng_tmf, se_cmd);
+	u8 lio = se_cmd->se_tmr_req->response;
+
+	if (tmf->subtype == VIRTIO_SCSI_T_TMF_ABORT_TASK) {
+		/* Aborted, or no longer there to abort: both are done. */
+		if (lio == TMR_FUNCTION_COMPLETE ||
+		    lio == TMR_TASK_DOES_NOT_EXIST)
+			tmf->response = VIRTIO_SCSI_S_OK;
+		else
+			tmf->response = VIRTIO_SCSI_S_FUNCTION_REJECTED;
+	} else {
+		tmf->response = lio == TMR_FUNCTION_COMPLETE ?
+				VIRTIO_SCSI_S_FUNCTION_SUCCEEDED :
+				VIRTIO_SCSI_S_FUNCTION_REJECTED;
+	}
+	transport_generic_free_cmd(se_cmd, 0);
+}
+
+static void vsng_tmf_reject(struct vsng_vq *vq, struct vsng_chain *ch)
+{
+	struct virtio_scsi_ctrl_tmf_resp rsp = {
+		.response = VIRTIO_SCSI_S_FUNCTION_REJECTED,
+	};
+
+	vsng_send_resp(vq, ch, ch->head, &rsp, sizeof(rsp));
+}
+
+static void vsng_tmf_handle(struct vsng_vq *vq, struct vsng_chain *ch,
+			    struct vsng_tpg *tpg,
+			    const struct virtio_scsi_ctrl_tmf_req *req)
+{
+	u32 subtype = vsng_v32_to_cpu(vq, req->subtype);
+	struct vsng_svq *svq = vsng_to_svq(vq);
+	struct vsng_nexus *nexus;
+	struct vsng_tmf *tmf;
+	unsigned char tm_type;
+
+	switch (subtype) {
+	case VIRTIO_SCSI_T_TMF_LOGICAL_UNIT_RESET:
+		tm_type = TMR_LUN_RESET;
+		break;
+	case VIRTIO_SCSI_T_TMF_ABORT_TASK:
+		tm_type = TMR_ABORT_TASK;
+		break;
+	default:
+		goto reject;
+	}
+
+	nexus = READ_ONCE(tpg->nexus);
+	if (!nexus || !nexus->se_sess)
+		goto reject;
+
+	tmf = kzalloc(sizeof(*tmf), GFP_KERNEL);
+	if (!tmf)
+		goto reject;
+	INIT_WORK(&tmf->flush_work, vsng_tmf_flush_work);
+	vsng_work_init(&tmf->resp_work, vsng_tmf_resp_work);
+	tmf->svq = svq;
+	tmf->head = ch->head;
+	tmf->subtype = subtype;
+	/* Until LIO answers (an aborted TMF never does). */
+	tmf->response = VIRTIO_SCSI_S_FUNCTION_REJECTED;
+	vsng_copy_resp_iov(tmf->in_iov, VSNG_INLINE_IOVS,
+			   &ch->iov[ch->out_num], ch->in_num,
+			   sizeof(struct virtio_scsi_ctrl_tmf_resp),
+			   &tmf->in_cnt);
+	vsng_inflight_get(svq);
+
+	if (target_submit_tmr(&tmf->se_cmd, nexus->se_sess, NULL,
+			      vsng_lun_decode(req->lun), NULL, tm_type,
+			      GFP_KERNEL, vsng_v64_to_cpu(vq, req->tag),
+			      TARGET_SCF_ACK_KREF) < 0) {
+		vsng_tmf_free(tmf);
+		goto reject;
+	}
+	return;
+
+reject:
+	vsng_tmf_reject(vq, ch);
+}
+
+static void vsng_an_resp(struct vsng_vq *vq, struct vsng_chain *ch)
+{
+	struct virtio_scsi_ctrl_an_resp rsp;
+
+	memset(&rsp, 0, sizeof(rsp));	/* event_actual = 0 */
+	rsp.response = VIRTIO_SCSI_S_OK;
+	vsng_send_resp(vq, ch, ch->head, &rsp, sizeof(rsp));
+}
+
+static void vsng_ctl_bad_target(struct vsng_vq *vq, struct vsng_chain *ch,
+				bool is_tmf)
+{
+	union {
+		struct virtio_scsi_ctrl_tmf_resp tmf;
+		struct virtio_scsi_ctrl_an_resp an;
+	} rsp;
+
+	memset(&rsp, 0, sizeof(rsp));
+	vq->stats.errors++;
+	if (is_tmf) {
+		rsp.tmf.response = VIRTIO_SCSI_S_BAD_TARGET;
+		vsng_send_resp(vq, ch, ch->head, &rsp.tmf, sizeof(rsp.tmf));
+	} else {
+		rsp.an.response = VIRTIO_SCSI_S_BAD_TARGET;
+		vsng_send_resp(vq, ch, ch->head, &rsp.an, sizeof(rsp.an));
+	}
+}
+
+static int vsng_ctl_handle_req(struct vsng_vq *vq, struct vsng_chain *ch)
+{
+	struct vsng_tpg **tpgs = vq->private_data;
+	union {
+		__virtio32 type;
+		struct virtio_scsi_ctrl_tmf_req tmf;
+		struct virtio_scsi_ctrl_an_req an;
+	} req;
+	size_t req_size, rsp_size;
+	struct iov_iter it;
+	struct vsng_tpg *tpg;
+	const u8 *lun;
+	bool is_tmf;
+
+	lockdep_assert_held(&vq->mutex);
+
+	iov_iter_init(&it, ITER_SOURCE, ch->iov, ch->out_num, ch->out_len);
+	/* Type unknown: the response size is unknown too; no answer. */
+	if (unlikely(!copy_from_iter_full(&req.type, sizeof(req.type), &it)))
+		goto drop;
+
+	switch (vsng_v32_to_cpu(vq, req.type)) {
+	case VIRTIO_SCSI_T_TMF:
+		is_tmf = true;
+		req_size = sizeof(req.tmf);
+		rsp_size = sizeof(struct virtio_scsi_ctrl_tmf_resp);
+		lun = req.tmf.lun;
+		break;
+	case VIRTIO_SCSI_T_AN_QUERY:
+	case VIRTIO_SCSI_T_AN_SUBSCRIBE:
+		is_tmf = false;
+		req_size = sizeof(req.an);
+		rsp_size = sizeof(struct virtio_scsi_ctrl_an_resp);
+		lun = req.an.lun;
+		break;
+	default:
+		goto drop;
+	}
+
+	if (unlikely(ch->in_len < rsp_size))
+		goto drop;
+	if (unlikely(ch->out_len < req_size))
+		goto bad_target;
+	if (unlikely(!copy_from_iter_full((u8 *)&req + sizeof(req.type),
+					  req_size - sizeof(req.type), &it)))
+		goto bad_target;
+	if (unlikely(lun[0] != 1))
+		goto bad_target;
+
+	if (!is_tmf) {
+		vsng_an_resp(vq, ch);
+		return 0;
+	}
+	tpg = READ_ONCE(tpgs[lun[1]]);
+	if (unlikely(!tpg))
+		goto bad_target;
+	vsng_tmf_handle(vq, ch, tpg, &req.tmf);
+	return 0;
+
+bad_target:
+	vsng_ctl_bad_target(vq, ch, is_tmf);
+	return 0;
+drop:
+	vq->stats.errors++;
+	pr_debug("vhost-scsi-ng: dropping malformed control request\n");
+	return -EINVAL;
+}
+
+void vsng_ctl_handle_kick(struct vsng_work *work)
+{
+	struct vsng_vq *vq = container_of(work, struct vsng_vq, kick_work);
+
+	vsng_vq_drain(vq, vsng_ctl_handle_req);
+}
