@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * SCSI error tests: what the guest sees for wrong targets, LUNs, LBAs and
+ * mismatched buffer lengths.
+ */
+#include "kselftest_harness.h"
+#include "vsng_test.h"
+
+FIXTURE(err) {
+	struct vsng_env e;
+	struct vsng_cmd c;
+	uint8_t *buf;
+};
+
+FIXTURE_SETUP(err)
+{
+	ASSERT_EQ(0, vsng_env_up(&self->e, NULL, 1));
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	self->buf = vsng_alloc_guarded(&self->e.d, 0, 8192, 256);
+	ASSERT_NE(NULL, self->buf);
+}
+
+FIXTURE_TEARDOWN(err)
+{
+	vsng_env_down(&self->e);
+}
+
+#define EXPECT_SENSE(c, key, asc) do { \
+	EXPECT_EQ(VIRTIO_SCSI_S_OK, (c)->rsp.response); \
+	EXPECT_EQ(2, (c)->rsp.status); \
+	EXPECT_EQ(key, vsng_sense_key(&(c)->rsp)); \
+	EXPECT_EQ(asc, vsng_sense_asc(&(c)->rsp)) { \
+		TH_LOG("sense key 0x%x asc 0x%x ascq 0x%x", \
+		       vsng_sense_key(&(c)->rsp), vsng_sense_asc(&(c)->rsp), \
+		       vsng_sense_ascq(&(c)->rsp)); \
+	} \
+	EXPECT_GE((c)->rsp.sense_len, 14); \
+} while (0)
+
+static struct vsng_vq *vq0(struct vsng_env *e)
+{
+	return vsng_req_vq(e, 0);
+}
+
+/* Proves: a target byte naming no attached TPG gets VIRTIO_SCSI_S_BAD_TARGET
+ * (no SCSI status), and the queue keeps working.
+ */
+TEST_F(err, bad_target)
+{
+	int t;
+	uint8_t targets[3] = { 0, 2, 255 };
+
+	for (t = 0; t < 3; t++) {
+		ASSERT_EQ(0, vsng_tur(vq0(&self->e), targets[t], 0, &self->c));
+		EXPECT_EQ(VIRTIO_SCSI_S_BAD_TARGET, self->c.rsp.response);
+	}
+	ASSERT_EQ(0, vsng_tur(vq0(&self->e), VSNG_TPGT, 0, &self->c));
+	EXPECT_EQ(VIRTIO_SCSI_S_OK, self->c.rsp.response);
+	EXPECT_EQ(0, self->c.rsp.status);
+}
+
+/* Proves: a LUN field whose first byte is not 1 (virtio-scsi requires 1)
+ * is refused with BAD_TARGET, not executed.
+ */
+TEST_F(err, lun_byte0_not_1)
+{
+	uint8_t cdb[6] = { 0 };
+
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	vsng_lun_encode(self->c.lun8, VSNG_TPGT, 0);
+	self->c.lun8[0] = 2;
+	self->c.raw_lun = true;
+	ASSERT_EQ(0, vsng_scsi(vq0(&self->e), &self->c, cdb, 6, 0, 0, 0, 0));
+	EXPECT_EQ(VIRTIO_SCSI_S_BAD_TARGET, self->c.rsp.response);
+	ASSERT_EQ(0, vsng_tur(vq0(&self->e), VSNG_TPGT, 0, &self->c));
+	EXPECT_EQ(VIRTIO_SCSI_S_OK, self->c.rsp.response);
+}
+
+/* Proves: a LUN that is not mapped answers CHECK CONDITION, ILLEGAL
+ * REQUEST, LOGICAL UNIT NOT SUPPORTED (ASC 0x25), for TUR and for READ.
+ */
+TEST_F(err, unknown_lun)
+{
+	ASSERT_EQ(0, vsng_tur(vq0(&self->e), VSNG_TPGT, 5, &self->c));
+	EXPECT_SENSE(&self->c, 5, 0x25);
+
+	vsng_cmd_init(&self->c, VSNG_TPGT, 300);
+	ASSERT_EQ(0, vsng_rw(vq0(&self->e), &self->c, 10, false, 0, 1,
+			     vsng_gpa(&self->e.d, self->buf), 512));
+	EXPECT_SENSE(&self->c, 5, 0x25);
+	EXPECT_TRUE(vsng_guard_ok(self->buf, 8192, 256));
+}
+
+/* Proves: LBA out of range (start past the end, or running past it)
+ * answers ILLEGAL REQUEST, LBA OUT OF RANGE (ASC 0x21), for READ and WRITE
+ * and every CDB size, without touching the buffer's surroundings.
+ */
+TEST_F(err, lba_out_of_range)
+{
+	uint64_t n = self->e.blocks;
+	int sizes[3] = { 6, 10, 16 }, i;
+
+	for (i = 0; i < 3; i++) {
+		uint64_t lba = sizes[i] == 6 && n > 0x1fffff ? 0x1fffff : n;
+
+		vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+		ASSERT_EQ(0, vsng_rw(vq0(&self->e), &self->c, sizes[i], false,
+				     lba, 1, vsng_gpa(&self->e.d, self->buf),
+				     512));
+		EXPECT_SENSE(&self->c, 5, 0x21);
+		vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+		ASSERT_EQ(0, vsng_rw(vq0(&self->e), &self->c, sizes[i], true,
+				     n - 4, 8, vsng_gpa(&self->e.d, self->buf),
+				     4096));
+		EXPECT_SENSE(&self->c, 5, 0x21);
+	}
+	EXPECT_TRUE(vsng_guard_ok(self->buf, 8192, 256));
+	/* The last block itself is fine */
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, vsng_rw(vq0(&self->e), &self->c, 16, false, n - 1, 1,
+			     vsng_gpa(&self->e.d, self->buf), 512));
+	EXPECT_EQ(0, self->c.rsp.status);
+}
+
+/* Proves: an unknown opcode answers ILLEGAL REQUEST, INVALID COMMAND
+ * OPERATION CODE (ASC 0x20).
+ */
+TEST_F(err, invalid_opcode)
+{
+	uint8_t cdb[10] = { 0xd9 };
+
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, vsng_scsi(vq0(&self->e), &self->c, cdb, 10, 0, 0, 0, 0));
+	EXPECT_SENSE(&self->c, 5, 0x20);
+}
+
+/* Proves: residuals are reported in virtio_scsi_cmd_resp.resid: a READ
+ * (or INQUIRY) whose buffer is longer than the CDB asks (underflow)
+ * completes GOOD with resid = the difference; a READ whose buffer is
+ * shorter (overflow) and a WRITE with a mismatched buffer are refused with
+ * ILLEGAL REQUEST (LIO's rule for fabrics passing their own SGL); nothing
+ * outside the buffer is written.
+ */
+TEST_F(err, residuals)
+{
+	uint8_t *b = self->buf;
+
+	/* READ 8 blocks into 2048 bytes: LIO refuses data overflow for a
+	 * fabric that passes its own scatterlist (vhost): CHECK CONDITION.
+	 */
+	vsng_fill(self->buf, 8192, 1);
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, vsng_rw(vq0(&self->e), &self->c, 10, false, 0, 8,
+			     vsng_gpa(&self->e.d, b), 2048));
+	EXPECT_EQ(VIRTIO_SCSI_S_OK, self->c.rsp.response);
+	TH_LOG("READ 8 blocks into 2048: status 0x%x key 0x%x asc 0x%x/0x%x resid %u",
+	       self->c.rsp.status, vsng_sense_key(&self->c.rsp),
+	       vsng_sense_asc(&self->c.rsp), vsng_sense_ascq(&self->c.rsp),
+	       self->c.rsp.resid);
+	EXPECT_EQ(2, self->c.rsp.status);
+	EXPECT_EQ(5, vsng_sense_key(&self->c.rsp));
+	EXPECT_TRUE(vsng_guard_ok(b, 8192, 256));
+
+	/* READ 4 blocks into 4096 bytes */
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, vsng_rw(vq0(&self->e), &self->c, 10, false, 0, 4,
+			     vsng_gpa(&self->e.d, b), 4096));
+	EXPECT_EQ(VIRTIO_SCSI_S_OK, self->c.rsp.response);
+	TH_LOG("READ 4 blocks into 4096: status 0x%x key 0x%x asc 0x%x/0x%x resid %u",
+	       self->c.rsp.status, vsng_sense_key(&self->c.rsp),
+	       vsng_sense_asc(&self->c.rsp), vsng_sense_ascq(&self->c.rsp),
+	       self->c.rsp.resid);
+	EXPECT_EQ(0, self->c.rsp.status);
+	EXPECT_EQ(2048, self->c.rsp.resid);
+
+	/* INQUIRY asking 36 bytes with a 255 byte buffer */
+	{
+		uint8_t cdb[6];
+		int n = vsng_cdb_inquiry(cdb, false, 0, 36);
+
+		vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+		ASSERT_EQ(0, vsng_scsi(vq0(&self->e), &self->c, cdb, n, 0, 0,
+				       vsng_gpa(&self->e.d, b), 255));
+		EXPECT_EQ(0, self->c.rsp.status);
+		TH_LOG("INQUIRY 36 into 255: resid %u", self->c.rsp.resid);
+		EXPECT_EQ(255 - 36, self->c.rsp.resid);
+	}
+
+	/* WRITE 8 blocks from 2048 bytes: refused */
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, vsng_rw(vq0(&self->e), &self->c, 10, true, 0, 8,
+			     vsng_gpa(&self->e.d, b), 2048));
+	EXPECT_EQ(VIRTIO_SCSI_S_OK, self->c.rsp.response);
+	EXPECT_EQ(2, self->c.rsp.status);
+	EXPECT_EQ(5, vsng_sense_key(&self->c.rsp));
+	EXPECT_TRUE(vsng_guard_ok(b, 8192, 256));
+}
+
+/* Proves: a command with no data and a CDB asking for data (READ of 8
+ * blocks, no buffer) does not crash and reports the full residual or an
+ * error.
+ */
+TEST_F(err, read_without_buffer)
+{
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, vsng_rw(vq0(&self->e), &self->c, 10, false, 0, 8, 0, 0));
+	EXPECT_EQ(VIRTIO_SCSI_S_OK, self->c.rsp.response);
+	TH_LOG("READ(10) 8 blocks, no buffer: status 0x%x resid %u key 0x%x",
+	       self->c.rsp.status, self->c.rsp.resid,
+	       vsng_sense_key(&self->c.rsp));
+	EXPECT_TRUE(self->c.rsp.status != 0 || self->c.rsp.resid == 4096);
+	ASSERT_EQ(0, vsng_tur(vq0(&self->e), VSNG_TPGT, 0, &self->c));
+	EXPECT_EQ(0, self->c.rsp.status);
+}
+
+TEST_HARNESS_MAIN
