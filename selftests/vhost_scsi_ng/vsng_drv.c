@@ -1052,14 +1052,9 @@ static int ctl_wait(struct vsng_dev *d, struct vsng_ctl *c, int timeout_ms)
 int vsng_tmf(struct vsng_dev *d, uint32_t subtype, uint8_t target,
 	     uint16_t lun, uint64_t tag, uint8_t *response, int timeout_ms)
 {
-	static __thread struct vsng_ctl c;
-	static __thread struct vsng_dev *owner;
+	struct vsng_ctl c = { 0 };
 	int err;
 
-	if (owner != d || !c.tmf_req) {
-		memset(&c, 0, sizeof(c));
-		owner = d;
-	}
 	err = vsng_tmf_submit(d, &c, subtype, target, lun, tag);
 	if (err)
 		return err;

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Lifetime tests: tearing things down while I/O is in flight.  Each ends
+ * by proving the target is reusable (a fresh device attaches and answers)
+ * and, where it can be seen from userspace, that nothing is left behind.
+ * run.sh checks at the very end that the module unloads and the kernel log
+ * is clean.
+ */
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+
+#include "kselftest_harness.h"
+#include "vsng_test.h"
+
+#define NCMD 128
+#define LEN 65536
+
+static const struct vsng_dev_opts lt_opts = { .nreq = 2, .req_size = 128 };
+
+FIXTURE(lt) {
+	struct vsng_env e;
+	struct vsng_cmd *cmds;
+	uint8_t *buf;
+};
+
+FIXTURE_SETUP(lt)
+{
+	ASSERT_EQ(0, vsng_env_up(&self->e, &lt_opts, 2));
+	self->cmds = calloc(2 * NCMD, sizeof(*self->cmds));
+	self->buf = vsng_alloc(&self->e.d, 2, 8 << 20, 4096);
+	ASSERT_NE(NULL, self->buf);
+}
+
+FIXTURE_TEARDOWN(lt)
+{
+	vsng_env_down(&self->e);
+}
+
+static long module_refcnt(void)
+{
+	char p[256], b[32];
+
+	snprintf(p, sizeof(p), "/sys/module/%s/refcnt", vsng_module());
+	if (vsng_sysfs_read(p, b, sizeof(b)))
+		return -1;
+	return atol(b);
+}
+
+/* Queue n reads (LEN bytes, indirect when possible) on queue q, LUN lun;
+ * kick once.  Returns how many were queued.
+ */
+static int flood(struct vsng_dev *d, struct vsng_cmd *cmds, uint8_t *buf,
+		 int q, int n, uint16_t lun)
+{
+	struct vsng_vq *vq = &d->vq[VSNG_VQ_REQ + q];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct vsng_cmd *c = &cmds[i];
+
+		vsng_cmd_init(c, VSNG_TPGT, lun);
+		vsng_cdb_rw(c->cdb, 10, i & 1, (i % 128) * (LEN / VSNG_BLK),
+			    LEN / VSNG_BLK);
+		if (i & 1) {
+			c->dout_gpa = vsng_gpa(d, buf + (i % 128) * LEN);
+			c->dout_len = LEN;
+		} else {
+			c->din_gpa = vsng_gpa(d, buf + (i % 128) * LEN);
+			c->din_len = LEN;
+		}
+		c->indirect = !!(d->features & VSNG_F_INDIRECT);
+		if (vsng_cmd_submit(vq, c))
+			break;
+	}
+	vsng_vq_kick(vq, true);
+	return i;
+}
+
+static int reap_n(struct vsng_vq *vq, int n, int timeout_ms)
+{
+	uint64_t end = vsng_now_ms() + timeout_ms;
+	int done = 0;
+
+	while (done < n && vsng_now_ms() < end) {
+		vsng_vq_wait(vq, 50);
+		done += vsng_vq_reap(vq);
+	}
+	return done;
+}
+
+/* A fresh device attaches to the same target (retrying for a while: the
+ * old one may still be releasing) and answers TEST UNIT READY.
+ */
+static void fresh_device_works(struct __test_metadata *_metadata,
+			       struct vsng_env *e)
+{
+	struct vsng_cmd c = { 0 };
+	uint64_t end = vsng_now_ms() + 10000;
+	int err;
+
+	if (e->d.fd >= 0)
+		vsng_dev_close(&e->d);
+	ASSERT_EQ(0, vsng_dev_init(&e->d, &lt_opts));
+	do {
+		err = vsng_dev_set_endpoint(&e->d, e->t.wwpn);
+		if (err)
+			usleep(100 * 1000);
+	} while (err && vsng_now_ms() < end);
+	ASSERT_EQ(0, err);
+	vsng_clear_ua(&e->d.vq[VSNG_VQ_REQ], 0);
+	ASSERT_EQ(0, vsng_tur(&e->d.vq[VSNG_VQ_REQ], VSNG_TPGT, 0, &c));
+	EXPECT_EQ(VIRTIO_SCSI_S_OK, c.rsp.response);
+	EXPECT_EQ(0, c.rsp.status);
+}
+
+/* Proves: closing the fd with 200+ requests in flight on two queues
+ * neither hangs nor leaks: close returns, the module reference count is
+ * back where it was, and the target is reusable.
+ */
+TEST_F_TIMEOUT(lt, close_with_io_in_flight, 120)
+{
+	long ref0;
+	uint64_t t0;
+
+	vsng_dev_clear_endpoint(&self->e.d);
+	vsng_dev_close(&self->e.d);
+	ref0 = module_refcnt();
+	ASSERT_EQ(0, vsng_dev_init(&self->e.d, &lt_opts));
+	ASSERT_EQ(0, vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn));
+	self->buf = vsng_alloc(&self->e.d, 2, 8 << 20, 4096);
+	memset(self->cmds, 0, 2 * NCMD * sizeof(*self->cmds));
+	EXPECT_GT(flood(&self->e.d, self->cmds, self->buf, 0, NCMD, 0), 60);
+	EXPECT_GT(flood(&self->e.d, self->cmds + NCMD, self->buf, 1, NCMD, 1),
+		  60);
+	t0 = vsng_now_ms();
+	vsng_dev_close(&self->e.d);	/* fd first, then the memory */
+	TH_LOG("close with I/O in flight took %llu ms",
+	       (unsigned long long)(vsng_now_ms() - t0));
+	usleep(200 * 1000);
+	EXPECT_EQ(ref0, module_refcnt());
+	fresh_device_works(_metadata, &self->e);
+}
+
+/* Proves: SIGKILL of the owner process in the middle of I/O releases
+ * everything: the TPG can be claimed again by another process.
+ */
+TEST_F_TIMEOUT(lt, kill_owner_mid_io, 120)
+{
+	int pfd[2], status;
+	char ch;
+	pid_t pid;
+
+	vsng_dev_clear_endpoint(&self->e.d);
+	vsng_dev_close(&self->e.d);
+	ASSERT_EQ(0, pipe(pfd));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		struct vsng_dev d;
+		struct vsng_cmd *cmds = calloc(NCMD, sizeof(*cmds));
+		uint8_t *buf;
+		int round = 0;
+
+		if (vsng_dev_init(&d, &lt_opts) ||
+		    vsng_dev_set_endpoint(&d, self->e.t.wwpn))
+			_exit(1);
+		buf = vsng_alloc(&d, 2, 8 << 20, 4096);
+		for (;;) {
+			int n = flood(&d, cmds, buf, 0, 64, 0);
+
+			if (round++ == 2 && write(pfd[1], "x", 1) != 1)
+				_exit(2);
+			/* reap a few, leave the rest in flight */
+			reap_n(&d.vq[VSNG_VQ_REQ], n, 2000);
+		}
+	}
+	close(pfd[1]);
+	ASSERT_EQ(1, read(pfd[0], &ch, 1));
+	usleep(50 * 1000);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	fresh_device_works(_metadata, &self->e);
+}
+
+/* Proves: CLEAR_ENDPOINT with requests in flight returns after draining
+ * what was taken; SET_ENDPOINT again resumes the ring where it stopped and
+ * every request is answered exactly once (QEMU stop/resume).
+ */
+TEST_F_TIMEOUT(lt, clear_endpoint_under_load, 120)
+{
+	struct vsng_vq *vq = vsng_req_vq(&self->e, 0);
+	int n, before, after, i;
+
+	n = flood(&self->e.d, self->cmds, self->buf, 0, NCMD, 0);
+	/* let the worker get going, so the CLEAR meets requests in flight */
+	before = reap_n(vq, 1, VSNG_TMO);
+	ASSERT_EQ(0, vsng_dev_clear_endpoint(&self->e.d));
+	before += vsng_vq_reap(vq);
+	ASSERT_EQ(0, vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn));
+	vsng_vq_kick(vq, true);
+	after = reap_n(vq, n - before, VSNG_TMO);
+	TH_LOG("%d queued, %d answered before CLEAR returned, %d after SET",
+	       n, before, after);
+	EXPECT_EQ(n, before + after);
+	for (i = 0; i < n; i++)
+		EXPECT_TRUE(self->cmds[i].done);
+	EXPECT_EQ(vq->num, vq->num_free);
+	/* nothing extra shows up */
+	usleep(200 * 1000);
+	EXPECT_EQ(0, vsng_vq_reap(vq));
+}
+
+/* Proves: unlinking a LUN while I/O runs on it completes every request
+ * (good or error), then the LUN answers LOGICAL UNIT NOT SUPPORTED; the
+ * other LUN keeps working.
+ */
+TEST_F_TIMEOUT(lt, unlink_lun_under_load, 120)
+{
+	struct vsng_vq *vq = vsng_req_vq(&self->e, 0);
+	struct vsng_cmd c = { 0 };
+	int n, done, good = 0, i;
+
+	n = flood(&self->e.d, self->cmds, self->buf, 0, NCMD, 1);
+	done = reap_n(vq, 1, VSNG_TMO);	/* I/O is flowing */
+	ASSERT_EQ(0, vsng_target_del_lun(&self->e.t, 1));
+	done += reap_n(vq, n - done, VSNG_TMO);
+	EXPECT_EQ(n, done);
+	for (i = 0; i < n; i++)
+		good += self->cmds[i].done && self->cmds[i].rsp.status == 0 &&
+			self->cmds[i].rsp.response == 0;
+	TH_LOG("%d of %d completed GOOD before the LUN went away", good, n);
+	vsng_clear_ua(vq, 1);
+	ASSERT_EQ(0, vsng_tur(vq, VSNG_TPGT, 1, &c));
+	EXPECT_EQ(2, c.rsp.status);
+	EXPECT_EQ(0x25, vsng_sense_asc(&c.rsp));
+	vsng_clear_ua(vq, 0);
+	ASSERT_EQ(0, vsng_tur(vq, VSNG_TPGT, 0, &c));
+	EXPECT_EQ(0, c.rsp.status);
+}
+
+/* Proves: a TPG attached to a device cannot be removed from configfs
+ * (rmdir fails with EBUSY) until CLEAR_ENDPOINT; then it can.
+ */
+TEST_F(lt, rmdir_tpg_in_use_fails)
+{
+	char tpg[256];
+
+	vsng_target_tpg_path(&self->e.t, tpg, sizeof(tpg));
+	ASSERT_EQ(0, vsng_target_del_lun(&self->e.t, 0));
+	ASSERT_EQ(0, vsng_target_del_lun(&self->e.t, 1));
+	EXPECT_EQ(-1, rmdir(tpg));
+	EXPECT_EQ(EBUSY, errno);
+	ASSERT_EQ(0, vsng_dev_clear_endpoint(&self->e.d));
+	EXPECT_EQ(0, rmdir(tpg)) {
+		TH_LOG("rmdir after CLEAR_ENDPOINT: %s", strerror(errno));
+	}
+}
+
+/* Proves: the module cannot be removed while a device fd is open, even
+ * with no LIO objects left; it answers EBUSY/EAGAIN and stays usable.
+ */
+TEST_F(lt, rmmod_with_device_open_fails)
+{
+	char p[256];
+	int fd, r, e;
+
+	vsng_env_down(&self->e);
+	snprintf(p, sizeof(p), "/sys/kernel/config/target/%s", vsng_fabric());
+	rmdir(p);	/* may fail if other targets exist: fine */
+	fd = open(vsng_dev_path(), O_RDWR);
+	ASSERT_GE(fd, 0);
+	r = syscall(__NR_delete_module, vsng_module(), O_NONBLOCK);
+	e = errno;
+	EXPECT_EQ(-1, r);
+	EXPECT_TRUE(e == EBUSY || e == EAGAIN) {
+		TH_LOG("delete_module: %s", strerror(e));
+	}
+	close(fd);
+	/* still registered: a new target and device work */
+	ASSERT_EQ(0, vsng_env_up(&self->e, &lt_opts, 1));
+}
+
+TEST_HARNESS_MAIN
