@@ -1,0 +1,458 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Shared helpers of the real-guest tests (sourced by scripts/realguest/*.sh,
+# which run INSIDE the test guest started by scripts/vm-run).
+#
+# Layers:
+#   outer guest  = the TCG test guest (this shell; LIO + the vhost target)
+#   inner guest  = a nested-KVM QEMU started here with -device vhost-scsi-pci;
+#                  its Linux virtio_scsi driver is the client under test.
+#
+# The inner guest boots Debian's kernel with a busybox initramfs built once
+# per run (rg_build_base_initrd) plus a small per-boot cpio holding /test.sh
+# (the scenario's inner half). Inner scripts report on the serial console:
+#   VSNG-RESULT: ok <name>
+#   VSNG-RESULT: not ok <name> - <why>
+#   VSNG-VERDICT: DONE            (the inner test ran to its end)
+# A boot that ends (or hangs) with no VERDICT line is a platform failure
+# (nested KVM here is flaky, see the platform notes): the scenario is retried
+# at most twice. A boot that produced a verdict is never retried.
+
+RG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+REPO=${VSNG_REPO:-$(cd "$RG_DIR/../.." && pwd -P)}
+TARGET=${TARGET:-ours}
+KVER=${KVER:-6.12.95+deb12-amd64}
+RG_KERNEL=${RG_KERNEL:-/boot/vmlinuz-$KVER}
+RG_MODDIR=/lib/modules/$KVER
+RG_RESULTS=${VSNG_RESULTS:-/tmp}/realguest
+RG_WORK=${RG_WORK:-/tmp/realguest}
+RG_QEMU=${QEMU:-qemu-system-x86_64}
+CFS=/sys/kernel/config/target
+# Timeouts of one inner boot (seconds): boot ~15 s, plus the test.
+RG_BOOT_TIMEOUT=${RG_BOOT_TIMEOUT:-120}
+
+mkdir -p "$RG_WORK" "$RG_RESULTS"
+
+rg_log() { echo "# [$(cut -d' ' -f1 /proc/uptime)s] $*"; }
+
+# ---- results of the current scenario -------------------------------------
+# Each scenario script appends "ok|not ok|skip<TAB>name<TAB>why" lines to
+# $RG_TAPFILE; run.sh numbers them into TAP.
+rg_ok() { printf 'ok\t%s\t\n' "$1" >>"$RG_TAPFILE"; }
+rg_notok() { printf 'not ok\t%s\t%s\n' "$1" "${2:-}" >>"$RG_TAPFILE"; RG_FAILED=1; }
+rg_skip() { printf 'skip\t%s\t%s\n' "$1" "$2" >>"$RG_TAPFILE"; }
+# rg_check NAME CMD...: ok if CMD succeeds.
+rg_check() {
+	local name=$1
+	shift
+	if "$@"; then rg_ok "$name"; else rg_notok "$name" "check failed: $*"; fi
+}
+
+# ---- outer guest environment ---------------------------------------------
+rg_modprobe() { /sbin/modprobe "$@"; }
+
+# Fallbacks for scripts/guest-lib.sh (used when it is there).
+if [ -f "$REPO/scripts/guest-lib.sh" ]; then
+	# shellcheck source=/dev/null
+	. "$REPO/scripts/guest-lib.sh"
+fi
+if ! declare -F vsng_load_lio >/dev/null; then
+	vsng_load_lio() {
+		mkdir -p /etc/target
+		rg_modprobe configfs || return 1
+		mountpoint -q /sys/kernel/config ||
+			mount -t configfs configfs /sys/kernel/config || return 1
+		rg_modprobe target_core_mod && rg_modprobe target_core_file &&
+			rg_modprobe target_core_iblock
+	}
+fi
+if ! declare -F vsng_load_target >/dev/null; then
+	vsng_load_target() {
+		case "$1" in
+		ours) insmod "$REPO/vhost_scsi_ng.ko" ;;
+		intree) rg_modprobe vhost_scsi ;;
+		*) return 1 ;;
+		esac
+	}
+fi
+if ! declare -F vsng_unload_target >/dev/null; then
+	vsng_unload_target() {
+		case "${1:-$TARGET}" in
+		ours) rmmod vhost_scsi_ng ;;
+		intree) rmmod vhost_scsi ;;
+		esac
+	}
+fi
+if ! declare -F vsng_start_dbus >/dev/null; then
+	vsng_start_dbus() {
+		[ -S /run/dbus/system_bus_socket ] && return 0
+		mkdir -p /run/dbus
+		dbus-daemon --system --fork --nopidfile
+	}
+fi
+
+rg_target_module() { [ "$TARGET" = ours ] && echo vhost_scsi_ng || echo vhost_scsi; }
+
+# Load LIO, the vhost target under test, and KVM (nested). Idempotent.
+rg_setup_host() {
+	vsng_load_lio || { echo "# cannot load LIO" >&2; return 1; }
+	if [ ! -d "/sys/module/$(rg_target_module)" ]; then
+		vsng_load_target "$TARGET" || { echo "# cannot load target $TARGET" >&2; return 1; }
+	fi
+	[ -c /dev/vhost-scsi ] || { echo "# no /dev/vhost-scsi" >&2; return 1; }
+	mkdir -p "$CFS/vhost" 2>/dev/null
+	[ -d "$CFS/vhost" ] || { echo "# no $CFS/vhost fabric" >&2; return 1; }
+	if [ ! -c /dev/kvm ]; then
+		rg_modprobe kvm_amd 2>/dev/null || rg_modprobe kvm_intel 2>/dev/null
+	fi
+	[ -c /dev/kvm ] || { echo "# no /dev/kvm in the test guest (nested SVM)" >&2; return 1; }
+	mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	return 0
+}
+
+# ---- LIO configuration through raw configfs ------------------------------
+# rg_wwpn N -> a fixed naa WWPN per index (so logs read the same each run).
+rg_wwpn() { printf 'naa.50014050000000%02x' "$1"; }
+rg_nexus() { printf 'naa.50014051000000%02x' "$1"; }
+
+# rg_rd NAME MB: a ramdisk backstore (data lives in LIO; lost when removed).
+rg_rd() {
+	local d=$CFS/core/rd_mcp_0/$1
+	mkdir -p "$d" || return 1
+	echo "rd_pages=$(($2 * 256))" >"$d/control" || return 1
+	echo 1 >"$d/enable"
+}
+# rg_fileio NAME FILE MB: a fileio backstore on FILE (created if missing).
+rg_fileio() {
+	local d=$CFS/core/fileio_0/$1
+	[ -f "$2" ] || truncate -s "$3M" "$2" || return 1
+	mkdir -p "$d" || return 1
+	echo "fd_dev_name=$2,fd_dev_size=$(($3 * 1048576))" >"$d/control" || return 1
+	echo 1 >"$d/enable"
+}
+# rg_tpg WWPN TPGT: create the TPG and its nexus.
+rg_tpg() {
+	local t=$CFS/vhost/$1/tpgt_$2
+	mkdir -p "$t" || return 1
+	[ -n "$(cat "$t/nexus" 2>/dev/null)" ] && return 0
+	echo "$(rg_nexus "$2")" >"$t/nexus"
+}
+# rg_lun WWPN TPGT LUN BACKSTORE_DIR: map a backstore at a LUN.
+rg_lun() {
+	local l=$CFS/vhost/$1/tpgt_$2/lun/lun_$3
+	mkdir -p "$l" || return 1
+	ln -s "$4" "$l/vsng_port"
+}
+rg_unlun() {
+	local l=$CFS/vhost/$1/tpgt_$2/lun/lun_$3
+	rm -f "$l"/* 2>/dev/null
+	rmdir "$l"
+}
+# rg_target_clear: remove every vhost target and every backstore. Returns
+# non-zero if something could not be removed (e.g. still in use).
+rg_target_clear() {
+	local rc=0 w t l d
+	for w in "$CFS"/vhost/naa.*; do
+		[ -d "$w" ] || continue
+		for t in "$w"/tpgt_*; do
+			[ -d "$t" ] || continue
+			for l in "$t"/lun/lun_*; do
+				[ -d "$l" ] || continue
+				find "$l" -maxdepth 1 -type l -exec rm -f {} + 2>/dev/null
+				rmdir "$l" || rc=1
+			done
+			[ -n "$(cat "$t/nexus" 2>/dev/null)" ] &&
+				echo NULL >"$t/nexus" 2>/dev/null
+			rmdir "$t" || rc=1
+		done
+		rmdir "$w" || rc=1
+	done
+	for d in "$CFS"/core/*_[0-9]*/*; do
+		[ -d "$d" ] || continue
+		case "${d##*/}" in alua|pr|statistics|wwn|attrib|action) continue ;; esac
+		[ -f "$d/enable" ] || continue
+		for a in "$d"/alua/*; do
+			[ "${a##*/}" = default_tg_pt_gp ] && continue
+			[ -d "$a" ] && rmdir "$a" 2>/dev/null
+		done
+		rmdir "$d" || rc=1
+	done
+	for d in "$CFS"/core/*_[0-9]*; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	done
+	return $rc
+}
+
+# ---- the inner guest's initramfs -----------------------------------------
+# busybox, fio with every library ldd lists, the virtio_scsi modules, /init.
+# About 85 MiB (Debian's fio pulls in ceph, gluster, icu...). Building it
+# inside the TCG guest is slow, so it is cached by content key in the same
+# cache directory as vm-run's initramfs; `run.sh --build-initrd` on the host
+# (make check does it before vm-run) fills the cache, and the guest reads it
+# over 9p. Without a cached copy the guest builds its own in $RG_WORK.
+
+rg_initrd_key() {
+	{
+		cat "$RG_DIR/inner-init.sh" "$RG_DIR/inner-lib.sh"
+		sed -n '/^rg_build_initrd_to()/,/^}/p' "$RG_DIR/lib.sh"
+		stat -L -c '%n %s %Y' /bin/busybox "$(command -v fio)" "$RG_MODDIR/modules.dep"
+	} | sha256sum | cut -c1-12
+}
+rg_cache_dirs() {
+	[ -n "${VSNG_CACHE_DIR:-}" ] && echo "$VSNG_CACHE_DIR"
+	echo /var/cache/vhost-scsi-ng
+	echo "${XDG_CACHE_HOME:-$HOME/.cache}/vhost-scsi-ng"
+}
+
+rg_copy_with_libs() {	# rg_copy_with_libs ROOT BIN...
+	local root=$1 b l
+	shift
+	for b in "$@"; do
+		mkdir -p "$root$(dirname "$b")"
+		cp -L "$b" "$root$b"
+		for l in $(ldd "$b" 2>/dev/null | awk '/=>/ {print $3} /^\t\/.*ld-linux/ {print $1}'); do
+			[ -f "$root$l" ] && continue
+			mkdir -p "$root$(dirname "$l")"
+			cp -L "$l" "$root$l"
+		done
+	done
+}
+
+# rg_build_initrd_to FILE
+rg_build_initrd_to() {
+	local out=$1 root m f
+	root=$(mktemp -d "${TMPDIR:-/tmp}/rg-initrd.XXXXXX") || return 1
+	mkdir -p "$root"/{bin,dev,proc,sys,tmp,mods,lib64}
+	cp /bin/busybox "$root/bin/busybox"
+	rg_copy_with_libs "$root" "$(command -v fio)"
+	: >"$root/modlist"
+	for m in scsi_common scsi_mod sd_mod virtio_scsi; do
+		f=$(grep -E "(^|/)$m\.ko(\.xz|\.zst)?:" "$RG_MODDIR/modules.dep" | cut -d: -f1)
+		[ -n "$f" ] || continue		# built in
+		f=$RG_MODDIR/$f
+		case "$f" in
+		*.xz) xz -dc "$f" >"$root/mods/$m.ko" ;;
+		*.zst) zstd -qdc "$f" >"$root/mods/$m.ko" ;;
+		*) cp "$f" "$root/mods/$m.ko" ;;
+		esac || { rm -rf "$root"; return 1; }
+		echo "$m" >>"$root/modlist"
+	done
+	cp "$RG_DIR/inner-init.sh" "$root/init"
+	cp "$RG_DIR/inner-lib.sh" "$root/inner-lib.sh"
+	chmod 755 "$root/init"
+	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) \
+		>"$out.tmp.$$" || { rm -rf "$root" "$out.tmp.$$"; return 1; }
+	mv -f "$out.tmp.$$" "$out"
+	rm -rf "$root"
+}
+
+# rg_build_base_initrd [--cache]: set RG_BASE_INITRD to a cached copy, or
+# build one (into the cache with --cache, else into $RG_WORK).
+rg_build_base_initrd() {
+	local key d
+	key=$(rg_initrd_key)
+	for d in $(rg_cache_dirs); do
+		if [ -s "$d/realguest-inner-$key.cpio" ]; then
+			RG_BASE_INITRD=$d/realguest-inner-$key.cpio
+			return 0
+		fi
+	done
+	if [ "${1:-}" = --cache ]; then
+		for d in $(rg_cache_dirs); do
+			mkdir -p "$d" 2>/dev/null && [ -w "$d" ] || continue
+			RG_BASE_INITRD=$d/realguest-inner-$key.cpio
+			rg_build_initrd_to "$RG_BASE_INITRD"
+			return
+		done
+	fi
+	RG_BASE_INITRD=$RG_WORK/base-$key.cpio
+	[ -s "$RG_BASE_INITRD" ] || rg_build_initrd_to "$RG_BASE_INITRD"
+}
+
+# rg_make_initrd OUT TESTSCRIPT: base initramfs + a cpio holding /test.sh.
+rg_make_initrd() {
+	local out=$1 test=$2 d
+	d=$(mktemp -d "$RG_WORK/t.XXXXXX")
+	cp "$test" "$d/test.sh"
+	{
+		cat "$RG_BASE_INITRD"
+		(cd "$d" && echo test.sh | cpio -o -H newc --quiet -R 0:0)
+	} >"$out"
+	rm -rf "$d"
+}
+
+# ---- running the inner guest ---------------------------------------------
+# rg_qemu_start LOGNAME TESTSCRIPT [options] -- EXTRA_QEMU_ARGS...
+#   options: --smp N  --mem MB  --reboot (let the guest reboot: no -no-reboot)
+# Starts QEMU in the background. Sets RG_QPID and RG_CONSOLE.
+rg_qemu_start() {
+	local name=$1 test=$2 smp=1 mem=384 reboot=0 initrd
+	shift 2
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--smp) smp=$2; shift 2 ;;
+		--mem) mem=$2; shift 2 ;;
+		--reboot) reboot=1; shift ;;
+		--) shift; break ;;
+		*) echo "rg_qemu_start: bad option $1" >&2; return 2 ;;
+		esac
+	done
+	initrd=$RG_WORK/$name.initrd
+	rg_make_initrd "$initrd" "$test" || return 1
+	RG_CONSOLE=$RG_SDIR/$name.console.log
+	: >"$RG_CONSOLE"
+	local args=(
+		-name "vsng-inner-$name"
+		-nodefaults -no-user-config
+		-machine q35 -accel kvm -cpu host
+		-smp "$smp" -m "$mem"
+		-display none -vga none -monitor none
+		-kernel "$RG_KERNEL" -initrd "$initrd"
+		-append "console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3 mitigations=off rg_smp=$smp"
+		-serial "file:$RG_CONSOLE"
+	)
+	[ "$reboot" = 1 ] || args+=(-no-reboot)
+	args+=("$@")
+	printf '%q ' "$RG_QEMU" "${args[@]}" >"$RG_SDIR/$name.qemu.cmdline"
+	"$RG_QEMU" "${args[@]}" </dev/null >"$RG_SDIR/$name.qemu.log" 2>&1 &
+	RG_QPID=$!
+	rg_log "started inner QEMU $name (pid $RG_QPID, smp $smp)"
+}
+
+# rg_wait_console PATTERN TIMEOUT: wait until the console shows PATTERN
+# (grep -E). Returns 0 when seen, 1 when QEMU exited first, 2 on timeout.
+rg_wait_console() {
+	local pat=$1 to=$2 start=$SECONDS
+	while :; do
+		grep -aqE "$pat" "$RG_CONSOLE" 2>/dev/null && return 0
+		if ! kill -0 "$RG_QPID" 2>/dev/null; then
+			grep -aqE "$pat" "$RG_CONSOLE" 2>/dev/null && return 0
+			return 1
+		fi
+		[ $((SECONDS - start)) -ge "$to" ] && return 2
+		sleep 0.2
+	done
+}
+
+# rg_qemu_stop [GRACE]: wait GRACE s for QEMU to exit, then TERM, then KILL.
+rg_qemu_stop() {
+	local grace=${1:-10} i
+	[ -n "${RG_QPID:-}" ] || return 0
+	for ((i = 0; i < grace * 5; i++)); do
+		kill -0 "$RG_QPID" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 "$RG_QPID" 2>/dev/null; then
+		kill -TERM "$RG_QPID" 2>/dev/null
+		for ((i = 0; i < 25; i++)); do
+			kill -0 "$RG_QPID" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -0 "$RG_QPID" 2>/dev/null && kill -KILL "$RG_QPID" 2>/dev/null
+	fi
+	wait "$RG_QPID" 2>/dev/null
+	RG_QPID=
+}
+
+# rg_collect PREFIX: turn the console's VSNG-RESULT lines into results,
+# each name prefixed with PREFIX. Returns 3 when there was no verdict.
+rg_collect() {
+	local prefix=$1 line st rest
+	while IFS= read -r line; do
+		rest=${line#*VSNG-RESULT: }
+		case "$rest" in
+		"ok "*) rg_ok "$prefix${rest#ok }" ;;
+		"not ok "*)
+			rest=${rest#not ok }
+			rg_notok "$prefix${rest%% - *}" "${rest#* - }" ;;
+		"skip "*)
+			rest=${rest#skip }
+			rg_skip "$prefix${rest%% - *}" "${rest#* - }" ;;
+		esac
+	done < <(grep -ao 'VSNG-RESULT: .*' "$RG_CONSOLE" | tr -d '\r')
+	grep -aq 'VSNG-VERDICT: DONE' "$RG_CONSOLE" && return 0
+	st=3
+	return $st
+}
+
+# rg_boot LOGNAME TESTSCRIPT PREFIX [qemu options as rg_qemu_start]:
+# one complete inner boot: start, wait for the verdict, stop, collect.
+# Returns 0 when a verdict was seen, 3 on a platform failure (no verdict).
+rg_boot() {
+	local name=$1 test=$2 prefix=$3 rc
+	shift 3
+	rg_qemu_start "$name" "$test" "$@" || { rg_notok "${prefix}start QEMU" "see $name.qemu.log"; return 1; }
+	rg_wait_console 'VSNG-VERDICT: DONE' "$RG_BOOT_TIMEOUT"
+	rc=$?
+	rg_qemu_stop 10
+	if [ $rc != 0 ]; then
+		rg_log "inner guest $name: no verdict (wait rc $rc); console tail:"
+		tail -n 15 "$RG_CONSOLE" | sed 's/^/#   /'
+		if grep -aq 'VSNG-RESULT: not ok' "$RG_CONSOLE"; then
+			rg_collect "$prefix"
+			rg_notok "${prefix}inner guest finished" "no verdict after a failed check"
+			return 1
+		fi
+		return 3
+	fi
+	rg_collect "$prefix"
+}
+
+# ---- outer dmesg ---------------------------------------------------------
+rg_dmesg_mark() { RG_DMESG_START=$(dmesg | wc -l); }
+# rg_dmesg_new: dmesg lines since the mark.
+rg_dmesg_new() { dmesg | tail -n +"$((RG_DMESG_START + 1))"; }
+# rg_dmesg_clean: no WARNING/BUG/Oops/... since the mark.
+rg_dmesg_clean() {
+	! rg_dmesg_new | grep -E 'WARNING:|BUG:|BUG |Oops|Call Trace|general protection|KASAN|refcount_t|list_(add|del) corruption|hung_task|INFO: task' >&2
+}
+
+# Debugfs per-queue counters of our module for QEMU pid $1: prints
+# "vqN requests" lines for every queue of every device of that process.
+rg_vq_requests() {
+	local d f
+	for d in /sys/kernel/debug/vhost-scsi-ng/"$1"-*; do
+		[ -d "$d" ] || continue
+		for f in "$d"/vq*; do
+			echo "${f##*/} $(awk '$1 == "requests" {print $2}' "$f")"
+		done
+	done
+}
+
+# ---- scenario frame --------------------------------------------------------
+# rg_begin NAME: called first by every scenario script.
+rg_begin() {
+	RG_NAME=$1
+	[ -s "${RG_BASE_INITRD:-}" ] || rg_build_base_initrd || exit 1
+	RG_SDIR=$RG_RESULTS/$RG_NAME
+	mkdir -p "$RG_SDIR"
+	RG_TAPFILE=${RG_TAPFILE:-$RG_SDIR/results.txt}
+	: >>"$RG_TAPFILE"
+	RG_FAILED=0
+	RG_QPID=
+	rg_dmesg_mark
+	trap 'rg_qemu_stop 0; rg_cleanup_hook' EXIT
+	rg_setup_host || { rg_notok "$RG_NAME: set up LIO, $TARGET target and KVM" "see output"; exit 1; }
+	rg_target_clear || { rg_notok "$RG_NAME: clean LIO configuration" "leftover configuration could not be removed"; exit 1; }
+}
+rg_cleanup_hook() { :; }
+
+# rg_end RC: RC is what the last rg_boot returned. Keeps the outer dmesg when
+# something failed; exits 3 on a platform failure so run.sh retries.
+rg_end() {
+	local rc=$1
+	rg_qemu_stop 0
+	rg_dmesg_new >"$RG_SDIR/outer-dmesg.txt"
+	if [ "$rc" = 3 ]; then
+		exit 3
+	fi
+	if [ "$RG_FAILED" = 1 ]; then
+		dmesg >"$RG_SDIR/outer-dmesg-full.txt"
+		rg_log "$RG_NAME: failed; inner consoles and outer dmesg in $RG_SDIR"
+	fi
+	exit 0
+}
+
+# rg_write_test FILE: the inner test script from stdin.
+rg_write_test() { cat >"$1"; }

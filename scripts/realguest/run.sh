@@ -1,0 +1,97 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run.sh: the real-guest tests. Runs INSIDE the test guest (scripts/vm-run):
+#   scripts/vm-run --timeout 900 -- env TARGET=intree scripts/realguest/run.sh
+#   scripts/vm-run -- scripts/realguest/run.sh basic kill   # some scenarios
+# TARGET=ours (default: ./vhost_scsi_ng.ko) | intree (Debian's vhost_scsi).
+#
+# Each scenario (scripts/realguest/<name>.sh) boots a nested-KVM inner guest
+# whose virtio_scsi driver talks to LIO through QEMU's vhost-scsi-pci and the
+# target under test. Output is TAP. A scenario whose inner guest died without
+# a verdict (a platform failure: nested KVM on TCG is flaky) is run again, at
+# most twice; after that it is reported "not ok ... platform failure". A
+# scenario with a verdict is never retried. Logs: $VSNG_RESULTS/realguest/.
+#
+# Documentation/realguest-tests.md describes every scenario.
+
+set -u
+RG_DIR=$(cd "$(dirname "$0")" && pwd -P)
+. "$RG_DIR/lib.sh"
+
+# On the host, before vm-run: fill the cache with the inner initramfs.
+if [ "${1:-}" = --build-initrd ]; then
+	rg_build_base_initrd --cache || exit 1
+	echo "realguest: inner initramfs $RG_BASE_INITRD"
+	exit 0
+fi
+
+ALL="basic multiqueue multilun hotplug reboot kill vhostfd persist"
+SCENARIOS=${*:-${RG_SCENARIOS:-$ALL}}
+MAX_RETRIES=2
+
+N=0 PASS=0 FAIL=0 SKIP=0 RETRIES=0
+START=$SECONDS
+tap() {	# tap ok|not ok|skip NAME WHY
+	N=$((N + 1))
+	case "$1" in
+	ok) PASS=$((PASS + 1)); echo "ok $N - $2" ;;
+	skip) SKIP=$((SKIP + 1)); echo "ok $N - $2 # SKIP $3" ;;
+	*) FAIL=$((FAIL + 1)); echo "not ok $N - $2${3:+ ($3)}" ;;
+	esac
+}
+
+rg_log "real-guest tests, TARGET=$TARGET, scenarios: $SCENARIOS"
+if ! rg_setup_host >"$RG_RESULTS/setup.log" 2>&1; then
+	cat "$RG_RESULTS/setup.log" | sed 's/^/# /'
+	for s in $SCENARIOS; do tap "not ok" "$s: set up" "LIO/$TARGET/KVM could not be set up"; done
+	echo "1..$N"
+	exit 1
+fi
+t0=$SECONDS
+rg_build_base_initrd || { tap "not ok" "build inner initramfs" ""; echo "1..$N"; exit 1; }
+rg_log "inner initramfs $RG_BASE_INITRD ready in $((SECONDS - t0))s ($(du -m "$RG_BASE_INITRD" | cut -f1) MiB)"
+export RG_BASE_INITRD
+
+for s in $SCENARIOS; do
+	script=$RG_DIR/$s.sh
+	if [ ! -x "$script" ]; then
+		tap "not ok" "$s" "no such scenario"
+		continue
+	fi
+	attempt=0
+	while :; do
+		ts=$SECONDS
+		tapfile=$RG_WORK/$s.results
+		: >"$tapfile"
+		RG_TAPFILE=$tapfile RG_ATTEMPT=$attempt bash "$script" 2>&1 | sed -u 's/^/# /' | grep -v '^# $'
+		rc=${PIPESTATUS[0]}
+		rg_log "$s: attempt $attempt exit $rc in $((SECONDS - ts))s"
+		if [ "$rc" = 3 ] && [ $attempt -lt $MAX_RETRIES ]; then
+			attempt=$((attempt + 1))
+			RETRIES=$((RETRIES + 1))
+			rg_log "$s: inner guest died without a verdict (platform); retry $attempt of $MAX_RETRIES"
+			mkdir -p "$RG_RESULTS/$s/platform-$attempt"
+			mv "$RG_RESULTS/$s"/*.log "$RG_RESULTS/$s"/*.txt "$RG_RESULTS/$s/platform-$attempt/" 2>/dev/null
+			continue
+		fi
+		break
+	done
+	if [ "$rc" = 3 ]; then
+		tap "not ok" "$s: platform failure, inner guest died without a verdict after $MAX_RETRIES retries" ""
+		continue
+	fi
+	got=0
+	while IFS=$'\t' read -r st name why; do
+		[ -n "$st" ] || continue
+		got=1
+		tap "$st" "$name" "$why"
+	done <"$tapfile"
+	[ $got = 1 ] || tap "not ok" "$s" "scenario exited $rc without results"
+	[ "$rc" = 0 ] || [ $got = 0 ] || rg_log "$s: scenario script exited $rc"
+done
+
+echo "1..$N"
+echo "# realguest TARGET=$TARGET: $PASS passed, $FAIL failed, $SKIP skipped;" \
+	"platform retries: $RETRIES; wall time $((SECONDS - START))s"
+[ $FAIL = 0 ]
