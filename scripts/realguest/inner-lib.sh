@@ -103,3 +103,10 @@ fio_verify() {
 	fi
 	return $_fr
 }
+
+# retag DEV MB NEWTAG: rewrite the marker's tag, keeping its sum.
+retag() {
+	_m=$(read_marker "$1" "$2")
+	{ echo "$3 ${_m#* }"; head -c 4000 /dev/zero; } | head -c 4096 >/tmp/mk
+	dd if=/tmp/mk of=/dev/$1 bs=4096 seek=$(($2 * 256)) oflag=direct conv=fsync 2>/dev/null
+}

@@ -421,7 +421,8 @@ rg_vq_requests() {
 }
 
 # ---- scenario frame --------------------------------------------------------
-# rg_begin NAME: called first by every scenario script.
+# rg_begin NAME [--keep-config]: called first by every scenario script.
+# It loads everything and clears any LIO configuration (unless told not to).
 rg_begin() {
 	RG_NAME=$1
 	[ -s "${RG_BASE_INITRD:-}" ] || rg_build_base_initrd || exit 1
@@ -434,6 +435,7 @@ rg_begin() {
 	rg_dmesg_mark
 	trap 'rg_qemu_stop 0; rg_cleanup_hook' EXIT
 	rg_setup_host || { rg_notok "$RG_NAME: set up LIO, $TARGET target and KVM" "see output"; exit 1; }
+	[ "${2:-}" = --keep-config ] && return 0
 	rg_target_clear || { rg_notok "$RG_NAME: clean LIO configuration" "leftover configuration could not be removed"; exit 1; }
 }
 rg_cleanup_hook() { :; }
@@ -456,3 +458,53 @@ rg_end() {
 
 # rg_write_test FILE: the inner test script from stdin.
 rg_write_test() { cat >"$1"; }
+
+# ---- the multi-LUN layout (multilun.sh, persist.sh) -----------------------
+# target:LUN:MiB; fileio files on tmpfs so the data survives a LIO config
+# clear (persist.sh).
+ML_LUNS="1:0:16 1:1:20 1:5:24 2:0:28 2:3:32"
+ML_WWPN=$(rg_wwpn 2)
+ml_layout() {
+	local e t l mb
+	for e in $ML_LUNS; do
+		IFS=: read -r t l mb <<<"$e"
+		rm -f "$RG_WORK/ml_t${t}l${l}.img"
+		rg_fileio "ml_t${t}l${l}" "$RG_WORK/ml_t${t}l${l}.img" "$mb" &&
+			rg_tpg "$ML_WWPN" "$t" &&
+			rg_lun "$ML_WWPN" "$t" "$l" "$CFS/core/fileio_0/ml_t${t}l${l}" ||
+			{ rg_notok "$RG_NAME: configure LIO ($e)" "configfs"; rg_end 1; }
+	done
+}
+
+# ml_test_verify FILE: inner test that checks every LUN of the layout is at
+# its target:LUN with its size and holds the data multilun/persist wrote.
+ml_test_verify() {
+	local e t l mb
+	{
+		for e in $ML_LUNS; do
+			IFS=: read -r t l mb <<<"$e"
+			cat <<INNER
+wait_disk $t $l 20
+d=\$(disk $t $l); sz=\$(cat /sys/block/\$d/size 2>/dev/null)
+check "target $t LUN $l seen as \$d with $mb MiB" [ -n "\$d" -a "\$sz" = $((mb * 2048)) ]
+check "target $t LUN $l holds the data written before" verify_marked \$d T${t}L${l} 2
+INNER
+		done
+		echo "check \"sees exactly $(echo $ML_LUNS | wc -w) disks (\$(ndisks))\" [ \$(ndisks) = $(echo $ML_LUNS | wc -w) ]"
+	} >"$1"
+}
+
+# ---- libvirt-style fd passing (vhostfd.sh, kill.sh) ------------------------
+# rg_vhostfd_open: open /dev/vhost-scsi in this shell (fd in RG_VFD), as
+# libvirt does before it starts QEMU with vhostfd=<fd>.
+rg_vhostfd_open() { exec {RG_VFD}<>/dev/vhost-scsi; }
+rg_vhostfd_close() { [ -n "${RG_VFD:-}" ] && exec {RG_VFD}>&-; RG_VFD=; }
+# rg_vhostfd_checks PREFIX FD: QEMU ($RG_QPID) uses the inherited fd and did
+# not open /dev/vhost-scsi itself.
+rg_vhostfd_checks() {
+	local p=$1 fd=$2 link n
+	link=$(readlink "/proc/$RG_QPID/fd/$fd" 2>/dev/null)
+	n=$(find "/proc/$RG_QPID/fd" -lname /dev/vhost-scsi 2>/dev/null | wc -l)
+	rg_check "${p}QEMU holds the passed fd $fd on /dev/vhost-scsi ($link)" [ "$link" = /dev/vhost-scsi ]
+	rg_check "${p}QEMU did not open /dev/vhost-scsi itself ($n open)" [ "$n" = 1 ]
+}
