@@ -10,9 +10,11 @@
 # checks that no target/LIO objects are left, unloads the target and fails if
 # the kernel log shows a WARNING, BUG, Oops or similar.
 #
-# Env: TARGET (default ours), VSNG_KO (path of our .ko), VSNG_FABRIC
-# (fabric dir name, default vhost), VSNG_BACKEND (rd|brd|nullb|fileio),
-# VSNG_MODULE (module name, default by TARGET), VSNG_TESTS (names to run).
+# Env: TARGET (default ours), VSNG_MODULE (path of our .ko, as in
+# scripts/guest-lib.sh; default <repo>/vhost_scsi_ng.ko), VSNG_KO_ARGS
+# (module parameters), VSNG_FABRIC (fabric dir name, default vhost),
+# VSNG_BACKEND (rd|brd|nullb|fileio), VSNG_TARGET_MOD (module name, default
+# by TARGET), VSNG_TESTS (binaries to run).
 
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -24,14 +26,14 @@ MODPROBE=/sbin/modprobe
 [ -x $MODPROBE ] || MODPROBE=modprobe
 
 case "$TARGET" in
-ours) : "${VSNG_MODULE:=vhost_scsi_ng}" ;;
-intree) : "${VSNG_MODULE:=vhost_scsi}" ;;
+ours) : "${VSNG_TARGET_MOD:=vhost_scsi_ng}" ;;
+intree) : "${VSNG_TARGET_MOD:=vhost_scsi}" ;;
 *) echo "run.sh: TARGET must be ours or intree" >&2; exit 2 ;;
 esac
-export VSNG_MODULE
+export VSNG_TARGET_MOD
 : "${VSNG_FABRIC:=vhost}"
 export VSNG_FABRIC
-: "${VSNG_KO:=$TOP/vhost_scsi_ng.ko}"
+VSNG_KO=${VSNG_MODULE:-$TOP/vhost_scsi_ng.ko}
 
 ALL_TESTS="vsng_abi vsng_data vsng_scsi_err vsng_badinput vsng_notify
 	   vsng_lifetime vsng_events"
@@ -66,10 +68,6 @@ load_lio() {
 }
 
 load_target() {
-	if [ -f "$TOP/scripts/guest-lib.sh" ] && [ -z "${VSNG_NO_GUEST_LIB:-}" ]; then
-		# shellcheck disable=SC1091
-		. "$TOP/scripts/guest-lib.sh"
-	fi
 	case "$TARGET" in
 	ours)
 		if [ ! -f "$VSNG_KO" ]; then
@@ -136,7 +134,7 @@ if ! load_target; then
 	echo "Bail out! cannot load target ($TARGET)"
 	exit 1
 fi
-echo "# target=$TARGET module=$VSNG_MODULE fabric=$VSNG_FABRIC backend=${VSNG_BACKEND:-rd} kernel=$(uname -r)"
+echo "# target=$TARGET module=$VSNG_TARGET_MOD fabric=$VSNG_FABRIC backend=${VSNG_BACKEND:-rd} kernel=$(uname -r)"
 
 # Each binary prints kselftest TAP; its results are renumbered into one
 # flat TAP stream (one line per test case) and its plan lines become
@@ -180,7 +178,7 @@ fi
 ntest=$((ntest + 1))
 # Everything released: the target module must unload.
 cleanup_configfs
-if rmmod "$VSNG_MODULE"; then
+if rmmod "$VSNG_TARGET_MOD"; then
 	echo "ok $ntest module_unloads"
 else
 	echo "not ok $ntest module_unloads"

@@ -122,7 +122,7 @@ static inline void vsng_clear_ua(struct vsng_vq *vq, uint16_t lun)
 
 static inline const char *vsng_module(void)
 {
-	const char *m = getenv("VSNG_MODULE");
+	const char *m = getenv("VSNG_TARGET_MOD");
 
 	if (m && *m)
 		return m;
