@@ -36,7 +36,7 @@ export VSNG_FABRIC
 VSNG_KO=${VSNG_MODULE:-$TOP/vhost_scsi_ng.ko}
 
 ALL_TESTS="vsng_abi vsng_data vsng_scsi_err vsng_badinput vsng_notify
-	   vsng_lifetime vsng_events"
+	   vsng_lifetime vsng_events vsng_pool"
 if [ $# -gt 0 ]; then
 	TESTS="$*"
 else

@@ -265,6 +265,7 @@ struct vsng_target {
 	char nexus[64];
 	uint16_t tpgt;
 	char backend[16];	/* rd (default), brd, nullb, fileio */
+	char dev_path[64];	/* if set: iblock on this block device */
 	uint32_t size_mb;
 	char hba[64];
 	unsigned int luns_mask;

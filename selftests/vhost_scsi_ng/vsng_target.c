@@ -88,7 +88,9 @@ static int backstore_create(struct vsng_target *t, int lun)
 	err = mkdir_ok(p);
 	if (err)
 		return err;
-	if (!strcmp(t->backend, "brd"))
+	if (t->dev_path[0])
+		snprintf(ctl, sizeof(ctl), "udev_path=%s", t->dev_path);
+	else if (!strcmp(t->backend, "brd"))
 		snprintf(ctl, sizeof(ctl), "udev_path=/dev/ram%d", lun);
 	else if (!strcmp(t->backend, "nullb"))
 		snprintf(ctl, sizeof(ctl), "udev_path=/dev/nullb%d", lun);

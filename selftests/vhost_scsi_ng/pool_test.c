@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Command pool exhaustion (TASK SET FULL).
+ *
+ * The target keeps a command pool per queue sized to the ring, so a
+ * well-behaved guest can never exhaust it.  A hostile one can: with every
+ * command held in flight by a slow backend (null_blk, 300 ms completion,
+ * made through null_blk's configfs), it republishes the same heads.  The
+ * extra requests must each get an answer (in-tree: SCSI status TASK SET
+ * FULL at once), nothing may crash, and the device must be reusable.
+ */
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "vsng_test.h"
+
+#define NB "/sys/kernel/config/nullb/vsng_slow"
+#define NB_DEV "/dev/vsng_slow"	/* null_blk names the disk after the dir */
+#define QN 64
+
+static int slow_nullb_create(void)
+{
+	struct stat st;
+
+	if (access("/sys/kernel/config/nullb", F_OK) &&
+	    system("/sbin/modprobe null_blk nr_devices=0 >/dev/null 2>&1"))
+		return -ENOENT;
+	if (access("/sys/kernel/config/nullb", F_OK))
+		return -ENOENT;
+	if (mkdir(NB, 0755) && errno != EEXIST)
+		return -errno;
+	if (!stat(NB_DEV, &st))
+		return 0;
+	if (vsng_sysfs_write(NB "/size", "64") ||
+	    vsng_sysfs_write(NB "/irqmode", "2") ||
+	    vsng_sysfs_write(NB "/completion_nsec", "300000000") ||
+	    vsng_sysfs_write(NB "/power", "1"))
+		return -EIO;
+	return stat(NB_DEV, &st) ? -ENODEV : 0;
+}
+
+static void slow_nullb_destroy(void)
+{
+	vsng_sysfs_write(NB "/power", "0");
+	rmdir(NB);
+}
+
+FIXTURE(pool) {
+	struct vsng_env e;
+	bool nullb;
+};
+
+FIXTURE_SETUP(pool)
+{
+	struct vsng_dev_opts o = { .nreq = 1, .req_size = QN };
+	int err;
+
+	self->e.d.fd = -1;
+	err = slow_nullb_create();
+	if (err)
+		SKIP(return, "no null_blk configfs (%s)", strerror(-err));
+	self->nullb = true;
+	vsng_target_init(&self->e.t, vsng_test_id());
+	snprintf(self->e.t.backend, sizeof(self->e.t.backend), "iblock");
+	snprintf(self->e.t.hba, sizeof(self->e.t.hba), "iblock_%u",
+		 1000 + vsng_test_id() % 8000);
+	snprintf(self->e.t.dev_path, sizeof(self->e.t.dev_path), NB_DEV);
+	ASSERT_EQ(0, vsng_target_create(&self->e.t, 1));
+	ASSERT_EQ(0, vsng_dev_init(&self->e.d, &o));
+	ASSERT_EQ(0, vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn));
+	vsng_clear_ua(vsng_req_vq(&self->e, 0), 0);
+}
+
+FIXTURE_TEARDOWN(pool)
+{
+	vsng_env_down(&self->e);
+	if (self->nullb)
+		slow_nullb_destroy();
+}
+
+/* Proves: requests beyond the command pool (same heads republished while
+ * the first ones are still in flight) are each answered, by TASK SET FULL
+ * or BUSY at once or normally later, without a crash or a hang, and a fresh
+ * device works afterwards.
+ */
+TEST_F_TIMEOUT(pool, task_set_full_when_pool_exhausted, 120)
+{
+	struct vsng_vq *vq = vsng_req_vq(&self->e, 0);
+	struct vsng_cmd *cmds = calloc(QN, sizeof(*cmds));
+	uint8_t *buf = vsng_alloc(&self->e.d, 2, QN * 4096, 4096);
+	uint16_t start = vq->last_used, idx;
+	int i, tsf = 0, early = 0, total;
+	uint64_t t0, end;
+
+	if (!(self->e.d.features & VSNG_F_INDIRECT))
+		SKIP(return, "needs INDIRECT_DESC");
+	for (i = 0; i < QN; i++) {
+		vsng_cmd_init(&cmds[i], VSNG_TPGT, 0);
+		vsng_cdb_rw(cmds[i].cdb, 10, false, i * 8, 8);
+		cmds[i].din_gpa = vsng_gpa(&self->e.d, buf + i * 4096);
+		cmds[i].din_len = 4096;
+		cmds[i].indirect = true;
+		ASSERT_EQ(0, vsng_cmd_submit(vq, &cmds[i]));
+	}
+	t0 = vsng_now_ms();
+	vsng_vq_kick(vq, true);
+	usleep(50 * 1000);
+	/* hostile: the same QN heads again, while the first QN are in flight */
+	for (i = 0; i < QN; i++)
+		vsng_vq_publish(vq, cmds[i].head);
+	vsng_vq_kick(vq, true);
+	/* Early answers (well before the 300 ms backend delay) are the
+	 * refused extras; their status is what the target answered.
+	 */
+	end = t0 + 200;
+	while (vsng_now_ms() < end) {
+		idx = vsng_vq_used_idx(vq);
+		if ((uint16_t)(idx - start) > (uint16_t)early) {
+			for (; early < (uint16_t)(idx - start); early++) {
+				struct vring_used_elem *u =
+					&vq->used->ring[(start + early) % vq->num];
+				struct vsng_cmd *c = NULL;
+				int k;
+
+				for (k = 0; k < QN; k++)
+					if (cmds[k].head == (int)u->id)
+						c = &cmds[k];
+				if (c && (c->resp->status == 0x28 ||
+					  c->resp->status == 0x08))
+					tsf++;
+			}
+		}
+		usleep(1000);
+	}
+	end = vsng_now_ms() + VSNG_TMO;
+	while ((uint16_t)(vsng_vq_used_idx(vq) - start) < 2 * QN &&
+	       vsng_now_ms() < end)
+		usleep(10 * 1000);
+	total = (uint16_t)(vsng_vq_used_idx(vq) - start);
+	TH_LOG("%d used entries for %d requests; %d answered early, %d of them TASK SET FULL/BUSY",
+	       total, 2 * QN, early, tsf);
+	EXPECT_EQ(2 * QN, total);
+	if (!vsng_target_is_ours())
+		EXPECT_GT(tsf, 0);
+
+	/* the ring's bookkeeping is now the guest's mess: use a fresh device */
+	vsng_dev_clear_endpoint(&self->e.d);
+	vsng_dev_close(&self->e.d);
+	free(cmds);
+	{
+		struct vsng_dev_opts o = { .nreq = 1, .req_size = QN };
+		struct vsng_cmd c = { 0 };
+
+		ASSERT_EQ(0, vsng_dev_init(&self->e.d, &o));
+		ASSERT_EQ(0, vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn));
+		ASSERT_EQ(0, vsng_tur(vsng_req_vq(&self->e, 0), VSNG_TPGT, 0,
+				      &c));
+		EXPECT_EQ(0, c.rsp.status);
+	}
+}
+
+TEST_HARNESS_MAIN
