@@ -1,0 +1,102 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench.sh: side-by-side benchmark of vhost-scsi-ng against the in-tree
+# vhost_scsi and QEMU's own virtio-scsi / virtio-blk (issue 6). Runs on the
+# host; every measurement runs inside vm-run's TCG test guest, with
+# tools/tcg-insn-plugin.so loaded into that QEMU so that guest instructions
+# per I/O are counted between markers.
+#
+#   scripts/bench.sh [--quick] [--rounds N] [--runtime S] [--out DIR]
+#                    [--levels "target realguest"]
+#   make bench          (full: 3 rounds, 5 workloads, all paths)
+#   make bench-quick    (1 round, 2 workloads, nullb only: a few minutes)
+#
+# Output: DIR (default results/bench/<UTC date-time>, git-ignored) holds
+#   results.md      the Markdown tables (also printed at the end)
+#   summary.json    medians, min-max, goal checks
+#   *.png, *.dat    gnuplot charts: IOPS and instructions/IO per path
+#   vm-target/, vm-realguest/   raw JSON / logs / consoles of each level
+# results/bench/latest points to the newest run.
+#
+# Levels: "target" (tools/vsng-load straight on /dev/vhost-scsi: ours with
+# per-queue workers and with one shared worker, in-tree with its single
+# worker and with VHOST_NEW_WORKER per queue; null_blk memory_backed=0 and
+# brd) and "realguest" (fio in a nested-KVM inner guest: ours, in-tree,
+# in-tree worker_per_virtqueue=on, QEMU virtio-scsi-pci + iothread,
+# QEMU virtio-blk-pci + iothread; all on the same /dev/ram0).
+# The paths alternate A B C D A B C D ... within the rounds.
+
+set -u
+REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd -P)
+cd "$REPO" || exit 2
+QUICK=0 ROUNDS= RUNTIME= OUT= LEVELS="target realguest"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) QUICK=1; shift ;;
+	--rounds) ROUNDS=${2:?}; shift 2 ;;
+	--runtime) RUNTIME=${2:?}; shift 2 ;;
+	--out) OUT=${2:?}; shift 2 ;;
+	--levels) LEVELS=${2:?}; shift 2 ;;
+	-h|--help) sed -n '3,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+
+if [ $QUICK = 1 ]; then
+	: "${ROUNDS:=1}" "${RUNTIME:=2}"
+	export BENCH_WORKLOADS=${BENCH_WORKLOADS:-"rr4k-qd32-2q rr4k-qd1"}
+	export BENCH_BACKENDS=${BENCH_BACKENDS:-nullb}
+else
+	: "${ROUNDS:=3}" "${RUNTIME:=3}"
+fi
+export BENCH_ROUNDS=$ROUNDS BENCH_RUNTIME=$RUNTIME
+
+STAMP=$(date -u +%Y%m%d-%H%M%S)
+OUT=${OUT:-$REPO/results/bench/$STAMP}
+mkdir -p "$OUT" || exit 2
+OUT=$(cd "$OUT" && pwd -P)
+ln -sfn "$OUT" "$REPO/results/bench/latest" 2>/dev/null
+
+echo "bench: building the module, the selftest library and tools"
+[ -f vhost_scsi_ng.ko ] || make module >"$OUT/build.log" 2>&1 ||
+	echo "bench: make module failed (see $OUT/build.log); our paths will fail"
+make -C tools >>"$OUT/build.log" 2>&1 || { echo "bench: make -C tools failed"; tail "$OUT/build.log"; exit 1; }
+case " $LEVELS " in
+*" realguest "*)
+	scripts/inner-guest.sh --build-initrd >>"$OUT/build.log" 2>&1 ||
+		echo "bench: inner initramfs build failed" ;;
+esac
+
+{
+	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "commit=$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- drivers 2>/dev/null || echo +dirty)"
+	echo "rounds=$ROUNDS"
+	echo "runtime_s=$RUNTIME"
+	echo "workloads=${BENCH_WORKLOADS:-all}"
+	echo "host_load=$(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "qemu=$(qemu-system-x86_64 --version | head -n1 | awk '{print $4}')"
+} >"$OUT/meta.txt"
+
+rc=0
+for level in $LEVELS; do
+	L=$OUT/vm-$level
+	mkdir -p "$L"
+	case $level in
+	target) to=$((600 + ROUNDS * 400)) ;;
+	*) to=$((600 + ROUNDS * 600)) ;;
+	esac
+	echo "bench: level $level (timeout ${to}s), logs in $L"
+	t0=$SECONDS
+	scripts/vm-run --timeout "$to" --logdir "$L" --mem 4096 \
+		--qemu-arg -plugin --qemu-arg "$REPO/tools/tcg-insn-plugin.so,out=$L/insn.log" \
+		-- env VSNG_INSN_LOG="$L/insn.log" BENCH_OUT="$L/bench" \
+		scripts/bench-guest.sh "$level"
+	lrc=$?
+	echo "bench: level $level exit $lrc in $((SECONDS - t0))s"
+	[ $lrc = 0 ] || rc=1
+done
+
+python3 scripts/bench-report.py "$OUT" || rc=1
+echo "bench: results in $OUT (results.md, summary.json, *.png)"
+exit $rc
