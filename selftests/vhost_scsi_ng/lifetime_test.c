@@ -196,7 +196,7 @@ struct action {
 	int (*fn)(struct vsng_env *e);
 	struct vsng_env *e;
 	int delay_ms;
-	volatile int finished;
+	int finished;		/* atomic accesses only */
 	int err;
 };
 

@@ -14,7 +14,12 @@
 # scripts/guest-lib.sh; default <repo>/vhost_scsi_ng.ko), VSNG_KO_ARGS
 # (module parameters), VSNG_FABRIC (fabric dir name, default vhost),
 # VSNG_BACKEND (rd|brd|nullb|fileio), VSNG_TARGET_MOD (module name, default
-# by TARGET), VSNG_TESTS (binaries to run).
+# by TARGET), VSNG_DEV (device node, default /dev/vhost-scsi), VSNG_TESTS
+# (binaries to run).
+#
+# Ours beside in-tree (different device node and fabric name):
+#   TARGET=ours VSNG_KO_ARGS="devname=vhost-scsi-ng fabric=vhost_ng" \
+#   VSNG_DEV=/dev/vhost-scsi-ng VSNG_FABRIC=vhost_ng run.sh
 
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -34,6 +39,9 @@ export VSNG_TARGET_MOD
 : "${VSNG_FABRIC:=vhost}"
 export VSNG_FABRIC
 VSNG_KO=${VSNG_MODULE:-$TOP/vhost_scsi_ng.ko}
+# Device node: ours can be loaded with devname=..., then set VSNG_DEV too.
+: "${VSNG_DEV:=/dev/vhost-scsi}"
+export VSNG_DEV
 
 ALL_TESTS="vsng_abi vsng_data vsng_scsi_err vsng_badinput vsng_notify
 	   vsng_lifetime vsng_events vsng_pool"
@@ -79,10 +87,10 @@ load_target() {
 		$MODPROBE vhost_scsi || return 1 ;;
 	esac
 	for i in 1 2 3 4 5 6 7 8 9 10; do
-		[ -c /dev/vhost-scsi ] && break
+		[ -c "$VSNG_DEV" ] && break
 		sleep 0.2
 	done
-	[ -c /dev/vhost-scsi ]
+	[ -c "$VSNG_DEV" ]
 }
 
 leftovers() {

@@ -23,9 +23,13 @@
 #define MB		(1024ULL * 1024)
 #define PAGE		4096ULL
 
-#define smp_mb()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define smp_rmb()	__atomic_thread_fence(__ATOMIC_ACQUIRE)
-#define smp_wmb()	__atomic_thread_fence(__ATOMIC_RELEASE)
+/*
+ * The device (a kernel thread) and this process share the rings like two
+ * CPUs: the usual virtio barriers, from the C11 fences.
+ */
+#define smp_mb()	__atomic_thread_fence(__ATOMIC_SEQ_CST)	/* full */
+#define smp_rmb()	__atomic_thread_fence(__ATOMIC_ACQUIRE)	/* loads */
+#define smp_wmb()	__atomic_thread_fence(__ATOMIC_RELEASE)	/* stores */
 #define READ_ONCE16(x)	__atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define WRITE_ONCE16(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
@@ -219,7 +223,7 @@ uint64_t vsng_gpa(struct vsng_dev *d, const void *hva)
 		if (p >= r->hva && p < r->hva + r->size)
 			return r->gpa + (p - r->hva);
 	}
-	fprintf(stderr, "vsng_gpa: %p is not guest memory\n", hva);
+	fprintf(stderr, "%s: %p is not guest memory\n", __func__, hva);
 	abort();
 }
 
@@ -544,6 +548,7 @@ void vsng_vq_publish(struct vsng_vq *vq, uint16_t head)
 {
 	vq->avail->ring[vq->avail_idx % vq->num] = head;
 	vq->avail_idx++;
+	/* ring entry (and the descriptors) before the index that exposes it */
 	smp_wmb();
 	WRITE_ONCE16(vq->avail->idx, vq->avail_idx);
 }
@@ -613,6 +618,7 @@ bool vsng_vq_kick(struct vsng_vq *vq, bool force)
 	uint64_t one = 1;
 	bool need;
 
+	/* avail->idx store before reading avail_event / NO_NOTIFY */
 	smp_mb();
 	if (vq->event_idx)
 		need = vring_need_event(READ_ONCE16(*avail_event_p(vq)),
@@ -656,6 +662,7 @@ int vsng_vq_get_used(struct vsng_vq *vq, uint32_t *len, void **cookie)
 
 	if (idx == vq->last_used)
 		return 0;
+	/* used->idx before the entry it covers */
 	smp_rmb();
 	e = vq->used->ring[vq->last_used % vq->num];
 	vq->last_used++;
@@ -706,6 +713,7 @@ int vsng_vq_wait(struct vsng_vq *vq, int timeout_ms)
 			return 1;
 		if (vq->event_idx && !vq->no_interrupt) {
 			WRITE_ONCE16(*used_event_p(vq), vq->last_used);
+			/* used_event store before re-reading used->idx */
 			smp_mb();
 			if (vq_pending(vq))
 				return 1;
@@ -740,6 +748,7 @@ void vsng_vq_set_no_interrupt(struct vsng_vq *vq, bool on)
 	else
 		WRITE_ONCE16(vq->avail->flags,
 			     on ? VRING_AVAIL_F_NO_INTERRUPT : 0);
+	/* visible before the caller's next ring access */
 	smp_mb();
 }
 
