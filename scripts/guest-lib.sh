@@ -13,7 +13,9 @@
 #                             vhost_scsi. Refuses to load one while the other
 #                             is loaded (both register fabric "vhost").
 #                             Sets VSNG_TARGET_MOD to the module name.
-#   vsng_unload_target        rmmod whichever of the two is loaded.
+#   vsng_unload_target        rmmod whichever of the two is loaded (after
+#                             removing the empty fabric dir, vhost or
+#                             $VSNG_FABRIC, which holds a module reference).
 #   vsng_start_dbus           start a system D-Bus (targetcli-fb needs one).
 #   vsng_target_mod ours|intree  print the module name (vhost_scsi_ng|vhost_scsi).
 #   vsng_modprobe MOD [ARGS]  /sbin/modprobe (busybox's applet cannot load .ko.xz).
@@ -81,7 +83,11 @@ vsng_load_target() {
 }
 
 vsng_unload_target() {
-	local m rc=0
+	local m rc=0 f
+	# An (empty) fabric directory holds a reference on its module.
+	for f in vhost ${VSNG_FABRIC:-}; do
+		[ -d "$VSNG_CONFIGFS/target/$f" ] && rmdir "$VSNG_CONFIGFS/target/$f" 2>/dev/null
+	done
 	for m in vhost_scsi_ng vhost_scsi; do
 		if vsng_mod_loaded "$m"; then
 			rmmod "$m" || { vsng_err "rmmod $m failed"; rc=1; }
