@@ -12,6 +12,11 @@
 #   scripts/debug-kernel.sh --env      print shell assignments (no build):
 #                      DEBUG_KERNEL_DIR, BZIMAGE, KDIR, KREL, MODDIR, BUILT=0|1
 #   scripts/debug-kernel.sh --path     print the bzImage path if built, else exit 1
+#   scripts/debug-kernel.sh --module [OUTDIR]   build vhost_scsi_ng.ko against
+#                      the debug tree in a scratch copy of the sources (default
+#                      OUTDIR <cache>/<hash>/module, so the repo's own .ko for
+#                      Debian's kernel is left alone); prints the .ko path. Use
+#                      it in the guest with VSNG_MODULE=<that path>.
 #
 # The tree is extracted OUTSIDE the repo, into
 #   ${VSNG_DEBUG_KERNEL_CACHE:-/var/cache/vhost-scsi-ng/debug-kernel}/<hash>/
@@ -40,6 +45,7 @@ BASE=${VSNG_DEBUG_KERNEL_CACHE:-/var/cache/vhost-scsi-ng/debug-kernel}
 JOBS=${JOBS:-2}
 FORCE=0
 MODE=build
+MODOUT=
 
 die() { echo "debug-kernel: $*" >&2; exit 1; }
 log() { echo "debug-kernel: $*" >&2; }
@@ -53,6 +59,8 @@ while [ $# -gt 0 ]; do
 	--force) FORCE=1; shift ;;
 	--env) MODE=env; shift ;;
 	--path) MODE=path; shift ;;
+	--module) MODE=module; shift
+		if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then MODOUT=$1; shift; fi ;;
 	-h|--help) sed -n '3,/^$/p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option '$1'" ;;
 	esac
@@ -85,9 +93,34 @@ print_env() {
 	printf 'BUILT=%s\n' "$built"
 }
 
+# Build our out-of-tree module against the debug tree, outside the repo.
+build_module() {
+	local out=${MODOUT:-$DIR/module} f
+	[ -f "$DONE" ] || die "the debug kernel is not built yet (run $0)"
+	mkdir -p "$out" || die "cannot create $out"
+	out=$(cd "$out" && pwd -P)
+	[ "$out" != "$REPO" ] || die "OUTDIR must not be the repo itself"
+	rm -rf "$out/drivers" "$out/include"
+	mkdir -p "$out/drivers"
+	cp -a "$REPO/Kbuild" "$out/"
+	cp -a "$REPO/include" "$out/include"
+	cp -a "$REPO/drivers/vhost-scsi-ng" "$out/drivers/"
+	# drop objects built for another kernel
+	find "$out" \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
+		-o -name '.*.cmd' -o -name '*.a' \) -delete
+	rm -f "$out/drivers/vhost-scsi-ng/compat-autoconf.h"
+	"$REPO/scripts/kprobe.sh" "$OUT" "$out/drivers/vhost-scsi-ng/compat-autoconf.h" >&2 ||
+		die "kprobe.sh failed against $OUT"
+	make -C "$OUT" M="$out" modules >&2 || die "module build against $OUT failed"
+	f=$out/vhost_scsi_ng.ko
+	[ -f "$f" ] || die "no $f after the build"
+	echo "$f"
+}
+
 case $MODE in
 env) print_env; exit 0 ;;
 path) [ -f "$DONE" ] || exit 1; echo "$DIR/bzImage"; exit 0 ;;
+module) build_module; exit 0 ;;
 esac
 
 mkdir -p "$BASE" || die "cannot create $BASE"
