@@ -50,7 +50,6 @@ if [ $QUICK = 1 ]; then
 else
 	: "${ROUNDS:=3}" "${RUNTIME:=3}"
 fi
-export BENCH_ROUNDS=$ROUNDS BENCH_RUNTIME=$RUNTIME
 
 STAMP=$(date -u +%Y%m%d-%H%M%S)
 OUT=${OUT:-$REPO/results/bench/$STAMP}
@@ -78,6 +77,12 @@ esac
 	echo "qemu=$(qemu-system-x86_64 --version | head -n1 | awk '{print $4}')"
 } >"$OUT/meta.txt"
 
+# vm-run passes only VSNG_* through: hand the BENCH_* settings to env(1).
+BENV=(BENCH_ROUNDS="$ROUNDS" BENCH_RUNTIME="$RUNTIME")
+for v in BENCH_WORKLOADS BENCH_BACKENDS BENCH_PATHS BENCH_BRD_WORKLOADS; do
+	[ -n "${!v:-}" ] && BENV+=("$v=${!v}")
+done
+
 rc=0
 for level in $LEVELS; do
 	L=$OUT/vm-$level
@@ -90,7 +95,7 @@ for level in $LEVELS; do
 	t0=$SECONDS
 	scripts/vm-run --timeout "$to" --logdir "$L" --mem 4096 \
 		--qemu-arg -plugin --qemu-arg "$REPO/tools/tcg-insn-plugin.so,out=$L/insn.log" \
-		-- env VSNG_INSN_LOG="$L/insn.log" BENCH_OUT="$L/bench" \
+		-- env VSNG_INSN_LOG="$L/insn.log" BENCH_OUT="$L/bench" "${BENV[@]}" \
 		scripts/bench-guest.sh "$level"
 	lrc=$?
 	echo "bench: level $level exit $lrc in $((SECONDS - t0))s"

@@ -1042,6 +1042,8 @@ void vsng_dev_cleanup(struct vsng_dev *dev)
 	vsng_workers_free(dev);
 	for (i = 0; i < dev->nvqs; i++) {
 		vq = dev->vqs[i];
+		/* The final flush may have armed it again. */
+		vsng_notify_stop(vq);
 		if (vq->kick)
 			fput(vq->kick);
 		if (vq->call_ctx)

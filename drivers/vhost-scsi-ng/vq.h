@@ -24,7 +24,7 @@
  *    vsng_dev_ioctl() returns -ENOIOCTLCMD for it.
  *
  * Lock order (outer to inner):
- *   dev->mutex  ->  worker->mutex  ->  vq->mutex
+ *   dev->mutex  ->  dev->worker_rwsem  ->  worker->mutex  ->  vq->mutex
  * Only one vq->mutex is ever held at a time: operations on "all queues"
  * (SET_MEM_TABLE, SET_LOG_BASE, features) update the device field and then
  * take and release every vq->mutex in turn, so that no queue can still be
@@ -57,6 +57,7 @@
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
+#include <linux/rwsem.h>
 #include <linux/uio.h>
 #include <linux/hrtimer.h>
 #include <linux/vhost_types.h>
@@ -94,7 +95,9 @@ bool vsng_vq_work_queue(struct vsng_vq *vq, struct vsng_work *work);
 
 /*
  * Wait until all work queued so far on every worker of @dev has run.
- * Never hangs on a killed worker.  Caller must not hold any vq->mutex.
+ * Never hangs on a killed worker.  Callable from any process context
+ * except a worker of @dev itself (that would wait for itself), with no
+ * vq->mutex held.
  */
 void vsng_dev_flush(struct vsng_dev *dev);
 
@@ -216,6 +219,11 @@ struct vsng_dev {
 	bool shared_worker;		/* one worker for all vqs (compare mode) */
 
 	/* engine private */
+	/*
+	 * Held for reading while flushing workers (vsng_dev_flush may run
+	 * without dev->mutex, e.g. from a kworker), for writing to free one.
+	 */
+	struct rw_semaphore worker_rwsem;
 	struct vsng_worker *default_worker;	/* dev->mutex; vq 0/1 + shared */
 	unsigned int id;			/* debugfs name, trace dev_id */
 	struct dentry *debugfs;			/* <owner-pid>-<id>/ */

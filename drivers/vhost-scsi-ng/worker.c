@@ -21,7 +21,9 @@
  * borrows the owner's mm, which we keep alive with our mm reference.  So
  * nothing is lost and flushes never wait on a dead thread.
  *
- * Locking: dev->mutex -> worker->mutex -> vq->mutex.  worker->mutex
+ * Locking: dev->mutex -> dev->worker_rwsem -> worker->mutex -> vq->mutex.
+ * worker_rwsem keeps workers alive while vsng_dev_flush() walks them (it
+ * may run without dev->mutex); freeing takes it for writing.  worker->mutex
  * protects attachment_cnt and killed and serialises flush, attach, free
  * and the kill handler.  vq->worker is changed with both worker->mutex and
  * vq->mutex held and read under RCU by vsng_vq_work_queue().
@@ -163,14 +165,16 @@ static void vsng_worker_flush(struct vsng_worker *w)
 	mutex_unlock(&w->mutex);
 }
 
-/* Caller holds dev->mutex or is the last user of @dev (release). */
 void vsng_dev_flush(struct vsng_dev *dev)
 {
 	struct vsng_worker *w;
 	unsigned long i;
 
+	/* Keeps FREE_WORKER/release from freeing a worker under us. */
+	down_read(&dev->worker_rwsem);
 	xa_for_each(&dev->worker_xa, i, w)
 		vsng_worker_flush(w);
+	up_read(&dev->worker_rwsem);
 	flush_work(&dev->orphan_work);
 }
 
@@ -302,8 +306,10 @@ free_worker:
 	return ERR_PTR(r);
 }
 
+/* dev->worker_rwsem held for writing. */
 static void vsng_worker_destroy(struct vsng_dev *dev, struct vsng_worker *w)
 {
+	lockdep_assert_held_write(&dev->worker_rwsem);
 	xa_erase(&dev->worker_xa, w->id);
 	vsng_worker_stop(w);
 	WARN_ON_ONCE(!llist_empty(&w->work_list));
@@ -358,6 +364,7 @@ static void vsng_vq_attach(struct vsng_vq *vq, struct vsng_worker *w)
 
 void vsng_workers_init(struct vsng_dev *dev)
 {
+	init_rwsem(&dev->worker_rwsem);
 	INIT_WORK(&dev->orphan_work, vsng_orphan_fn);
 }
 
@@ -436,8 +443,10 @@ void vsng_workers_free(struct vsng_dev *dev)
 		mutex_unlock(&dev->vqs[j]->mutex);
 	}
 	synchronize_rcu();
+	down_write(&dev->worker_rwsem);
 	xa_for_each(&dev->worker_xa, i, w)
 		vsng_worker_destroy(dev, w);
+	up_write(&dev->worker_rwsem);
 	xa_destroy(&dev->worker_xa);
 	xa_init_flags(&dev->worker_xa, XA_FLAGS_ALLOC);
 	dev->default_worker = NULL;
@@ -455,20 +464,28 @@ static struct vsng_worker *vsng_worker_find(struct vsng_dev *dev, u32 id)
 
 static long vsng_free_worker(struct vsng_dev *dev, u32 id)
 {
-	struct vsng_worker *w = vsng_worker_find(dev, id);
+	struct vsng_worker *w;
+	long r = 0;
 
-	if (!w)
-		return -ENODEV;
+	down_write(&dev->worker_rwsem);
+	w = vsng_worker_find(dev, id);
+	if (!w) {
+		r = -ENODEV;
+		goto out;
+	}
 	mutex_lock(&w->mutex);
 	if (w->attachment_cnt || w->killed) {
 		mutex_unlock(&w->mutex);
-		return -EBUSY;
+		r = -EBUSY;
+		goto out;
 	}
 	/* A flush may have been queued before the last detach. */
 	__vsng_worker_flush(w);
 	mutex_unlock(&w->mutex);
 	vsng_worker_destroy(dev, w);
-	return 0;
+out:
+	up_write(&dev->worker_rwsem);
+	return r;
 }
 
 /*

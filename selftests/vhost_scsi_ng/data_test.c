@@ -85,8 +85,14 @@ static void write_read_cmp(struct __test_metadata *_metadata,
 	EXPECT_GOOD(c);
 	EXPECT_EQ(0, c->rsp.resid);
 	EXPECT_EQ(0, memcmp(wbuf, rbuf, len)) {
-		TH_LOG("data mismatch: %u bytes at lba %llu", len,
-		       (unsigned long long)lba);
+		uint32_t k = 0, nbad = 0;
+
+		while (k < len && wbuf[k] == rbuf[k])
+			k++;
+		for (uint32_t m = 0; m < len; m++)
+			nbad += wbuf[m] != rbuf[m];
+		TH_LOG("data mismatch: %u bytes at lba %llu: first at %u (wrote %02x read %02x), %u bytes differ",
+		       len, (unsigned long long)lba, k, wbuf[k], rbuf[k], nbad);
 	}
 }
 

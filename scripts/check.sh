@@ -1,0 +1,210 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh (make check): every test of the project, one phase after another,
+# each in its own guest where it needs one:
+#   setup      scripts/deps.sh (quick when everything is there)
+#   lint       scripts/lint.sh: checkpatch --strict, W=1, sparse C=2
+#   build      make (module, selftests, tools)
+#   runner     vm-run smoke test: boots, exit code, shares, timeout kill
+#   selftests  selftests/vhost_scsi_ng/run.sh in the guest, TARGET=ours and
+#              TARGET=intree (when the suite exists)
+#   demo       the make demo flow as a test (targetcli LUN, nested inner guest,
+#              O_DIRECT read-back, fio), TARGET=intree and TARGET=ours
+#   realguest  scripts/realguest/run.sh in the guest, ours and intree (when
+#              it exists)
+# Every phase prints TAP; this script counts all "ok"/"not ok" lines
+# ("# SKIP" = skipped), adds a failure for a phase that exits non-zero
+# without a failing TAP line or prints none, keeps all logs under
+# results/<date>/ and ends with exactly one line
+#   N passed, N failed, N skipped
+# Exit status: 0 when nothing failed.
+#
+# Environment:
+#   VSNG_CHECK_PHASES    phases to run (default: all of the above)
+#   VSNG_CHECK_TARGETS   targets for selftests/demo/realguest (default "ours intree")
+#   VSNG_SKIP_DEPS=1     do not run scripts/deps.sh
+#   VSNG_RESULTS_DIR     log directory (default results/<date>)
+
+set -u
+REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd -P)
+cd "$REPO" || exit 2
+export KVER=${KVER:-$(make -s --no-print-directory -f - <<<'include Makefile
+print-kver: ; @echo $(KVER)' print-kver 2>/dev/null)}
+PHASES=${VSNG_CHECK_PHASES:-setup lint build runner selftests demo realguest}
+TARGETS=${VSNG_CHECK_TARGETS:-ours intree}
+RES=${VSNG_RESULTS_DIR:-$REPO/results/$(date -u +%Y%m%d-%H%M%S)}
+mkdir -p "$RES"
+SUMMARY=$RES/summary.txt
+: >"$SUMMARY"
+
+PASS=0 FAIL=0 SKIP=0
+TIMES=()
+T_ALL=$SECONDS
+
+has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
+say() { echo "check: $*"; }
+
+# count_tap NAME LOG RC: add LOG's TAP results to the totals.
+count_tap() {
+	local name=$1 log=$2 rc=$3 p f s
+	p=$(grep -cE '^ok [0-9]+' "$log" 2>/dev/null)
+	s=$(grep -E '^ok [0-9]+' "$log" 2>/dev/null | grep -ciE '# *SKIP')
+	f=$(grep -cE '^not ok [0-9]+' "$log" 2>/dev/null)
+	p=$((p - s))
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		echo "not ok - $name: exited with status $rc without a failing test" | tee -a "$log"
+		f=1
+	fi
+	if [ $((p + f + s)) = 0 ]; then
+		echo "not ok - $name: printed no TAP results" | tee -a "$log"
+		f=1
+	fi
+	PASS=$((PASS + p)) FAIL=$((FAIL + f)) SKIP=$((SKIP + s))
+	printf '%-22s %4d passed %4d failed %4d skipped  (%s)\n' "$name" "$p" "$f" "$s" \
+		"${log#"$REPO"/}" >>"$SUMMARY"
+	grep -E '^not ok' "$log" | sed "s/^/  [$name] /" >>"$SUMMARY"
+}
+
+# phase NAME CMD...: run CMD, show and keep its output, count its TAP.
+phase() {
+	local name=$1 log=$RES/$1.log t0=$SECONDS rc
+	shift
+	say "=== $name: $* ==="
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	TIMES+=("$name $((SECONDS - t0))s")
+	count_tap "$name" "$log" "$rc"
+	say "=== $name: done in $((SECONDS - t0))s (exit $rc) ==="
+}
+
+# ---- setup -----------------------------------------------------------------
+if has_phase setup && [ "${VSNG_SKIP_DEPS:-0}" != 1 ]; then
+	t0=$SECONDS
+	say "=== setup: scripts/deps.sh ==="
+	if scripts/deps.sh 2>&1 | tee "$RES/setup.log"; [ "${PIPESTATUS[0]}" = 0 ]; then
+		echo "ok 1 setup: dependencies installed" >>"$RES/setup.log"
+	else
+		echo "not ok 1 setup: scripts/deps.sh failed" | tee -a "$RES/setup.log"
+	fi
+	TIMES+=("setup $((SECONDS - t0))s")
+	count_tap setup "$RES/setup.log" 0
+fi
+
+# ---- lint --------------------------------------------------------------------
+if has_phase lint; then
+	phase lint env LINT_LOGDIR="$RES/lint" scripts/lint.sh
+fi
+
+# ---- build -------------------------------------------------------------------
+build_all() {
+	local n=0 rc=0
+	make -s module >"$RES/build-module.log" 2>&1 && echo "ok 1 build: module vhost_scsi_ng.ko" ||
+		{ echo "not ok 1 build: module (see build-module.log)"; tail -n 30 "$RES/build-module.log" | sed 's/^/# /'; rc=1; }
+	make -s selftests >"$RES/build-selftests.log" 2>&1 && echo "ok 2 build: selftests" ||
+		{ echo "not ok 2 build: selftests (see build-selftests.log)"; tail -n 30 "$RES/build-selftests.log" | sed 's/^/# /'; rc=1; }
+	make -s tools >"$RES/build-tools.log" 2>&1 && echo "ok 3 build: tools" ||
+		{ echo "not ok 3 build: tools (see build-tools.log)"; tail -n 30 "$RES/build-tools.log" | sed 's/^/# /'; rc=1; }
+	scripts/inner-guest.sh --build-initrd >"$RES/build-initrd.log" 2>&1 && echo "ok 4 build: inner-guest initramfs" ||
+		{ echo "not ok 4 build: inner-guest initramfs"; rc=1; }
+	if [ -x scripts/realguest/run.sh ]; then
+		scripts/realguest/run.sh --build-initrd >>"$RES/build-initrd.log" 2>&1 &&
+			echo "ok 5 build: real-guest inner initramfs" ||
+			{ echo "not ok 5 build: real-guest inner initramfs"; rc=1; }
+	fi
+	return $rc
+}
+if has_phase build; then
+	phase build build_all
+fi
+
+# ---- runner smoke test ---------------------------------------------------------
+runner_smoke() {
+	local d=$RES/runner rc out
+	mkdir -p "$d"
+	# One boot checks the guest's environment from the inside...
+	out=$(scripts/vm-run --logdir "$d/env" --timeout 180 -- bash -c '
+		n=0
+		t() { n=$((n + 1)); if eval "$2" >/dev/null 2>&1; then echo "ok $n runner: $1"; else echo "not ok $n runner: $1"; fi; }
+		t "guest runs kernel $KVER" "[ \"\$(uname -r)\" = \"$KVER\" ]"
+		t "runs as root" "[ \"\$(id -u)\" = 0 ]"
+		t "cwd is the repo ($VSNG_REPO)" "[ \"\$(pwd -P)\" = \"$VSNG_REPO\" ]"
+		t "host root is read-only" "! touch /usr/.vsng-ro-test"
+		t "/tmp and /run are writable" "touch /tmp/x /run/x"
+		t "/etc /var /root overlays are writable" "touch /etc/x /var/x /root/x"
+		t "results share is writable" "echo hello >\"$VSNG_RESULTS/marker\""
+		t "/sbin/modprobe loads .ko.xz (configfs)" "/sbin/modprobe configfs"
+		t "nested KVM available (kvm_amd or kvm_intel)" "/sbin/modprobe kvm_amd || /sbin/modprobe kvm_intel; [ -c /dev/kvm ]"
+		exit 42')
+	rc=$?
+	echo "$out"
+	[ "$rc" = 42 ] && echo "ok 10 runner: command's exit code (42) passed back" ||
+		echo "not ok 10 runner: command's exit code passed back (got $rc, want 42)"
+	[ "$(cat "$d/env/marker" 2>/dev/null)" = hello ] && echo "ok 11 runner: file written in the guest seen on the host" ||
+		echo "not ok 11 runner: file written in the guest seen on the host"
+	[ -s "$d/env/console.log" ] && echo "ok 12 runner: console log kept" ||
+		echo "not ok 12 runner: console log kept"
+	# ...and one checks that a timeout kills QEMU.
+	local t0=$SECONDS
+	scripts/vm-run --logdir "$d/timeout" --timeout 25 -- sleep 600 >/dev/null 2>&1
+	rc=$?
+	if [ "$rc" = 124 ] && [ $((SECONDS - t0)) -lt 60 ] &&
+	   ! kill -0 "$(cat "$d/timeout/.vm/qemu.pid" 2>/dev/null || echo 0)" 2>/dev/null; then
+		echo "ok 13 runner: --timeout kills QEMU and exits 124 ($((SECONDS - t0))s)"
+	else
+		echo "not ok 13 runner: --timeout kills QEMU and exits 124 (got $rc after $((SECONDS - t0))s)"
+	fi
+	return 0
+}
+if has_phase runner; then
+	phase runner runner_smoke
+fi
+
+# ---- selftests ---------------------------------------------------------------
+if has_phase selftests; then
+	if [ -x selftests/vhost_scsi_ng/run.sh ] || [ -f selftests/vhost_scsi_ng/run.sh ]; then
+		for t in $TARGETS; do
+			phase "selftests-$t" scripts/vm-run --logdir "$RES/selftests-$t" --timeout 900 \
+				--env TARGET="$t" -- bash selftests/vhost_scsi_ng/run.sh
+		done
+	else
+		say "selftests: selftests/vhost_scsi_ng/run.sh not there yet, skipped"
+		echo "ok 1 selftests # SKIP selftests/vhost_scsi_ng/run.sh does not exist yet" >"$RES/selftests.log"
+		count_tap selftests "$RES/selftests.log" 0
+	fi
+fi
+
+# ---- demo flow ---------------------------------------------------------------
+if has_phase demo; then
+	for t in intree ours; do
+		[[ " $TARGETS " == *" $t "* ]] || continue
+		phase "demo-$t" env TARGET="$t" scripts/demo.sh --no-build --logdir "$RES/demo-$t"
+	done
+fi
+
+# ---- real-guest tests ----------------------------------------------------------
+if has_phase realguest; then
+	if [ -f scripts/realguest/run.sh ]; then
+		for t in $TARGETS; do
+			phase "realguest-$t" scripts/vm-run --logdir "$RES/realguest-$t" --timeout 1500 \
+				--env TARGET="$t" -- bash scripts/realguest/run.sh
+		done
+	else
+		say "realguest: scripts/realguest/run.sh not there yet, skipped"
+		echo "ok 1 realguest # SKIP scripts/realguest/run.sh does not exist yet" >"$RES/realguest.log"
+		count_tap realguest "$RES/realguest.log" 0
+	fi
+fi
+
+# ---- summary -------------------------------------------------------------------
+TIMES+=("total $((SECONDS - T_ALL))s")
+{
+	echo "wall times: ${TIMES[*]}"
+	echo "logs: ${RES#"$REPO"/}/"
+} >>"$SUMMARY"
+echo
+echo "================================ make check summary ================================"
+cat "$SUMMARY"
+echo "$PASS passed, $FAIL failed, $SKIP skipped" | tee -a "$SUMMARY" >/dev/null
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
+[ "$FAIL" = 0 ]
