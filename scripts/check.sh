@@ -24,7 +24,16 @@
 #   VSNG_CHECK_PHASES    phases to run (default: all of the above)
 #   VSNG_CHECK_TARGETS   targets for selftests/demo/realguest (default "ours intree")
 #   VSNG_SKIP_DEPS=1     do not run scripts/deps.sh
-#   VSNG_RESULTS_DIR     log directory (default results/<date>)
+#   VSNG_RESULTS_DIR     log directory (default results/<date>; results/latest
+#                        points to the newest)
+#   VSNG_CHECK_BUDGET    seconds the whole run may take (default: none; 1740
+#                        under CI=true). Each guest gets at most what is left
+#                        (minus a margin) as its --timeout; a phase that
+#                        finds no time left is reported "not ok" instead of
+#                        run, so the summary line always comes in time.
+#   CI=true              CI mode: the demo runs for TARGET=ours only (the
+#                        in-tree target's inner-guest path is covered by the
+#                        selftests and real-guest phases), budget as above.
 
 set -u
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd -P)
@@ -33,8 +42,20 @@ export KVER=${KVER:-$(make -s --no-print-directory -f - <<<'include Makefile
 print-kver: ; @echo $(KVER)' print-kver 2>/dev/null)}
 PHASES=${VSNG_CHECK_PHASES:-setup lint build runner selftests demo realguest}
 TARGETS=${VSNG_CHECK_TARGETS:-ours intree}
+IS_CI=0
+case "${CI:-}" in true|1|yes) IS_CI=1 ;; esac
+if [ $IS_CI = 1 ]; then
+	BUDGET=${VSNG_CHECK_BUDGET:-1740}
+	DEMO_TARGETS=${VSNG_CHECK_DEMO_TARGETS:-ours}
+else
+	BUDGET=${VSNG_CHECK_BUDGET:-0}
+	DEMO_TARGETS=${VSNG_CHECK_DEMO_TARGETS:-intree ours}
+fi
 RES=${VSNG_RESULTS_DIR:-$REPO/results/$(date -u +%Y%m%d-%H%M%S)}
 mkdir -p "$RES"
+if [ -z "${VSNG_RESULTS_DIR:-}" ]; then
+	ln -sfn "$(basename "$RES")" "$REPO/results/latest"
+fi
 SUMMARY=$RES/summary.txt
 : >"$SUMMARY"
 
@@ -66,6 +87,36 @@ count_tap() {
 	grep -E '^not ok' "$log" | sed "s/^/  [$name] /" >>"$SUMMARY"
 }
 
+# guest_timeout DEFAULT: the --timeout for the next guest: DEFAULT, or what
+# is left of the budget minus a 60 s margin for the summary, if less.
+# Prints 0 when the budget is spent.
+guest_timeout() {
+	local want=$1 left
+	if [ "$BUDGET" -le 0 ]; then
+		echo "$want"
+		return
+	fi
+	left=$((BUDGET - (SECONDS - T_ALL) - 60))
+	if [ "$left" -lt 60 ]; then
+		echo 0
+	elif [ "$left" -lt "$want" ]; then
+		echo "$left"
+	else
+		echo "$want"
+	fi
+}
+
+# over_budget NAME: when the budget is spent, record NAME as failed (not run).
+over_budget() {
+	local name=$1 log=$RES/$1.log
+	[ "$(guest_timeout 60)" = 0 ] || return 1
+	say "=== $name: not run, time budget of ${BUDGET}s spent ==="
+	echo "not ok 1 $name: not run, the time budget (${BUDGET}s) was spent" >"$log"
+	TIMES+=("$name 0s")
+	count_tap "$name" "$log" 1
+	return 0
+}
+
 # phase NAME CMD...: run CMD, show and keep its output, count its TAP.
 phase() {
 	local name=$1 log=$RES/$1.log t0=$SECONDS rc
@@ -89,6 +140,13 @@ if has_phase setup && [ "${VSNG_SKIP_DEPS:-0}" != 1 ]; then
 	fi
 	TIMES+=("setup $((SECONDS - t0))s")
 	count_tap setup "$RES/setup.log" 0
+	# On a fresh machine the headers only exist now: pick their version again.
+	if [ ! -d "/usr/src/linux-headers-$KVER" ]; then
+		KVER=$(make -s --no-print-directory -f - <<<'include Makefile
+print-kver: ; @echo $(KVER)' print-kver 2>/dev/null)
+		export KVER
+		say "kernel headers: $KVER"
+	fi
 fi
 
 # ---- lint --------------------------------------------------------------------
@@ -164,7 +222,9 @@ fi
 if has_phase selftests; then
 	if [ -x selftests/vhost_scsi_ng/run.sh ] || [ -f selftests/vhost_scsi_ng/run.sh ]; then
 		for t in $TARGETS; do
-			phase "selftests-$t" scripts/vm-run --logdir "$RES/selftests-$t" --timeout 900 \
+			over_budget "selftests-$t" && continue
+			phase "selftests-$t" scripts/vm-run --logdir "$RES/selftests-$t" \
+				--timeout "$(guest_timeout 900)" \
 				--env TARGET="$t" -- bash selftests/vhost_scsi_ng/run.sh
 		done
 	else
@@ -176,9 +236,11 @@ fi
 
 # ---- demo flow ---------------------------------------------------------------
 if has_phase demo; then
-	for t in intree ours; do
+	for t in $DEMO_TARGETS; do
 		[[ " $TARGETS " == *" $t "* ]] || continue
-		phase "demo-$t" env TARGET="$t" scripts/demo.sh --no-build --logdir "$RES/demo-$t"
+		over_budget "demo-$t" && continue
+		phase "demo-$t" env TARGET="$t" VSNG_DEMO_TIMEOUT="$(guest_timeout 900)" \
+			scripts/demo.sh --no-build --logdir "$RES/demo-$t"
 	done
 fi
 
@@ -186,7 +248,9 @@ fi
 if has_phase realguest; then
 	if [ -f scripts/realguest/run.sh ]; then
 		for t in $TARGETS; do
-			phase "realguest-$t" scripts/vm-run --logdir "$RES/realguest-$t" --timeout 1500 \
+			over_budget "realguest-$t" && continue
+			phase "realguest-$t" scripts/vm-run --logdir "$RES/realguest-$t" \
+				--timeout "$(guest_timeout 1500)" \
 				--env TARGET="$t" -- bash scripts/realguest/run.sh
 		done
 	else
@@ -198,8 +262,12 @@ fi
 
 # ---- summary -------------------------------------------------------------------
 TIMES+=("total $((SECONDS - T_ALL))s")
+# Guest boot times: every vm-run console log says when the guest was up.
+BOOTS=$(find "$RES" -name console.log -exec sed -n 's/.*vm-run: guest up in \([0-9.]*\)s.*/\1/p' {} + 2>/dev/null |
+	awk '{ n++; s += $1; if ($1 > m) m = $1 } END { if (n) printf "%d boots, mean %.1fs, max %.1fs, sum %.0fs", n, s / n, m, s }')
 {
 	echo "wall times: ${TIMES[*]}"
+	echo "guest boot (kernel to command): ${BOOTS:-none}"
 	echo "logs: ${RES#"$REPO"/}/"
 } >>"$SUMMARY"
 echo
