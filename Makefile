@@ -3,6 +3,7 @@
 #
 #   make            build the module (vhost_scsi_ng.ko), the selftests, the tools
 #   make module     only the module        make deps   install what is needed
+#   make install    install the module into /lib/modules/$(KVER)/updates, depmod
 #   make lint       checkpatch --strict, W=1 and sparse (C=2) on our sources
 #   make demo       end-to-end demo in a guest (TARGET=ours|intree)
 #   make check      all tests (lint, selftests, real-guest tests) in guests
@@ -27,7 +28,7 @@ export KVER KDIR TARGET
 SELFTESTS_DIR := selftests/vhost_scsi_ng
 TOOLS_DIR := tools
 
-.PHONY: all module selftests tools deps lint demo check clean help bench bench-quick
+.PHONY: all module selftests tools deps lint demo check clean help bench bench-quick install
 
 all: module selftests tools
 
@@ -51,6 +52,10 @@ tools:
 
 deps:
 	scripts/deps.sh
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) -a $(KVER)
 
 lint:
 	scripts/lint.sh
@@ -76,4 +81,4 @@ clean:
 	@if [ -f $(TOOLS_DIR)/Makefile ]; then $(MAKE) -C $(TOOLS_DIR) clean; fi
 
 help:
-	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,16p' Makefile | sed 's/^# \{0,1\}//'
