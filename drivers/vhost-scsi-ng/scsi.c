@@ -16,9 +16,10 @@
  *
  * Everything read from the ring is untrusted; every value is read once
  * into kernel memory and checked before use.  Responses follow the
- * in-tree target: BAD_TARGET for malformed requests, TASK SET FULL when
- * the pool is empty, and no response at all when the response buffer is
- * too small to hold one.
+ * in-tree target: BAD_TARGET for malformed requests (with an err eventfd
+ * signal, like in-tree vq_err()), TASK SET FULL when the pool is empty;
+ * when the response buffer is too small to hold a response, the err
+ * eventfd is signalled and the chain returned unanswered (used length 0).
  */
 #include <linux/bio.h>
 #include <linux/blk_types.h>
@@ -28,6 +29,7 @@
 #include <scsi/scsi_common.h>
 #include <scsi/scsi_proto.h>
 #include <target/target_core_fabric.h>
+#include <kunit/visibility.h>
 
 #include "vsng.h"
 #include "trace.h"
@@ -97,6 +99,35 @@ static void vsng_scsi_send_status(struct vsng_vq *vq, struct vsng_chain *ch,
 	rsp.status = status;
 	vsng_send_resp(vq, ch, ch->head, &rsp, sizeof(rsp));
 }
+
+/*
+ * Data direction and length of a request from the byte totals of its
+ * chain: data-out follows the request header, data-in the response.  A
+ * chain with both (bidirectional, never negotiated) is taken as data-out.
+ */
+VISIBLE_IF_KUNIT enum dma_data_direction
+vsng_req_data_dir(size_t out_len, size_t in_len, size_t req_size,
+		  size_t rsp_size, size_t *data_len)
+{
+	if (out_len > req_size) {
+		*data_len = out_len - req_size;
+		return DMA_TO_DEVICE;
+	}
+	if (in_len > rsp_size) {
+		*data_len = in_len - rsp_size;
+		return DMA_FROM_DEVICE;
+	}
+	*data_len = 0;
+	return DMA_NONE;
+}
+EXPORT_SYMBOL_IF_KUNIT(vsng_req_data_dir);
+
+/* Can virtio-scsi carry this CDB (its opcode's length fits the field)? */
+VISIBLE_IF_KUNIT bool vsng_cdb_fits(const u8 *cdb)
+{
+	return scsi_command_size(cdb) <= VSNG_MAX_CDB_SIZE;
+}
+EXPORT_SYMBOL_IF_KUNIT(vsng_cdb_fits);
 
 static int vsng_to_tcm_attr(u8 attr)
 {
@@ -368,21 +399,30 @@ static int vsng_scsi_handle_req(struct vsng_vq *vq, struct vsng_chain *ch)
 
 	lockdep_assert_held(&vq->mutex);
 
-	/* No room for a response: drop the request, as in-tree does. */
+	/*
+	 * No room for a response.  In-tree signals the err eventfd and
+	 * drops the chain; we signal too, and also give the descriptors back
+	 * (used length 0, nothing written) so the guest does not lose them.
+	 */
 	if (unlikely(ch->in_len < rsp_size)) {
-		vq->stats.errors++;
-		pr_debug("vhost-scsi-ng: response buffer too small: %zu\n",
-			 ch->in_len);
-		return -EINVAL;
+		vsng_vq_bad_request(vq, "response buffer too small: %zu < %zu",
+				    ch->in_len, rsp_size);
+		vsng_vq_add_used(vq, ch->head, 0);
+		return 0;
 	}
 
 	req_size = t10_pi ? sizeof(hdr.pi) : sizeof(hdr.plain);
-	if (unlikely(ch->out_len < req_size))
+	if (unlikely(ch->out_len < req_size)) {
+		vsng_vq_bad_request(vq, "request header too small: %zu < %zu",
+				    ch->out_len, req_size);
 		goto bad_target;
+	}
 	iov_iter_init(&out_iter, ITER_SOURCE, ch->iov, ch->out_num,
 		      ch->out_len);
-	if (unlikely(!copy_from_iter_full(&hdr, req_size, &out_iter)))
+	if (unlikely(!copy_from_iter_full(&hdr, req_size, &out_iter))) {
+		vsng_vq_bad_request(vq, "cannot read the request header");
 		goto bad_target;
+	}
 
 	if (t10_pi) {
 		req.lun = hdr.pi.lun;
@@ -401,27 +441,25 @@ static int vsng_scsi_handle_req(struct vsng_vq *vq, struct vsng_chain *ch)
 	}
 
 	/* virtio-scsi: lun[0] is 1, lun[1] the target (our TPG tag). */
-	if (unlikely(req.lun[0] != 1))
+	if (unlikely(req.lun[0] != 1)) {
+		vsng_vq_bad_request(vq, "illegal virtio-scsi lun byte %u",
+				    req.lun[0]);
 		goto bad_target;
+	}
 	tpg = READ_ONCE(tpgs[req.lun[1]]);
 	if (unlikely(!tpg))
 		goto bad_target;
 	lun = vsng_lun_decode(req.lun);
 
 	/* Direction and length from the buffer sizes. */
-	if (ch->out_len > req_size) {
-		dir = DMA_TO_DEVICE;
-		data_len = ch->out_len - req_size;
+	dir = vsng_req_data_dir(ch->out_len, ch->in_len, req_size, rsp_size,
+				&data_len);
+	if (dir == DMA_TO_DEVICE) {
 		data_iter = out_iter;
-	} else if (ch->in_len > rsp_size) {
-		dir = DMA_FROM_DEVICE;
-		data_len = ch->in_len - rsp_size;
+	} else if (dir == DMA_FROM_DEVICE) {
 		iov_iter_init(&data_iter, ITER_DEST, &ch->iov[ch->out_num],
 			      ch->in_num, ch->in_len);
 		iov_iter_advance(&data_iter, rsp_size);
-	} else {
-		dir = DMA_NONE;
-		data_len = 0;
 	}
 	if (unlikely(data_len > U32_MAX))
 		goto bad_target;
@@ -444,8 +482,11 @@ static int vsng_scsi_handle_req(struct vsng_vq *vq, struct vsng_chain *ch)
 		iov_iter_advance(&data_iter, prot_len);
 	}
 
-	if (unlikely(scsi_command_size(req.cdb) > VSNG_MAX_CDB_SIZE))
+	if (unlikely(!vsng_cdb_fits(req.cdb))) {
+		vsng_vq_bad_request(vq, "CDB opcode %#x is longer than %d bytes",
+				    req.cdb[0], VSNG_MAX_CDB_SIZE);
 		goto bad_target;
+	}
 
 	/* Cannot change while the TPG is attached (drop_nexus -EBUSY). */
 	nexus = READ_ONCE(tpg->nexus);

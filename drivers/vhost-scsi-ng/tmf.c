@@ -235,9 +235,11 @@ bad_target:
 	vsng_ctl_bad_target(vq, ch, is_tmf);
 	return 0;
 drop:
-	vq->stats.errors++;
-	pr_debug("vhost-scsi-ng: dropping malformed control request\n");
-	return -EINVAL;
+	/* No response possible: err eventfd, chain returned unanswered. */
+	vsng_vq_bad_request(vq, "malformed control request (out %zu, in %zu bytes)",
+			    ch->out_len, ch->in_len);
+	vsng_vq_add_used(vq, ch->head, 0);
+	return 0;
 }
 
 void vsng_ctl_handle_kick(struct vsng_work *work)

@@ -18,6 +18,7 @@
 #include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <kunit/visibility.h>
 #include "compat.h"
 #include "engine.h"
 #include "trace.h"
@@ -40,6 +41,23 @@ void vsng_vq_error(struct vsng_vq *vq, const char *fmt, ...)
 		va_end(args);
 	}
 	vq->broken = true;
+	if (vq->error_ctx)
+		vsng_eventfd_signal(vq->error_ctx);
+}
+
+void vsng_vq_bad_request(struct vsng_vq *vq, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	lockdep_assert_held(&vq->mutex);
+	vq->stats.errors++;
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	pr_err_ratelimited(VSNG_NAME ": dev %u vq %u: %pV\n", vq->dev->id,
+			   vq->index, &vaf);
+	va_end(args);
 	if (vq->error_ctx)
 		vsng_eventfd_signal(vq->error_ctx);
 }
@@ -341,6 +359,7 @@ int vsng_vq_pop(struct vsng_vq *vq, struct vsng_chain *ch)
 	vq->stats.requests++;
 	return 1;
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_vq_pop);
 
 void vsng_vq_unpop(struct vsng_vq *vq, int n)
 {

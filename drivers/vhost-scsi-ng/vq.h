@@ -20,6 +20,8 @@
  *    a fallback kworker (using the owner's mm) instead of being refused,
  *    so completions queued during kill -9 still run; it only returns
  *    false before SET_OWNER or after vsng_dev_cleanup() started.
+ *  - vsng_vq_bad_request(): err eventfd for one malformed request
+ *    without breaking the queue (in-tree vq_err() semantics).
  *  - RESET_OWNER is not implemented (in-tree vhost-scsi does not either):
  *    vsng_dev_ioctl() returns -ENOIOCTLCMD for it.
  *
@@ -362,6 +364,14 @@ void vsng_vq_kick(struct vsng_vq *vq);
 
 /* Mark @vq broken: log (ratelimited), signal err eventfd, count. */
 void vsng_vq_error(struct vsng_vq *vq, const char *fmt, ...) __printf(2, 3);
+
+/*
+ * One malformed request (the ring itself is fine): log (ratelimited),
+ * count, signal the err eventfd like in-tree vq_err(), but keep the queue
+ * running.  The caller still answers or returns the chain.  vq->mutex held.
+ */
+void vsng_vq_bad_request(struct vsng_vq *vq, const char *fmt, ...)
+	__printf(2, 3);
 
 /*
  * Dirty logging for data written into guest memory by the device outside

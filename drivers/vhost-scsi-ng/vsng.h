@@ -258,6 +258,14 @@ static inline __virtio32 vsng_cpu_to_v32(struct vsng_vq *vq, u32 v)
 	return __cpu_to_virtio32(vsng_hdr_is_le(vq), v);
 }
 
+#if IS_ENABLED(CONFIG_KUNIT)
+/* scsi.c, static unless KUnit is on (kunit_test.c tests them). */
+enum dma_data_direction
+vsng_req_data_dir(size_t out_len, size_t in_len, size_t req_size,
+		  size_t rsp_size, size_t *data_len);
+bool vsng_cdb_fits(const u8 *cdb);
+#endif
+
 /* LUN = ((lun[2] << 8) | lun[3]) & 0x3fff, lun[1] = target. */
 static inline u16 vsng_lun_decode(const u8 *lun)
 {
