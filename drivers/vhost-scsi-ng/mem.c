@@ -13,11 +13,13 @@
  * lives in byte p / 8, bit p % 8.  We log used-ring writes (vq->log_used)
  * and, unlike in-tree 6.12, every data-in buffer the device writes.
  */
+#include <linux/export.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
+#include <kunit/visibility.h>
 #include "compat.h"
 #include "engine.h"
 
@@ -42,6 +44,7 @@ const struct vsng_mem_region *vsng_mem_find(const struct vsng_memtable *mt,
 	}
 	return NULL;
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_mem_find);
 
 /*
  * Translate [gpa, gpa + len) into at most @iov_max iovecs.  Returns the
@@ -71,6 +74,7 @@ int vsng_mem_translate(const struct vsng_memtable *mt, u64 gpa, u64 len,
 	}
 	return n;
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_mem_translate);
 
 /* Copy @len bytes of guest memory at @gpa, across regions if needed. */
 int vsng_mem_read(const struct vsng_memtable *mt, u64 gpa, void *buf,
