@@ -187,6 +187,7 @@ runner_smoke() {
 		t "guest runs kernel $KVER" "[ \"\$(uname -r)\" = \"$KVER\" ]"
 		t "runs as root" "[ \"\$(id -u)\" = 0 ]"
 		t "cwd is the repo ($VSNG_REPO)" "[ \"\$(pwd -P)\" = \"$VSNG_REPO\" ]"
+		t "the checkout is visible (Makefile, scripts/vm-run)" "[ -f Makefile ] && [ -x scripts/vm-run ]"
 		t "host root is read-only" "! touch /usr/.vsng-ro-test"
 		t "/tmp and /run are writable" "touch /tmp/x /run/x"
 		t "/etc /var /root overlays are writable" "touch /etc/x /var/x /root/x"
@@ -196,21 +197,21 @@ runner_smoke() {
 		exit 42')
 	rc=$?
 	echo "$out"
-	[ "$rc" = 42 ] && echo "ok 10 runner: command's exit code (42) passed back" ||
-		echo "not ok 10 runner: command's exit code passed back (got $rc, want 42)"
-	[ "$(cat "$d/env/marker" 2>/dev/null)" = hello ] && echo "ok 11 runner: file written in the guest seen on the host" ||
-		echo "not ok 11 runner: file written in the guest seen on the host"
-	[ -s "$d/env/console.log" ] && echo "ok 12 runner: console log kept" ||
-		echo "not ok 12 runner: console log kept"
+	[ "$rc" = 42 ] && echo "ok 11 runner: command's exit code (42) passed back" ||
+		echo "not ok 11 runner: command's exit code passed back (got $rc, want 42)"
+	[ "$(cat "$d/env/marker" 2>/dev/null)" = hello ] && echo "ok 12 runner: file written in the guest seen on the host" ||
+		echo "not ok 12 runner: file written in the guest seen on the host"
+	[ -s "$d/env/console.log" ] && echo "ok 13 runner: console log kept" ||
+		echo "not ok 13 runner: console log kept"
 	# ...and one checks that a timeout kills QEMU.
 	local t0=$SECONDS
 	scripts/vm-run --logdir "$d/timeout" --timeout 25 -- sleep 600 >/dev/null 2>&1
 	rc=$?
 	if [ "$rc" = 124 ] && [ $((SECONDS - t0)) -lt 60 ] &&
 	   ! kill -0 "$(cat "$d/timeout/.vm/qemu.pid" 2>/dev/null || echo 0)" 2>/dev/null; then
-		echo "ok 13 runner: --timeout kills QEMU and exits 124 ($((SECONDS - t0))s)"
+		echo "ok 14 runner: --timeout kills QEMU and exits 124 ($((SECONDS - t0))s)"
 	else
-		echo "not ok 13 runner: --timeout kills QEMU and exits 124 (got $rc after $((SECONDS - t0))s)"
+		echo "not ok 14 runner: --timeout kills QEMU and exits 124 (got $rc after $((SECONDS - t0))s)"
 	fi
 	return 0
 }
