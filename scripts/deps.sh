@@ -13,18 +13,17 @@ fi
 KVER_PKG_RE='6\.12\.'
 BPO_LIST=/etc/apt/sources.list.d/bookworm-backports.sources
 
-# Packages from bookworm itself
+# Packages from bookworm itself (the 6.1 headers are handled below)
 BASE_PKGS="build-essential bc bison flex libelf-dev libssl-dev dwarves kmod
-busybox-static cpio xz-utils zstd targetcli-fb python3-rtslib-fb dbus fio sparse
-python3-gi gnuplot-nox linux-headers-6.1.0-*-amd64"
+busybox-static cpio xz-utils zstd targetcli-fb python3-rtslib-fb python3-gi dbus fio
+sparse gnuplot-nox python3"
 # Packages we need from bookworm-backports
 BPO_PKGS="linux-image-amd64 linux-headers-amd64 linux-source-6.12 qemu-system-x86 qemu-utils"
 
 missing=()
 need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' || missing+=("$1"); }
 
-for p in build-essential bc bison flex libelf-dev libssl-dev dwarves kmod busybox-static cpio \
-	 xz-utils zstd targetcli-fb dbus fio sparse gnuplot-nox; do
+for p in $BASE_PKGS; do
 	need_pkg "$p"
 done
 
@@ -38,11 +37,27 @@ if [ ${#missing[@]} -eq 0 ] && have_bpo_kernel && have_qemu10 && have_src && hav
 	exit 0
 fi
 
+# The mirror the machine already uses for bookworm (it may be the only one
+# reachable), else deb.debian.org.
+bookworm_mirror() {
+	{
+		sed -n 's/^[[:space:]]*deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]\+\)[[:space:]]\+bookworm[[:space:]].*/\2/p' \
+			/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
+		awk 'BEGIN { RS = ""; FS = "\n" }
+		     /(^|\n)Suites:[^\n]*[[:space:]]bookworm([[:space:]]|$)/ || /(^|\n)Suites:[[:space:]]*bookworm([[:space:]]|$)/ {
+			for (i = 1; i <= NF; i++)
+				if ($i ~ /^URIs:/) { sub(/^URIs:[[:space:]]*/, "", $i); split($i, u, /[[:space:]]+/); print u[1] }
+		     }' /etc/apt/sources.list.d/*.sources 2>/dev/null
+	} | grep -v security | head -n1
+}
+
 if [ ! -e "$BPO_LIST" ] && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-	log "adding bookworm-backports suite ($BPO_LIST)"
+	MIRROR=$(bookworm_mirror)
+	MIRROR=${MIRROR:-http://deb.debian.org/debian}
+	log "adding bookworm-backports suite from $MIRROR ($BPO_LIST)"
 	cat > "$BPO_LIST" <<EOS
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: $MIRROR
 Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
