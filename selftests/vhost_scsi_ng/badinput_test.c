@@ -8,6 +8,13 @@
  * each case another queue of the same device must still work, and a fresh
  * device on the same target must work (the broken one is torn down
  * cleanly).  run.sh checks the kernel log afterwards.
+ *
+ * "Outside the buffers" is checked over ALL guest memory: a copy of the
+ * whole mapping (every region and the unregistered gaps) is taken just
+ * before the chain is published, and afterwards every byte must be equal
+ * except in the used rings, the published avail ring, the response
+ * buffer and the buffers the case names as writable.  The guards around
+ * each buffer are checked as well (they are part of that memory).
  */
 #include "kselftest_harness.h"
 #include "vsng_test.h"
@@ -26,6 +33,9 @@ FIXTURE(bad) {
 	struct vring_desc *ind;	/* guarded indirect table area */
 	bool err_fired, used, resp_err;
 	uint32_t used_len;
+	uint8_t *snap;		/* copy of all guest memory before the case */
+	struct { const uint8_t *p; size_t len; } allow[4];
+	int nallow;		/* extra ranges the device may write */
 };
 
 FIXTURE_SETUP(bad)
@@ -49,6 +59,93 @@ FIXTURE_SETUP(bad)
 FIXTURE_TEARDOWN(bad)
 {
 	vsng_env_down(&self->e);
+	free(self->snap);
+}
+
+static void snap_take(FIXTURE_DATA(bad) *self)
+{
+	struct vsng_mem *m = &self->e.d.mem;
+
+	if (!self->snap)
+		self->snap = malloc(m->map_len);
+	if (self->snap)
+		memcpy(self->snap, m->map, m->map_len);
+}
+
+static void snap_allow(FIXTURE_DATA(bad) *self, const void *p, size_t len)
+{
+	if (self->nallow < 4) {
+		self->allow[self->nallow].p = p;
+		self->allow[self->nallow].len = len;
+		self->nallow++;
+	}
+}
+
+static bool in_range(const uint8_t *p, const void *base, size_t len)
+{
+	return p >= (const uint8_t *)base && p < (const uint8_t *)base + len;
+}
+
+/* May the device (or this driver, publishing) have written byte p? */
+static bool snap_allowed(FIXTURE_DATA(bad) *self, const uint8_t *p,
+			 bool allow_extra)
+{
+	struct vsng_dev *d = &self->e.d;
+	int i;
+
+	for (i = 0; i < d->nvqs; i++) {
+		struct vsng_vq *vq = &d->vq[i];
+
+		if (vq->setup && in_range(p, vq->used, 4 + 8 * vq->num + 2))
+			return true;
+	}
+	if (in_range(p, self->vq->avail, 4 + 2 * self->vq->num + 2))
+		return true;
+	if (in_range(p, self->resp, sizeof(*self->resp)))
+		return true;
+	for (i = 0; allow_extra && i < self->nallow; i++)
+		if (in_range(p, self->allow[i].p, self->allow[i].len))
+			return true;
+	return false;
+}
+
+/*
+ * Bytes of guest memory that changed since snap_take() outside what the
+ * device may write; *first gets the guest-physical address (or process
+ * offset, for the unregistered gaps) of the first one.
+ */
+static size_t snap_diff(FIXTURE_DATA(bad) *self, bool allow_extra,
+			uint64_t *first)
+{
+	struct vsng_mem *m = &self->e.d.mem;
+	const size_t chunk = 65536;
+	size_t off, i, n, bad = 0;
+
+	*first = 0;
+	if (!self->snap)
+		return (size_t)-1;
+	for (off = 0; off < m->map_len; off += chunk) {
+		n = m->map_len - off < chunk ? m->map_len - off : chunk;
+		if (!memcmp(m->map + off, self->snap + off, n))
+			continue;
+		for (i = off; i < off + n; i++) {
+			const uint8_t *p = m->map + i;
+			int r;
+
+			if (*p == self->snap[i] ||
+			    snap_allowed(self, p, allow_extra))
+				continue;
+			if (!bad++) {
+				*first = i;
+				for (r = 0; r < m->nregions; r++)
+					if (in_range(p, m->r[r].hva,
+						     m->r[r].size))
+						*first = m->r[r].gpa +
+							 (p - m->r[r].hva);
+			}
+		}
+	}
+	return bad;
 }
 
 static uint64_t G(struct vsng_env *e, const void *p)
@@ -84,6 +181,7 @@ static void run_chain(FIXTURE_DATA(bad) *self, int head)
 {
 	uint64_t end;
 
+	snap_take(self);
 	vsng_vq_publish(self->vq, head);
 	vsng_vq_kick(self->vq, true);
 	end = vsng_now_ms() + 3000;
@@ -115,7 +213,17 @@ static void verdict(struct __test_metadata *_metadata, FIXTURE_DATA(bad) *self,
 		    bool data_untouched)
 {
 	struct vsng_cmd c = { 0 };
+	uint64_t first;
+	size_t nbad;
 
+	/* first, before anything else runs on the device */
+	if (!data_untouched)
+		snap_allow(self, self->data, DLEN);
+	nbad = snap_diff(self, true, &first);
+	EXPECT_EQ(0, nbad) {
+		TH_LOG("%zu bytes of guest memory outside the request's buffers changed, first at %#llx",
+		       nbad, (unsigned long long)first);
+	}
 	TH_LOG("err eventfd %d, used entry %d (len %u), response 0x%x status 0x%x",
 	       self->err_fired, self->used, self->used_len,
 	       self->resp->response, self->resp->status);
@@ -166,11 +274,26 @@ static int read_chain(FIXTURE_DATA(bad) *self, uint64_t gpa, uint32_t len)
 	return head;
 }
 
-/* Sanity: the hand-made chain machinery itself gives a good READ. */
+/* Sanity: the hand-made chain machinery itself gives a good READ, and the
+ * whole-memory check sees the data it wrote (so it can fail) while it
+ * finds nothing else changed.
+ */
 TEST_F(bad, control_good_chain)
 {
+	uint64_t first;
+	size_t nbad;
+
+	/* the ramdisk reads back zeroes: make the data buffer differ */
+	vsng_fill(self->data, DLEN, 3);
 	run_chain(self, read_chain(self, G(&self->e, self->data), DLEN));
 	ASSERT_TRUE(self->used);
+	nbad = snap_diff(self, false, &first);
+	EXPECT_GT(nbad, 0);
+	EXPECT_LE(nbad, DLEN);
+	EXPECT_TRUE(first >= G(&self->e, self->data) &&
+		    first < G(&self->e, self->data) + DLEN);
+	snap_allow(self, self->data, DLEN);
+	EXPECT_EQ(0, snap_diff(self, true, &first));
 	EXPECT_EQ(0, self->resp->response);
 	EXPECT_EQ(0, self->resp->status);
 	EXPECT_FALSE(self->err_fired);
@@ -319,6 +442,7 @@ TEST_F(bad, avail_idx_jump)
 {
 	int head = read_chain(self, G(&self->e, self->data), DLEN);
 
+	snap_take(self);
 	self->vq->avail->ring[0] = head;
 	__atomic_store_n(&self->vq->avail->idx, self->vq->num + 5,
 			 __ATOMIC_RELEASE);
@@ -353,6 +477,7 @@ TEST_F(bad, response_too_small)
 	int head = take(self->vq, 2, i);
 
 	memset(small, 0x77, 20);
+	snap_allow(self, small, 20);
 	set_desc(&self->vq->desc[i[0]], G(&self->e, self->req),
 		 sizeof(*self->req), VRING_DESC_F_NEXT, i[1]);
 	set_desc(&self->vq->desc[i[1]], G(&self->e, small), 20,
@@ -420,6 +545,7 @@ TEST_F(bad, write_only_before_read_only)
 TEST_F(bad, data_in_onto_ring)
 {
 	/* aim at the descriptor table of queue 0 itself */
+	snap_allow(self, self->vq->desc, 512);
 	run_chain(self, read_chain(self, G(&self->e, self->vq->desc), 512));
 	/* any outcome but a hang is fine here */
 	self->resp_err = true;

@@ -132,9 +132,9 @@ TEST_F_TIMEOUT(ev, events_missed, 60)
 	EXPECT_EQ(0, missed_flag);
 }
 
-/* Proves: LOGICAL UNIT RESET with 64 requests in flight on that LUN
- * succeeds, every request is answered (good, aborted or reset), and the
- * LUN works afterwards.
+/* Proves: LOGICAL UNIT RESET sent right behind a burst of 64 reads on a
+ * ramdisk LUN (some may still be queued in the target) succeeds, every
+ * request is answered, and the LUN works afterwards.
  */
 TEST_F_TIMEOUT(ev, lun_reset_with_io_in_flight, 120)
 {
@@ -178,6 +178,113 @@ TEST_F_TIMEOUT(ev, lun_reset_with_io_in_flight, 120)
 	for (i = 0; i < 64; i++)
 		good += cmds[i].rsp.response == 0 && cmds[i].rsp.status == 0;
 	TH_LOG("%d of 64 completed GOOD around the reset", good);
+	vsng_clear_ua(vq, 0);
+	ASSERT_EQ(0, vsng_tur(vq, VSNG_TPGT, 0, &c));
+	EXPECT_EQ(0, c.rsp.status);
+	free(cmds);
+}
+
+/*
+ * LOGICAL UNIT RESET while requests are provably in flight: LUN 0 is a slow
+ * null_blk disk (every I/O takes 400 ms), so when the reset is sent none of
+ * the 32 reads can have completed yet.
+ */
+#define SLOW_NB "vsng_slow_ev"
+
+FIXTURE(slow) {
+	struct vsng_env e;
+	bool nullb;
+};
+
+FIXTURE_SETUP(slow)
+{
+	struct vsng_dev_opts o = { .nreq = 1 };
+	int err;
+
+	self->e.d.fd = -1;
+	err = vsng_env_up_slow(&self->e, &o, SLOW_NB, 400);
+	if (err == -ENOENT)
+		SKIP(return, "no null_blk configfs");
+	self->nullb = true;
+	ASSERT_EQ(0, err);
+}
+
+FIXTURE_TEARDOWN(slow)
+{
+	vsng_env_down(&self->e);
+	if (self->nullb)
+		vsng_nullb_slow_destroy(SLOW_NB);
+}
+
+/* Proves: LOGICAL UNIT RESET with 32 reads in flight in the backend
+ * (none answered when the reset is sent) gets FUNCTION_SUCCEEDED only
+ * after LIO has dealt with them; every one of the 32 requests is still
+ * answered exactly once (aborted or not, the guest gets its descriptors
+ * back), none is left in flight, and the LUN answers GOOD afterwards.
+ */
+TEST_F_TIMEOUT(slow, lun_reset_with_backend_io_in_flight, 120)
+{
+	struct vsng_vq *vq = vsng_req_vq(&self->e, 0);
+	struct vsng_vq *cq = &self->e.d.vq[VSNG_VQ_CTL];
+	struct vsng_cmd *cmds = calloc(32, sizeof(*cmds));
+	uint8_t *buf = vsng_alloc(&self->e.d, 2, 32 * 4096, 4096);
+	struct vsng_ctl ctl = { 0 };
+	struct vsng_cmd c = { 0 };
+	uint16_t start = vq->last_used;
+	uint64_t t0, t_tmf = 0, end;
+	int i, done = 0, good = 0, before;
+	void *cookie;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, cmds);
+	for (i = 0; i < 32; i++) {
+		vsng_cmd_init(&cmds[i], VSNG_TPGT, 0);
+		vsng_cdb_rw(cmds[i].cdb, 10, false, i * 8, 8);
+		cmds[i].din_gpa = vsng_gpa(&self->e.d, buf + i * 4096);
+		cmds[i].din_len = 4096;
+		cmds[i].tag = 2000 + i;
+		ASSERT_EQ(0, vsng_cmd_submit(vq, &cmds[i]));
+	}
+	t0 = vsng_now_ms();
+	vsng_vq_kick(vq, true);
+	usleep(100 * 1000);
+	before = (uint16_t)(vsng_vq_used_idx(vq) - start);
+	ASSERT_EQ(0, vsng_tmf_submit(&self->e.d, &ctl,
+				     VIRTIO_SCSI_T_TMF_LOGICAL_UNIT_RESET,
+				     VSNG_TPGT, 0, 0));
+	end = vsng_now_ms() + VSNG_TMO;
+	while ((!ctl.done || done < 32) && vsng_now_ms() < end) {
+		vsng_vq_wait(vq, 10);
+		done += vsng_vq_reap(vq);
+		while (vsng_vq_get_used(cq, NULL, &cookie) == 1) {
+			((struct vsng_ctl *)cookie)->done = true;
+			t_tmf = vsng_now_ms() - t0;
+		}
+	}
+	TH_LOG("answered before the reset: %d; TMF answered after %llu ms; %d of 32 answered",
+	       before, (unsigned long long)t_tmf, done);
+	/* 100 ms into 400 ms I/Os: nothing can be done (the backend is slow) */
+	EXPECT_EQ(0, before);
+	ASSERT_TRUE(ctl.done);
+	/* LIO answers the reset only once the aborted I/O has finished */
+	EXPECT_GE(t_tmf, 300);
+	EXPECT_EQ(VIRTIO_SCSI_S_FUNCTION_SUCCEEDED, ctl.tmf_resp->response) {
+		TH_LOG("LUN RESET response %u", ctl.tmf_resp->response);
+	}
+	EXPECT_EQ(32, done);
+	/* exactly once: nothing more shows up, every descriptor came back */
+	usleep(200 * 1000);
+	EXPECT_EQ(0, vsng_vq_reap(vq));
+	EXPECT_EQ(vq->num, vq->num_free);
+	for (i = 0; i < 32; i++)
+		good += cmds[i].rsp.response == 0 && cmds[i].rsp.status == 0;
+	TH_LOG("%d of 32 completed GOOD around the reset", good);
+	if (vsng_target_is_ours()) {
+		struct vhost_scsi_ng_vq_stats st;
+
+		ASSERT_EQ(0, vsng_vq_stats(&self->e.d, vq->index, &st));
+		EXPECT_EQ(0, st.inflight);
+	}
 	vsng_clear_ua(vq, 0);
 	ASSERT_EQ(0, vsng_tur(vq, VSNG_TPGT, 0, &c));
 	EXPECT_EQ(0, c.rsp.status);

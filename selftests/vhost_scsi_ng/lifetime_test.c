@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <dirent.h>
 
 #include "kselftest_harness.h"
 #include "vsng_test.h"
@@ -336,6 +337,81 @@ TEST_F_TIMEOUT(lt, unlink_lun_under_load, 120)
 	vsng_clear_ua(vq, 0);
 	ASSERT_EQ(0, vsng_tur(vq, VSNG_TPGT, 0, &c));
 	EXPECT_EQ(0, c.rsp.status);
+}
+
+/* Devices of this process still in ours' debugfs (-1: no debugfs view). */
+static int our_debugfs_devs(void)
+{
+	char pre[32];
+	struct dirent *de;
+	DIR *dir;
+	int n = 0;
+
+	if (access("/sys/kernel/debug/vhost-scsi-ng", F_OK))
+		system("mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null");
+	dir = opendir("/sys/kernel/debug/vhost-scsi-ng");
+	if (!dir)
+		return -1;
+	snprintf(pre, sizeof(pre), "%d-", getpid());
+	while ((de = readdir(dir)))
+		n += !strncmp(de->d_name, pre, strlen(pre));
+	closedir(dir);
+	return n;
+}
+
+/* Proves: after closing a device with 256 requests in flight on two LUNs,
+ * nothing is left in LIO: unlinking each LUN returns at once (LIO's unlink
+ * waits until every command referencing the LUN is released, so its
+ * command count is zero), the nexus can be dropped (no device holds the
+ * TPG any more; the session is deregistered) and reads back as gone, and
+ * (ours) the device's debugfs directory is gone.  Then it all comes back
+ * and a fresh device works.
+ */
+TEST_F_TIMEOUT(lt, lio_counts_back_to_zero, 120)
+{
+	char nexus[128];
+	uint64_t t0;
+	int err, n;
+
+	EXPECT_GT(flood(&self->e.d, self->cmds, self->buf, 0, NCMD, 0), 60);
+	EXPECT_GT(flood(&self->e.d, self->cmds + NCMD, self->buf, 1, NCMD, 1),
+		  60);
+	n = vsng_target_is_ours() ? our_debugfs_devs() : -1;
+	if (n >= 0)
+		EXPECT_EQ(1, n);
+	vsng_dev_close(&self->e.d);
+	self->e.d.endpoint = false;
+
+	t0 = vsng_now_ms();
+	err = vsng_target_del_lun_timed(&self->e.t, 0, 20000);
+	EXPECT_EQ(0, err) {
+		TH_LOG("unlink LUN 0: %s", strerror(-err));
+	}
+	err = vsng_target_del_lun_timed(&self->e.t, 1, 20000);
+	EXPECT_EQ(0, err) {
+		TH_LOG("unlink LUN 1: %s", strerror(-err));
+	}
+	TH_LOG("both LUNs unlinked %llu ms after close",
+	       (unsigned long long)(vsng_now_ms() - t0));
+	ASSERT_EQ(0, err);
+	EXPECT_EQ(0, vsng_target_get_nexus(&self->e.t, nexus, sizeof(nexus)));
+	EXPECT_EQ(0, vsng_target_set_nexus(&self->e.t, false));
+	err = vsng_target_get_nexus(&self->e.t, nexus, sizeof(nexus));
+	EXPECT_TRUE(err < 0 || !nexus[0] || !strcmp(nexus, "NULL")) {
+		TH_LOG("nexus still reads '%s' after dropping it", nexus);
+	}
+	if (vsng_target_is_ours()) {
+		for (t0 = vsng_now_ms(); vsng_now_ms() - t0 < 5000; usleep(50000)) {
+			n = our_debugfs_devs();
+			if (n <= 0)
+				break;
+		}
+		if (n >= 0)
+			EXPECT_EQ(0, n);
+	}
+	ASSERT_EQ(0, vsng_target_add_lun(&self->e.t, 0));
+	ASSERT_EQ(0, vsng_target_set_nexus(&self->e.t, true));
+	fresh_device_works(_metadata, &self->e);
 }
 
 /* Proves: a TPG attached to a device cannot be removed from configfs

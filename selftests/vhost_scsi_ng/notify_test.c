@@ -4,6 +4,9 @@
  * driver), with and without VIRTIO_RING_F_EVENT_IDX.  The library counts
  * kicks it sends and call-eventfd signals it receives.
  */
+#include <dirent.h>
+#include <sched.h>
+
 #include "kselftest_harness.h"
 #include "vsng_test.h"
 
@@ -108,25 +111,102 @@ TEST_F_TIMEOUT(notify, no_lost_wakeup, 240)
 	EXPECT_GE(self->vq->kicks, 1);
 }
 
-/* Proves: once idle, the device has re-enabled kicks (NO_NOTIFY clear, or
- * avail_event == the next avail index), and while a burst is being drained
- * kicks are suppressed at least sometimes (logged: timing dependent).
+/* Proves: while the device drains the ring, kicks are suppressed (it sets
+ * VRING_USED_F_NO_NOTIFY, or leaves avail_event behind, during its pass),
+ * and once idle it has re-enabled them (NO_NOTIFY clear, or avail_event
+ * == the next avail index).
+ * The check is made where the device is provably busy: 48 reads of 128 KiB
+ * are kicked, then 48 more requests are added one by one, up to 1 ms apart,
+ * each followed by a kick decision; at least one of those must find kicks
+ * off (up to 3 rounds, as the device's thread may not get a CPU at once).
+ * 128 requests submitted one by one are also measured (logged only: that
+ * depends on how the device's thread is scheduled).
  */
+/*
+ * Run this process (the driver) on CPU 0 and every other thread of it -
+ * the device's workers are vhost_tasks, threads of the owner - on CPU 1,
+ * so that driver and device really run at the same time.  Returns the
+ * number of worker threads moved.
+ */
+static int split_cpus(void)
+{
+	cpu_set_t drv, dev;
+	struct dirent *de;
+	DIR *dir;
+	int n = 0;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return 0;
+	CPU_ZERO(&drv);
+	CPU_SET(0, &drv);
+	CPU_ZERO(&dev);
+	CPU_SET(1, &dev);
+	dir = opendir("/proc/self/task");
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir))) {
+		pid_t tid = atoi(de->d_name);
+
+		if (tid <= 0 || tid == getpid())
+			continue;
+		n += !sched_setaffinity(tid, sizeof(dev), &dev);
+	}
+	closedir(dir);
+	sched_setaffinity(0, sizeof(drv), &drv);
+	return n;
+}
+
 TEST_F_TIMEOUT(notify, kicks_suppressed_while_draining, 120)
 {
+	enum { BIG = 48, BIGLEN = 131072, SMALL = 48 };
+	uint8_t *big = vsng_alloc(&self->e.d, 0, BIG * BIGLEN, 4096);
 	uint64_t k0 = self->vq->kicks, s0 = self->vq->kicks_suppressed;
-	int i;
+	uint64_t supp = 0, t;
+	int i, round;
 
+	ASSERT_NE(NULL, big);
+	TH_LOG("%d device threads moved to CPU 1", split_cpus());
 	for (i = 0; i < 128; i++) {
 		prep_read(self, i);
 		ASSERT_EQ(0, vsng_cmd_submit(self->vq, &self->cmds[i]));
 		vsng_vq_kick(self->vq, false);
 	}
 	ASSERT_EQ(128, wait_all(self->vq, 128, VSNG_TMO));
-	TH_LOG("128 requests, each followed by a kick decision: %llu kicks, %llu suppressed",
+	TH_LOG("128 requests one by one, each followed by a kick decision: %llu kicks, %llu suppressed",
 	       (unsigned long long)(self->vq->kicks - k0),
 	       (unsigned long long)(self->vq->kicks_suppressed - s0));
 	EXPECT_EQ(128, self->vq->kicks - k0 + self->vq->kicks_suppressed - s0);
+
+	for (round = 0; round < 3 && !supp; round++) {
+		k0 = self->vq->kicks;
+		s0 = self->vq->kicks_suppressed;
+		for (i = 0; i < BIG; i++) {
+			struct vsng_cmd *c = &self->cmds[i];
+
+			vsng_cmd_init(c, VSNG_TPGT, 0);
+			vsng_cdb_rw(c->cdb, 10, false, i * 256, 256);
+			c->din_gpa = vsng_gpa(&self->e.d, big + i * BIGLEN);
+			c->din_len = BIGLEN;
+			c->indirect = !!(self->e.d.features & VSNG_F_INDIRECT);
+			ASSERT_EQ(0, vsng_cmd_submit(self->vq, c));
+		}
+		vsng_vq_kick(self->vq, true);
+		for (i = BIG; i < BIG + SMALL; i++) {
+			prep_read(self, i);
+			ASSERT_EQ(0, vsng_cmd_submit(self->vq, &self->cmds[i]));
+			vsng_vq_kick(self->vq, false);
+			for (t = vsng_now_ms(); vsng_now_ms() - t < 1;)
+				;
+		}
+		ASSERT_EQ(BIG + SMALL, wait_all(self->vq, BIG + SMALL, VSNG_TMO));
+		supp = self->vq->kicks_suppressed - s0;
+		TH_LOG("round %d: %d requests added during a long pass: %llu kicks, %llu suppressed",
+		       round, SMALL, (unsigned long long)(self->vq->kicks - k0 - 1),
+		       (unsigned long long)supp);
+	}
+	EXPECT_GT(supp, 0) {
+		TH_LOG("no kick was suppressed: the device never turned kicks off while draining");
+	}
 	usleep(200 * 1000);
 	if (variant->event_idx) {
 		uint16_t ae;

@@ -9,41 +9,11 @@
  * extra requests must each get an answer (in-tree: SCSI status TASK SET
  * FULL at once), nothing may crash, and the device must be reusable.
  */
-#include <sys/stat.h>
-
 #include "kselftest_harness.h"
 #include "vsng_test.h"
 
-#define NB "/sys/kernel/config/nullb/vsng_slow"
-#define NB_DEV "/dev/vsng_slow"	/* null_blk names the disk after the dir */
+#define NB "vsng_slow"
 #define QN 64
-
-static int slow_nullb_create(void)
-{
-	struct stat st;
-
-	if (access("/sys/kernel/config/nullb", F_OK) &&
-	    system("/sbin/modprobe null_blk nr_devices=0 >/dev/null 2>&1"))
-		return -ENOENT;
-	if (access("/sys/kernel/config/nullb", F_OK))
-		return -ENOENT;
-	if (mkdir(NB, 0755) && errno != EEXIST)
-		return -errno;
-	if (!stat(NB_DEV, &st))
-		return 0;
-	if (vsng_sysfs_write(NB "/size", "64") ||
-	    vsng_sysfs_write(NB "/irqmode", "2") ||
-	    vsng_sysfs_write(NB "/completion_nsec", "300000000") ||
-	    vsng_sysfs_write(NB "/power", "1"))
-		return -EIO;
-	return stat(NB_DEV, &st) ? -ENODEV : 0;
-}
-
-static void slow_nullb_destroy(void)
-{
-	vsng_sysfs_write(NB "/power", "0");
-	rmdir(NB);
-}
 
 FIXTURE(pool) {
 	struct vsng_env e;
@@ -56,26 +26,18 @@ FIXTURE_SETUP(pool)
 	int err;
 
 	self->e.d.fd = -1;
-	err = slow_nullb_create();
-	if (err)
-		SKIP(return, "no null_blk configfs (%s)", strerror(-err));
+	err = vsng_env_up_slow(&self->e, &o, NB, 300);
+	if (err == -ENOENT)
+		SKIP(return, "no null_blk configfs");
 	self->nullb = true;
-	vsng_target_init(&self->e.t, vsng_test_id());
-	snprintf(self->e.t.backend, sizeof(self->e.t.backend), "iblock");
-	snprintf(self->e.t.hba, sizeof(self->e.t.hba), "iblock_%u",
-		 1000 + vsng_test_id() % 8000);
-	snprintf(self->e.t.dev_path, sizeof(self->e.t.dev_path), NB_DEV);
-	ASSERT_EQ(0, vsng_target_create(&self->e.t, 1));
-	ASSERT_EQ(0, vsng_dev_init(&self->e.d, &o));
-	ASSERT_EQ(0, vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn));
-	vsng_clear_ua(vsng_req_vq(&self->e, 0), 0);
+	ASSERT_EQ(0, err);
 }
 
 FIXTURE_TEARDOWN(pool)
 {
 	vsng_env_down(&self->e);
 	if (self->nullb)
-		slow_nullb_destroy();
+		vsng_nullb_slow_destroy(NB);
 }
 
 /* Proves: requests beyond the command pool (same heads republished while

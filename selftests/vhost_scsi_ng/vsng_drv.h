@@ -282,6 +282,25 @@ int vsng_target_set_nexus(struct vsng_target *t, bool on);
 void vsng_target_destroy(struct vsng_target *t);
 char *vsng_target_tpg_path(struct vsng_target *t, char *buf, size_t len);
 
+/*
+ * A null_blk disk made through null_blk's configfs whose every I/O takes
+ * delay_ms (timer completion): commands stay in flight long enough for a
+ * test to act on them.  The disk is /dev/<name>.  -ENOENT without null_blk.
+ */
+int vsng_nullb_slow_create(const char *name, unsigned int delay_ms,
+			   unsigned int size_mb);
+void vsng_nullb_slow_destroy(const char *name);
+/*
+ * Unlink a LUN (port link, LUN dir, backstore) in a child process and wait
+ * at most timeout_ms for it.  LIO's unlink waits until every command that
+ * references the LUN is released, so a prompt return proves that LIO's
+ * command count for the LUN is back to zero.  -ETIMEDOUT if it hangs (the
+ * child is then left behind, stuck in the kernel).
+ */
+int vsng_target_del_lun_timed(struct vsng_target *t, int lun, int timeout_ms);
+/* Read the TPG's nexus file: 0 and the name, or a negative errno. */
+int vsng_target_get_nexus(struct vsng_target *t, char *buf, size_t len);
+
 /* --- misc -------------------------------------------------------------- */
 uint64_t vsng_now_ms(void);
 void vsng_fill(void *buf, size_t len, uint32_t seed);

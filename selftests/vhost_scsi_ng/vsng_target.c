@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vsng_drv.h"
@@ -228,4 +229,80 @@ void vsng_target_destroy(struct vsng_target *t)
 		closedir(dir);
 		rmdir(p);
 	}
+}
+
+int vsng_target_get_nexus(struct vsng_target *t, char *buf, size_t len)
+{
+	char tpg[256], p[300];
+
+	vsng_target_tpg_path(t, tpg, sizeof(tpg));
+	snprintf(p, sizeof(p), "%s/nexus", tpg);
+	return vsng_sysfs_read(p, buf, len);
+}
+
+int vsng_target_del_lun_timed(struct vsng_target *t, int lun, int timeout_ms)
+{
+	uint64_t end = vsng_now_ms() + timeout_ms;
+	int status;
+	pid_t pid, r;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid)
+		_exit(-vsng_target_del_lun(t, lun));
+	for (;;) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			break;
+		if (r < 0)
+			return -errno;
+		if (vsng_now_ms() > end)
+			return -ETIMEDOUT;
+		usleep(10 * 1000);
+	}
+	t->luns_mask &= ~(1u << lun);
+	if (!WIFEXITED(status))
+		return -EINTR;
+	return -WEXITSTATUS(status);
+}
+
+#define NULLB_CFS "/sys/kernel/config/nullb"
+
+int vsng_nullb_slow_create(const char *name, unsigned int delay_ms,
+			   unsigned int size_mb)
+{
+	char dir[256], dev[256], v[32];
+	struct stat st;
+
+	if (access(NULLB_CFS, F_OK) &&
+	    system("/sbin/modprobe null_blk nr_devices=0 >/dev/null 2>&1"))
+		return -ENOENT;
+	if (access(NULLB_CFS, F_OK))
+		return -ENOENT;
+	snprintf(dir, sizeof(dir), NULLB_CFS "/%s", name);
+	snprintf(dev, sizeof(dev), "/dev/%s", name);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	if (!stat(dev, &st))
+		return 0;
+	snprintf(v, sizeof(v), "%u", size_mb);
+	if (wr(dir, "size", v) || wr(dir, "irqmode", "2"))
+		return -EIO;
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)delay_ms * 1000000);
+	if (wr(dir, "completion_nsec", v) || wr(dir, "power", "1"))
+		return -EIO;
+	/* udev is not running in the test guest: the node is devtmpfs' */
+	for (int i = 0; i < 50 && stat(dev, &st); i++)
+		usleep(20 * 1000);
+	return stat(dev, &st) ? -ENODEV : 0;
+}
+
+void vsng_nullb_slow_destroy(const char *name)
+{
+	char dir[256];
+
+	snprintf(dir, sizeof(dir), NULLB_CFS "/%s", name);
+	wr(dir, "power", "0");
+	rmdir(dir);
 }

@@ -82,6 +82,41 @@ static inline void vsng_env_down(struct vsng_env *e)
 	vsng_target_destroy(&e->t);
 }
 
+/*
+ * The standard environment with LUN 0 on a slow null_blk disk /dev/<nb>
+ * (every I/O takes delay_ms): requests stay in flight.  -ENOENT when the
+ * kernel has no null_blk (callers SKIP).  Tear down with vsng_env_down()
+ * then vsng_nullb_slow_destroy(nb).
+ */
+static inline int vsng_env_up_slow(struct vsng_env *e,
+				   const struct vsng_dev_opts *o,
+				   const char *nb, unsigned int delay_ms)
+{
+	int err;
+
+	e->d.fd = -1;
+	vsng_target_init(&e->t, vsng_test_id());
+	err = vsng_nullb_slow_create(nb, delay_ms, 64);
+	if (err)
+		return err;
+	snprintf(e->t.backend, sizeof(e->t.backend), "iblock");
+	snprintf(e->t.hba, sizeof(e->t.hba), "iblock_%u",
+		 1000 + vsng_test_id() % 8000);
+	snprintf(e->t.dev_path, sizeof(e->t.dev_path), "/dev/%s", nb);
+	e->t.size_mb = 64;
+	e->blocks = (uint64_t)e->t.size_mb * 1024 * 1024 / VSNG_BLK;
+	err = vsng_target_create(&e->t, 1);
+	if (err)
+		return err == -ENOENT ? -EIO : err;
+	err = vsng_dev_init(&e->d, o);
+	if (!err)
+		err = vsng_dev_set_endpoint(&e->d, e->t.wwpn);
+	if (err)
+		return err == -ENOENT ? -EIO : err;
+	vsng_clear_ua(&e->d.vq[VSNG_VQ_REQ], 0);
+	return 0;
+}
+
 static inline struct vsng_vq *vsng_req_vq(struct vsng_env *e, int i)
 {
 	return &e->d.vq[VSNG_VQ_REQ + i];
