@@ -13,6 +13,7 @@ for m in $(cat /modlist); do
 	insmod /mods/$m.ko
 done
 . /inner-lib.sh
+ctl_open || echo "VSNG-BOOT: no control port ttyS1"
 echo "VSNG-BOOT: up at $(cut -d' ' -f1 /proc/uptime)s, $(grep -c ^processor /proc/cpuinfo) vCPUs"
 . /test.sh
 echo "VSNG-VERDICT: DONE at $(cut -d' ' -f1 /proc/uptime)s"

@@ -110,3 +110,32 @@ retag() {
 	{ echo "$3 ${_m#* }"; head -c 4000 /dev/zero; } | head -c 4096 >/tmp/mk
 	dd if=/tmp/mk of=/dev/$1 bs=4096 seek=$(($2 * 256)) oflag=direct conv=fsync 2>/dev/null
 }
+
+# Control port from the outer side (rg_send there): the second serial port.
+# /init opens it once (fd 7), so nothing sent is lost between two waits.
+ctl_open() {
+	[ -c /dev/ttyS1 ] || return 1
+	stty -F /dev/ttyS1 clocal raw -echo 2>/dev/null
+	exec 7</dev/ttyS1
+}
+# ctl_wait WORD [SECS]: wait for the line WORD (default 60 s).
+ctl_wait() {
+	_t=${2:-60}
+	_end=$(($(cut -d. -f1 /proc/uptime) + _t))
+	while [ "$(cut -d. -f1 /proc/uptime)" -lt $_end ]; do
+		read -r -t 5 _l <&7 || continue
+		[ "$_l" = "$1" ] && return 0
+	done
+	echo "ctl_wait: no '$1' from the outer side in ${_t}s"
+	return 1
+}
+
+# Interrupt counts of the virtio-scsi request queues: one line per
+# request-queue vector "NAME TOTAL" (all CPUs summed); IRQ numbers keep the
+# order of the queues.
+irq_requests() {
+	awk '/virtio[0-9]*-request/ { s = 0; for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i; else break
+		print $1 s }' /proc/interrupts | tr -d ' ' | sed 's/:/ /'
+}
+# blk_ios DEV: completed reads + writes of DEV (block layer).
+blk_ios() { awk '{ print $1 + $5 }' /sys/block/$1/stat; }

@@ -302,6 +302,11 @@ rg_qemu_start() {
 	rg_make_initrd "$initrd" "$test" || return 1
 	RG_CONSOLE=$RG_SDIR/$name.console.log
 	: >"$RG_CONSOLE"
+	# Control channel to the inner guest: its second serial port (ttyS1)
+	# reads this fifo (QEMU opens a plain fifo path read-write); see rg_send.
+	RG_CTL=$RG_WORK/$name.ctl
+	rm -f "$RG_CTL"
+	mkfifo "$RG_CTL" || return 1
 	local args=(
 		-name "vsng-inner-$name"
 		-nodefaults -no-user-config
@@ -311,6 +316,7 @@ rg_qemu_start() {
 		-kernel "$RG_KERNEL" -initrd "$initrd"
 		-append "console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3 mitigations=off rg_smp=$smp"
 		-serial "file:$RG_CONSOLE"
+		-serial "pipe:$RG_CTL"
 	)
 	[ "$reboot" = 1 ] || args+=(-no-reboot)
 	args+=("$@")
@@ -318,6 +324,16 @@ rg_qemu_start() {
 	"$RG_QEMU" "${args[@]}" </dev/null >"$RG_SDIR/$name.qemu.log" 2>&1 &
 	RG_QPID=$!
 	rg_log "started inner QEMU $name (pid $RG_QPID, smp $smp)"
+}
+
+# rg_send WORD: send the line WORD to the inner guest's control port (its
+# ctl_wait WORD returns). Opened read-write so it never blocks on a fifo
+# whose reader (QEMU) is gone.
+rg_send() {
+	local fd
+	exec {fd}<>"$RG_CTL" || return 1
+	echo "$1" >&"$fd"
+	exec {fd}>&-
 }
 
 # rg_wait_console PATTERN TIMEOUT: wait until the console shows PATTERN
@@ -408,16 +424,27 @@ rg_dmesg_clean() {
 	! rg_dmesg_new | grep -E 'WARNING:|BUG:|BUG |Oops|Call Trace|general protection|KASAN|refcount_t|list_(add|del) corruption|hung_task|INFO: task' >&2
 }
 
-# Debugfs per-queue counters of our module for QEMU pid $1: prints
-# "vqN requests" lines for every queue of every device of that process.
-rg_vq_requests() {
-	local d f
-	for d in /sys/kernel/debug/vhost-scsi-ng/"$1"-*; do
+# rg_vq_stats PID FIRST LAST: our module's per-queue counters (debugfs
+# vhost-scsi-ng/<pid>-<dev>/vqN, the same numbers VHOST_SCSI_NG_GET_VQ_STATS
+# returns) of queues FIRST..LAST of QEMU PID, one line per queue:
+#   vqN requests R completions C used_idx_writes U interrupts I kicks K
+# One awk over all files: a fork per file is slow under TCG.
+rg_vq_stats() {
+	local pid=$1 first=$2 last=$3 d q files=()
+	for d in /sys/kernel/debug/vhost-scsi-ng/"$pid"-*; do
 		[ -d "$d" ] || continue
-		for f in "$d"/vq*; do
-			echo "${f##*/} $(awk '$1 == "requests" {print $2}' "$f")"
+		for ((q = first; q <= last; q++)); do
+			[ -f "$d/vq$q" ] && files+=("$d/vq$q")
 		done
 	done
+	[ ${#files[@]} -gt 0 ] || return 1
+	awk 'FNR == 1 { if (NR > 1) print line; n = FILENAME; sub(/.*\//, "", n); line = n }
+	     $1 ~ /^(requests|completions|used_idx_writes|interrupts|kicks)$/ { line = line " " $1 " " $2 }
+	     END { print line }' "${files[@]}"
+}
+# rg_stat_get "STATS" vqN FIELD: one number out of rg_vq_stats output.
+rg_stat_get() {
+	echo "$1" | awk -v q="$2" -v f="$3" '$1 == q { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }'
 }
 
 # ---- scenario frame --------------------------------------------------------

@@ -8,30 +8,75 @@
 #  - fio verified;
 #  - with worker_per_virtqueue=on QEMU's process holds more than one vhost
 #    worker thread;
-#  - ours: the per-queue debugfs counters show requests on every request
-#    virtqueue the guest set up (in-tree has no per-queue counters: SKIP).
+#  - every request virtqueue the guest uses carried I/O during fio:
+#    both targets: each request queue's MSI-X vector raised completion
+#    interrupts in the guest (/proc/interrupts, before/after fio);
+#    ours also: each request queue's "requests" counter (debugfs, the same
+#    numbers as VHOST_SCSI_NG_GET_VQ_STATS) grew during fio.
+# Figures printed (RG-FIGURE lines, also in figures.txt): guest interrupts
+# per I/O (both targets); ours: used-index writes, interrupts (call eventfd
+# signals) and kicks per request, from our counters over the fio run.
+#
+# The outer side snapshots the counters between fio and the rest: the inner
+# guest prints VSNG-FIO-START / VSNG-IO-DONE and waits for "go" on its
+# control port (rg_send).
 . "$(dirname "$0")/lib.sh"
 rg_begin multiqueue
 W=$(rg_wwpn 7)
 rg_rd mq 64 && rg_tpg "$W" 1 && rg_lun "$W" 1 0 "$CFS/core/rd_mcp_0/mq" ||
 	{ rg_notok "multiqueue: configure LIO" "configfs"; rg_end 1; }
+MQ_JOB_MB=${MQ_JOB_MB:-4}
 T=$RG_WORK/multiqueue.test.sh
-cat >"$T" <<'INNER'
-wait_disk 1 0 20; d=$(disk 1 0)
-nq=$(ls -d /sys/block/$d/mq/* | wc -l)
-echo "VSNG-NQ $nq"
-check "disk has one blk-mq queue per vCPU ($nq)" [ "$nq" = 2 ]
-check "fio 4 jobs over 2 vCPUs, verify=crc32c" fio_verify mq $d --size=8M --numjobs=4 \
-	--offset_increment=8M --iodepth=8 --cpus_allowed=0-1 --cpus_allowed_policy=split
+cat >"$T" <<INNER
+wait_disk 1 0 20; d=\$(disk 1 0)
+nq=\$(ls -d /sys/block/\$d/mq/* | wc -l)
+echo "VSNG-NQ \$nq"
+check "disk has one blk-mq queue per vCPU (\$nq)" [ "\$nq" = 2 ]
+irq_requests >/tmp/irq0; io0=\$(blk_ios \$d)
+echo "VSNG-FIO-START"
+ctl_wait go1 60
+check "fio 4 jobs over 2 vCPUs, verify=crc32c" fio_verify mq \$d --size=${MQ_JOB_MB}M --numjobs=4 \\
+	--offset_increment=${MQ_JOB_MB}M --iodepth=8 --cpus_allowed=0-1 --cpus_allowed_policy=split
+irq_requests >/tmp/irq1; io1=\$(blk_ios \$d)
 echo "VSNG-IO-DONE"
-sleep 3
+echo "VSNG-IOS \$((io1 - io0))"
+busy=0 n=0 all=0 list=
+while read -r irq c1; do
+	c0=\$(awk -v i=\$irq '\$1 == i { print \$2 }' /tmp/irq0)
+	dl=\$((c1 - \${c0:-0})); n=\$((n + 1)); all=\$((all + dl)); list="\$list \$dl"
+	[ \$dl -gt 0 ] && busy=\$((busy + 1))
+done </tmp/irq1
+echo "VSNG-IRQS \$all"
+check "every request queue's vector raised interrupts during fio (\$busy of \$n:\$list)" [ \$n = \$nq -a \$busy = \$n ]
+ctl_wait go2 60
 INNER
+
+# num: a decimal quotient with 2 digits.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+FIG=$RG_SDIR/figures.txt
+: >"$FIG"
+fig() { echo "RG-FIGURE TARGET=$TARGET $*" | tee -a "$FIG"; }
+
 rc=0
 for wpv in off on; do
 	rg_qemu_start "mq-wpv-$wpv" "$T" --smp 2 -- \
 		-device "vhost-scsi-pci,wwpn=$W,num_queues=4,worker_per_virtqueue=$wpv"
 	p="multiqueue (worker_per_virtqueue=$wpv): "
-	if ! rg_wait_console 'VSNG-IO-DONE' "$RG_BOOT_TIMEOUT"; then
+	if ! rg_wait_console 'VSNG-FIO-START' "$RG_BOOT_TIMEOUT"; then
+		rg_qemu_stop 0
+		if grep -aq 'VSNG-RESULT: not ok' "$RG_CONSOLE"; then
+			rg_collect "$p"; rg_notok "${p}inner guest finished" "no verdict after a failed check"
+			continue
+		fi
+		rc=3; break
+	fi
+	nq=$(grep -ao 'VSNG-NQ [0-9]*' "$RG_CONSOLE" | head -n1 | cut -d' ' -f2)
+	nq=${nq:-0}
+	last=$((1 + nq))	# vq0 control, vq1 event, vq2.. requests
+	s0=
+	[ "$TARGET" = ours ] && s0=$(rg_vq_stats "$RG_QPID" 2 "$last")
+	rg_send go1
+	if ! rg_wait_console 'VSNG-IO-DONE' 120; then
 		rg_qemu_stop 0
 		if grep -aq 'VSNG-RESULT: not ok' "$RG_CONSOLE"; then
 			rg_collect "$p"; rg_notok "${p}inner guest finished" "no verdict after a failed check"
@@ -40,29 +85,38 @@ for wpv in off on; do
 		rc=3; break
 	fi
 	# Read the counters while the device is still there.
+	s1=
+	[ "$TARGET" = ours ] && s1=$(rg_vq_stats "$RG_QPID" 2 "$last")
 	nw=$(cat /proc/"$RG_QPID"/task/*/comm 2>/dev/null | grep -c '^vhost-' || true)
-	stats=$(rg_vq_requests "$RG_QPID")
-	nq=$(grep -ao 'VSNG-NQ [0-9]*' "$RG_CONSOLE" | head -n1 | cut -d' ' -f2)
-	rg_wait_console 'VSNG-VERDICT: DONE' 30 || rc=3
+	rg_send go2
+	rg_wait_console 'VSNG-VERDICT: DONE' 60 || rc=3
 	rg_qemu_stop 10
 	[ $rc = 0 ] || break
 	rg_collect "$p"
-	rg_log "${p}vhost worker threads: $nw; per-queue requests: $(echo $stats)"
+	ios=$(grep -ao 'VSNG-IOS [0-9]*' "$RG_CONSOLE" | head -n1 | cut -d' ' -f2)
+	irqs=$(grep -ao 'VSNG-IRQS [0-9]*' "$RG_CONSOLE" | head -n1 | cut -d' ' -f2)
+	rg_log "${p}vhost worker threads: $nw; guest: $ios I/Os, $irqs request-queue interrupts"
+	fig "wpv=$wpv guest_ios=$ios guest_irqs=$irqs guest_irqs_per_io=$(ratio "$irqs" "$ios")"
 	if [ "$wpv" = on ]; then
 		rg_check "${p}QEMU has more than one vhost worker thread ($nw)" [ "$nw" -gt 1 ]
 	fi
 	if [ "$TARGET" = ours ]; then
-		# vq0 control, vq1 event, vq2.. requests; the guest uses the first $nq.
-		busy=0 want=0
-		for ((q = 2; q < 2 + ${nq:-0}; q++)); do
+		busy=0 want=0 tr=0 tc=0 tu=0 ti=0 tk=0 per=
+		for ((q = 2; q <= last; q++)); do
 			want=$((want + 1))
-			r=$(echo "$stats" | awk -v q="vq$q" '$1 == q {print $2}')
-			[ "${r:-0}" -gt 0 ] && busy=$((busy + 1))
+			d() { echo $(($(rg_stat_get "$s1" "vq$q" "$1") - $(rg_stat_get "$s0" "vq$q" "$1"))); }
+			r=$(d requests) c=$(d completions) u=$(d used_idx_writes) i=$(d interrupts) k=$(d kicks)
+			[ "$r" -gt 0 ] && busy=$((busy + 1))
+			tr=$((tr + r)) tc=$((tc + c)) tu=$((tu + u)) ti=$((ti + i)) tk=$((tk + k))
+			per+=" vq$q:req=$r,used_idx_writes=$u,irq=$i,kicks=$k"
 		done
-		rg_check "${p}every request virtqueue the guest uses carried I/O ($busy of $want; $(echo $stats))" \
+		rg_log "${p}per-queue counters during fio:$per"
+		rg_check "${p}every request virtqueue the guest uses carried I/O: our counters ($busy of $want;$per)" \
 			[ "$want" -gt 0 -a "$busy" = "$want" ]
-	else
-		rg_skip "${p}per-queue request counters" "in-tree vhost_scsi has no per-queue statistics"
+		rg_check "${p}our counters: completions = requests during fio ($tc of $tr)" [ "$tc" = "$tr" -a "$tr" -gt 0 ]
+		fig "wpv=$wpv requests=$tr completions=$tc used_idx_writes=$tu interrupts=$ti kicks=$tk" \
+			"used_idx_writes_per_io=$(ratio "$tu" "$tc") interrupts_per_io=$(ratio "$ti" "$tc")" \
+			"kicks_per_io=$(ratio "$tk" "$tr")"
 	fi
 done
 rg_target_clear || rg_notok "multiqueue: LIO configuration removable after QEMU exit" "rmdir failed"
