@@ -41,6 +41,13 @@ cd "$REPO" || exit 2
 export KVER=${KVER:-$(make -s --no-print-directory -f - <<<'include Makefile
 print-kver: ; @echo $(KVER)' print-kver 2>/dev/null)}
 PHASES=${VSNG_CHECK_PHASES:-setup lint build runner selftests demo realguest}
+# ---- KERNEL=debug, part 1 of 2 (owned by the selftest helper) ----------------
+# make check KERNEL=debug: by default only setup, build and the "debug" phase
+# (see part 2 below); VSNG_CHECK_PHASES still overrides.
+if [ "${KERNEL:-}" = debug ]; then
+	PHASES=${VSNG_CHECK_PHASES:-setup build debug}
+fi
+# ---- end of KERNEL=debug, part 1 ----------------------------------------------
 TARGETS=${VSNG_CHECK_TARGETS:-ours intree}
 IS_CI=0
 case "${CI:-}" in true|1|yes) IS_CI=1 ;; esac
@@ -260,6 +267,66 @@ if has_phase realguest; then
 		count_tap realguest "$RES/realguest.log" 0
 	fi
 fi
+
+# ---- KERNEL=debug, part 2 of 2 (owned by the selftest helper) ----------------
+# Phase "debug" (make check KERNEL=debug): build the debug kernel once per
+# machine (scripts/debug-kernel.sh; cached outside the tree), build our
+# module and the KUnit module against its tree (debug-kernel.sh --module),
+# then per target in VSNG_CHECK_DEBUG_TARGETS (default "ours") one guest on
+# the debug kernel runs selftests/vhost_scsi_ng/debug-run.sh (KUnit for
+# ours, the whole suite, a kmemleak scan), and the console log of that
+# guest is scanned by scripts/debug-kernel-scan.sh: any KASAN, lockdep,
+# sleeping-in-atomic, kmemleak, hung-task, oops or WARNING report fails.
+debug_build() {
+	local out ko
+	if out=$(scripts/debug-kernel.sh 2>&1 | tee "$RES/debug-kernel-build.log" | tail -n 1) && [ -f "$out" ]; then
+		echo "ok 1 debug kernel: $out ($(cat "$(dirname "$out")/build-time" 2>/dev/null || echo 'build time unknown'))"
+	else
+		echo "not ok 1 debug kernel build (see debug-kernel-build.log)"
+		tail -n 20 "$RES/debug-kernel-build.log" | sed 's/^/# /'
+		return 1
+	fi
+	if ko=$(scripts/debug-kernel.sh --module 2>"$RES/debug-module-build.log") && [ -f "$ko" ]; then
+		echo "ok 2 module built against the debug tree: $ko"
+		echo "$ko" >"$RES/debug-module-path"
+	else
+		echo "not ok 2 module build against the debug tree (see debug-module-build.log)"
+		tail -n 20 "$RES/debug-module-build.log" | sed 's/^/# /'
+		return 1
+	fi
+	if [ -f "$(dirname "$ko")/vhost_scsi_ng_kunit.ko" ]; then
+		echo "ok 3 KUnit module built: $(dirname "$ko")/vhost_scsi_ng_kunit.ko"
+	else
+		echo "not ok 3 KUnit module vhost_scsi_ng_kunit.ko not built (CONFIG_KUNIT missing?)"
+	fi
+}
+debug_scan() {
+	local hits
+	if hits=$(scripts/debug-kernel-scan.sh logs "$1" 2>&1); then
+		echo "ok 1 debug console clean: no KASAN/lockdep/kmemleak/hung-task/oops/WARNING report"
+	else
+		echo "not ok 1 debug console: kernel reports found"
+		printf '%s\n' "$hits" | head -n 40
+	fi
+}
+if has_phase debug; then
+	if ! over_budget debug-build; then
+		phase debug-build debug_build
+	fi
+	BZIMAGE_DEBUG=$(scripts/debug-kernel.sh --path 2>/dev/null)
+	KO_DEBUG=$(cat "$RES/debug-module-path" 2>/dev/null)
+	if [ -n "$BZIMAGE_DEBUG" ] && [ -n "$KO_DEBUG" ]; then
+		for t in ${VSNG_CHECK_DEBUG_TARGETS:-ours}; do
+			over_budget "debug-selftests-$t" && continue
+			phase "debug-selftests-$t" scripts/vm-run --kernel "$BZIMAGE_DEBUG" \
+				--logdir "$RES/debug-$t" --timeout "$(guest_timeout 3000)" \
+				--env TARGET="$t" --env VSNG_MODULE="$KO_DEBUG" \
+				-- bash selftests/vhost_scsi_ng/debug-run.sh
+			phase "debug-console-$t" debug_scan "$RES/debug-$t"
+		done
+	fi
+fi
+# ---- end of KERNEL=debug, part 2 ----------------------------------------------
 
 # ---- summary -------------------------------------------------------------------
 TIMES+=("total $((SECONDS - T_ALL))s")
