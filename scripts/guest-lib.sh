@@ -11,7 +11,9 @@
 #                             ours: insmod $VSNG_MODULE (default
 #                             <repo>/vhost_scsi_ng.ko); intree: /sbin/modprobe
 #                             vhost_scsi. Refuses to load one while the other
-#                             is loaded (both register fabric "vhost").
+#                             is loaded under the same names (both register
+#                             fabric "vhost"); side by side works when ours
+#                             gets devname=... fabric=... (module parameters).
 #                             Sets VSNG_TARGET_MOD to the module name.
 #   vsng_unload_target        rmmod whichever of the two is loaded (after
 #                             removing the empty fabric dir, vhost or
@@ -62,11 +64,19 @@ vsng_load_target() {
 	local mod
 	mod=$(vsng_target_mod "$which") || return 1
 	vsng_mod_loaded target_core_mod || vsng_load_lio || return 1
-	if [ "$mod" = vhost_scsi_ng ] && vsng_mod_loaded vhost_scsi; then
-		vsng_err "in-tree vhost_scsi is loaded; unload it first"; return 1
+	# Side by side is fine when ours uses other names (devname= and fabric=).
+	local renamed=0
+	case " $* " in *" devname="*) case " $* " in *" fabric="*) renamed=1 ;; esac ;; esac
+	if [ -d /sys/module/vhost_scsi_ng/parameters ] &&
+	   [ "$(cat /sys/module/vhost_scsi_ng/parameters/fabric 2>/dev/null)" != vhost ] &&
+	   [ "$(cat /sys/module/vhost_scsi_ng/parameters/devname 2>/dev/null)" != vhost-scsi ]; then
+		renamed=1
 	fi
-	if [ "$mod" = vhost_scsi ] && vsng_mod_loaded vhost_scsi_ng; then
-		vsng_err "vhost_scsi_ng is loaded; unload it first"; return 1
+	if [ $renamed = 0 ] && [ "$mod" = vhost_scsi_ng ] && vsng_mod_loaded vhost_scsi; then
+		vsng_err "in-tree vhost_scsi is loaded; unload it first (or load ours with devname= fabric=)"; return 1
+	fi
+	if [ $renamed = 0 ] && [ "$mod" = vhost_scsi ] && vsng_mod_loaded vhost_scsi_ng; then
+		vsng_err "vhost_scsi_ng is loaded under the same names; unload it first"; return 1
 	fi
 	if vsng_mod_loaded "$mod"; then
 		VSNG_TARGET_MOD=$mod
@@ -85,7 +95,7 @@ vsng_load_target() {
 vsng_unload_target() {
 	local m rc=0 f
 	# An (empty) fabric directory holds a reference on its module.
-	for f in vhost ${VSNG_FABRIC:-}; do
+	for f in vhost ${VSNG_FABRIC:-} $(cat /sys/module/vhost_scsi_ng/parameters/fabric 2>/dev/null); do
 		[ -d "$VSNG_CONFIGFS/target/$f" ] && rmdir "$VSNG_CONFIGFS/target/$f" 2>/dev/null
 	done
 	for m in vhost_scsi_ng vhost_scsi; do
