@@ -9,6 +9,7 @@
  *   .../tpgt_N/nexus                     initiator WWN, or NULL to drop
  *   .../tpgt_N/attrib/fabric_prot_type   0, 1 or 3 (as in-tree)
  *   .../tpgt_N/attrib/poll_usecs         busy-poll window, 0 = off
+ *   .../tpgt_N/attrib/kick_hold_usecs    kick hold while I/O in flight
  *   .../tpgt_N/attrib/coalesce_usecs     longest interrupt deferral
  *   .../tpgt_N/attrib/coalesce_max       signal at once past this many
  *
@@ -144,6 +145,22 @@ static ssize_t vsng_tpg_attrib_poll_usecs_store(struct config_item *item,
 				  VSNG_MAX_POLL_USECS);
 }
 
+static ssize_t vsng_tpg_attrib_kick_hold_usecs_show(struct config_item *item,
+						    char *page)
+{
+	return vsng_tunable_show(item, page,
+				 offsetof(struct vsng_tpg, hold_usecs));
+}
+
+static ssize_t vsng_tpg_attrib_kick_hold_usecs_store(struct config_item *item,
+						     const char *page,
+						     size_t count)
+{
+	return vsng_tunable_store(item, page, count,
+				  offsetof(struct vsng_tpg, hold_usecs),
+				  VSNG_MAX_HOLD_USECS);
+}
+
 static ssize_t vsng_tpg_attrib_coalesce_usecs_show(struct config_item *item,
 						   char *page)
 {
@@ -178,12 +195,14 @@ static ssize_t vsng_tpg_attrib_coalesce_max_store(struct config_item *item,
 
 CONFIGFS_ATTR(vsng_tpg_attrib_, fabric_prot_type);
 CONFIGFS_ATTR(vsng_tpg_attrib_, poll_usecs);
+CONFIGFS_ATTR(vsng_tpg_attrib_, kick_hold_usecs);
 CONFIGFS_ATTR(vsng_tpg_attrib_, coalesce_usecs);
 CONFIGFS_ATTR(vsng_tpg_attrib_, coalesce_max);
 
 struct configfs_attribute *vsng_tpg_attrib_attrs[] = {
 	&vsng_tpg_attrib_attr_fabric_prot_type,
 	&vsng_tpg_attrib_attr_poll_usecs,
+	&vsng_tpg_attrib_attr_kick_hold_usecs,
 	&vsng_tpg_attrib_attr_coalesce_usecs,
 	&vsng_tpg_attrib_attr_coalesce_max,
 	NULL,
@@ -274,6 +293,7 @@ struct se_portal_group *vsng_make_tpg(struct se_wwn *wwn, const char *name)
 	tpg->tport = tport;
 	tpg->tpgt = tpgt;
 	tpg->poll_usecs = VSNG_POLL_USECS_DEFAULT;
+	tpg->hold_usecs = VSNG_HOLD_USECS_DEFAULT;
 	tpg->coalesce_usecs = VSNG_COALESCE_USECS_DEFAULT;
 	tpg->coalesce_max = VSNG_COALESCE_MAX_DEFAULT;
 

@@ -184,19 +184,23 @@ int vsng_nexus_drop(struct vsng_tpg *tpg)
 
 /* ---- endpoint ------------------------------------------------------------- */
 
-/* Copy the TPG's notification tunables to every I/O queue. */
-static void vsng_apply_tunables(struct vsng_scsi *vs, unsigned int poll,
-				unsigned int usecs, unsigned int max)
+/*
+ * Copy the notification tunables of @tpg (the first TPG of the device)
+ * to every I/O queue.  tpg->mutex held.
+ */
+static void vsng_apply_tunables(struct vsng_scsi *vs, struct vsng_tpg *tpg)
 {
 	struct vsng_vq *vq;
 	int i;
 
+	lockdep_assert_held(&tpg->mutex);
 	for (i = VSNG_VQ_IO; i < vs->nvqs; i++) {
 		vq = &vs->svqs[i]->vq;
 		mutex_lock(&vq->mutex);
-		vq->poll_usecs = poll;
-		vq->coalesce_usecs = usecs;
-		vq->coalesce_max = max;
+		vq->poll_usecs = tpg->poll_usecs;
+		vq->hold_usecs = tpg->hold_usecs;
+		vq->coalesce_usecs = tpg->coalesce_usecs;
+		vq->coalesce_max = tpg->coalesce_max;
 		mutex_unlock(&vq->mutex);
 	}
 }
@@ -206,8 +210,7 @@ void vsng_tpg_apply_tunables(struct vsng_tpg *tpg)
 {
 	lockdep_assert_held(&tpg->mutex);
 	if (tpg->vs)
-		vsng_apply_tunables(tpg->vs, tpg->poll_usecs,
-				    tpg->coalesce_usecs, tpg->coalesce_max);
+		vsng_apply_tunables(tpg->vs, tpg);
 }
 
 static void vsng_tpg_unclaim(struct vsng_tpg *tpg)
@@ -238,9 +241,8 @@ static bool vsng_rings_ok(struct vsng_scsi *vs)
  */
 long vsng_set_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t)
 {
-	unsigned int poll = 0, usecs = 0, max = 0;
+	struct vsng_tpg **tpgs, *tpg, *first = NULL;
 	bool claimed_elsewhere = false;
-	struct vsng_tpg **tpgs, *tpg;
 	struct vsng_vq *vq;
 	int i, ret, found = 0;
 
@@ -288,11 +290,8 @@ long vsng_set_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t)
 		tpg->vhost_count++;
 		tpg->vs = vs;
 		tpgs[tpg->tpgt] = tpg;
-		if (!found++) {
-			poll = tpg->poll_usecs;
-			usecs = tpg->coalesce_usecs;
-			max = tpg->coalesce_max;
-		}
+		if (!found++)
+			first = tpg;
 		mutex_unlock(&tpg->mutex);
 	}
 	mutex_unlock(&vsng_tpg_list_mutex);
@@ -310,7 +309,10 @@ long vsng_set_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t)
 		if (ret)
 			goto destroy_pools;
 	}
-	vsng_apply_tunables(vs, poll, usecs, max);
+	/* Pinned by target_depend_item(): still there. */
+	mutex_lock(&first->mutex);
+	vsng_apply_tunables(vs, first);
+	mutex_unlock(&first->mutex);
 
 	memcpy(vs->wwpn, t->vhost_wwpn, sizeof(vs->wwpn));
 	vs->wwpn[sizeof(vs->wwpn) - 1] = '\0';

@@ -117,9 +117,20 @@ static enum hrtimer_restart vsng_coalesce_timer_fn(struct hrtimer *t)
 	return HRTIMER_NORESTART;
 }
 
+/* Kick hold ended: let the drain look at the ring (and re-enable kicks). */
+static enum hrtimer_restart vsng_hold_timer_fn(struct hrtimer *t)
+{
+	struct vsng_vq *vq = container_of(t, struct vsng_vq, hold_timer);
+
+	vsng_vq_kick(vq);
+	return HRTIMER_NORESTART;
+}
+
 void vsng_notify_init(struct vsng_vq *vq)
 {
 	vsng_hrtimer_setup(&vq->coalesce_timer, vsng_coalesce_timer_fn,
+			   CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
+	vsng_hrtimer_setup(&vq->hold_timer, vsng_hold_timer_fn,
 			   CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
 	vsng_work_init(&vq->signal_work, vsng_signal_work_fn);
 }
@@ -128,4 +139,5 @@ void vsng_notify_init(struct vsng_vq *vq)
 void vsng_notify_stop(struct vsng_vq *vq)
 {
 	hrtimer_cancel(&vq->coalesce_timer);
+	hrtimer_cancel(&vq->hold_timer);
 }

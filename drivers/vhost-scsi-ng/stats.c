@@ -59,6 +59,7 @@ static int vsng_vq_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "last_avail_idx %u\n", READ_ONCE(vq->last_avail_idx));
 	seq_printf(m, "last_used_idx %u\n", READ_ONCE(vq->last_used_idx));
 	seq_printf(m, "poll_usecs %u\n", READ_ONCE(vq->poll_usecs));
+	seq_printf(m, "hold_usecs %u\n", READ_ONCE(vq->hold_usecs));
 	seq_printf(m, "coalesce_usecs %u\n", READ_ONCE(vq->coalesce_usecs));
 	seq_printf(m, "coalesce_max %u\n", READ_ONCE(vq->coalesce_max));
 	return 0;

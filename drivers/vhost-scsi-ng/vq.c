@@ -153,8 +153,10 @@ int vsng_vq_init_access(struct vsng_vq *vq)
 	vq->unsignalled = 0;
 	vq->signal_owed = false;
 	vq->polling = false;
+	vq->holding = false;
 	vq->starved = false;
 	vq->poll_deadline_ns = 0;
+	vq->hold_deadline_ns = 0;
 	vq->signalled_used_valid = false;
 
 	if (vsng_put_used16(vq, &vq->used->flags, vq->used_flags))
@@ -457,6 +459,9 @@ void vsng_vq_flush_used(struct vsng_vq *vq)
 	vq->last_used_idx = new;
 	vq->pending_used = 0;
 	trace_vsng_flush(vq->index, n, vsng_notify_after_flush(vq));
+	/* Kick hold: a completion pass looks at the avail ring for us. */
+	if (vq->holding && !vq->in_drain)
+		vsng_vq_kick(vq);
 }
 
 /* ---- kick suppression ------------------------------------------------- */
@@ -544,6 +549,25 @@ static bool vsng_vq_empty(struct vsng_vq *vq)
 		}
 		vq->polling = false;
 	}
+	if (vq->hold_usecs && vq->inflight) {
+		now = ktime_get_ns();
+		if (!vq->holding) {
+			vq->holding = true;
+			vq->hold_deadline_ns = now +
+				(u64)vq->hold_usecs * NSEC_PER_USEC;
+			hrtimer_start(&vq->hold_timer,
+				      ns_to_ktime((u64)vq->hold_usecs *
+						  NSEC_PER_USEC),
+				      HRTIMER_MODE_REL_SOFT);
+		}
+		/* Kicks stay off; a completion or the timer drains again. */
+		if (now < vq->hold_deadline_ns)
+			return false;
+	}
+	if (vq->holding) {
+		vq->holding = false;
+		hrtimer_try_to_cancel(&vq->hold_timer);
+	}
 	if (unlikely(vsng_vq_enable_notify(vq))) {
 		vsng_vq_disable_notify(vq);
 		return true;
@@ -561,6 +585,7 @@ int vsng_vq_drain(struct vsng_vq *vq,
 	if (!vq->private_data || vq->broken)
 		goto out;
 
+	vq->in_drain = true;
 	vsng_vq_disable_notify(vq);
 	for (;;) {
 		r = vsng_vq_pop(vq, &ch);
@@ -571,10 +596,12 @@ int vsng_vq_drain(struct vsng_vq *vq,
 				continue;
 			break;
 		}
-		if (vq->polling) {
-			/* Found while kicks were off for polling. */
+		if (vq->polling || vq->holding) {
+			/* Found while kicks were off for polling/holding. */
 			vq->stats.poll_hits++;
 			vq->polling = false;
+			/* The next empty ring starts a fresh hold. */
+			vq->holding = false;
 		}
 		r = handle(vq, &ch);
 		if (r == -EAGAIN) {
@@ -588,6 +615,7 @@ int vsng_vq_drain(struct vsng_vq *vq,
 	}
 	if (vq->pending_used)
 		vsng_vq_flush_used(vq);
+	vq->in_drain = false;
 out:
 	mutex_unlock(&vq->mutex);
 	return n;
@@ -947,9 +975,12 @@ static void vsng_vq_reset(struct vsng_vq *vq)
 	vq->inflight = 0;
 	vq->unsignalled = 0;
 	vq->poll_deadline_ns = 0;
+	vq->hold_deadline_ns = 0;
 	vq->private_data = NULL;
 	vq->worker_by_user = false;
 	vq->polling = false;
+	vq->holding = false;
+	vq->in_drain = false;
 	vq->starved = false;
 	vq->signal_owed = false;
 	RCU_INIT_POINTER(vq->worker, NULL);
@@ -990,6 +1021,7 @@ void vsng_dev_init(struct vsng_dev *dev, struct vsng_vq **vqs, int nvqs)
 		vsng_work_init(&vq->kick_work, vsng_kick_work_fn);
 		memset(&vq->stats, 0, sizeof(vq->stats));
 		vq->poll_usecs = VSNG_POLL_USECS_DEFAULT;
+		vq->hold_usecs = 0;
 		vq->coalesce_usecs = VSNG_COALESCE_USECS_DEFAULT;
 		vq->coalesce_max = VSNG_COALESCE_MAX_DEFAULT;
 		vsng_notify_init(vq);

@@ -128,7 +128,7 @@ struct vsng_vq_stats {
 	u64 used_idx_writes;	/* writes of used->idx */
 	u64 interrupts;		/* call eventfd signals */
 	u64 kicks;		/* kick eventfd wake-ups */
-	u64 poll_hits;		/* requests found by busy polling */
+	u64 poll_hits;		/* found with kicks off (poll/kick hold) */
 	u64 errors;		/* malformed chains, faults */
 	u64 coalesced;		/* signals deferred by coalescing */
 };
@@ -172,12 +172,15 @@ struct vsng_vq {
 
 	/* Notification policy (set by the device from TPG attributes). */
 	unsigned int poll_usecs;	/* busy-poll window, 0 = off */
+	unsigned int hold_usecs;	/* kick hold while I/O in flight, 0 = off */
 	unsigned int coalesce_usecs;	/* max deferral of a signal */
 	unsigned int coalesce_max;	/* signal at once past this many */
 	unsigned int inflight;		/* requests popped, not yet used */
 	unsigned int unsignalled;	/* used entries since last signal */
 	struct hrtimer coalesce_timer;
 	u64 poll_deadline_ns;		/* busy-poll window end (ktime ns) */
+	u64 hold_deadline_ns;		/* kick hold end (ktime ns) */
+	struct hrtimer hold_timer;	/* re-runs the drain at hold end */
 
 	void *private_data;		/* device backend, NULL = stopped */
 	struct vsng_vq_stats stats;
@@ -185,6 +188,8 @@ struct vsng_vq {
 	/* engine private, protected by @mutex */
 	bool worker_by_user;		/* ATTACH_VRING_WORKER was used */
 	bool polling;			/* kicks off, busy-poll window open */
+	bool holding;			/* kicks off, I/O in flight (kick hold) */
+	bool in_drain;			/* vsng_vq_drain() is running */
 	bool starved;			/* handler said -EAGAIN: kick on completion */
 	bool signal_owed;		/* guest wants a signal we deferred */
 	struct vsng_work signal_work;	/* deferred signal, queued by the timer */
@@ -253,6 +258,20 @@ struct vsng_dev {
 #define VSNG_COALESCE_MAX_DEFAULT	32
 #define VSNG_COALESCE_IDLE_INFLIGHT	1
 #define VSNG_POLL_USECS_DEFAULT		0
+
+/*
+ * Kick hold: when the avail ring runs dry while requests of this queue are
+ * still in flight, kicks stay off (VRING_USED_F_NO_NOTIFY / avail_event
+ * left behind) because the device will look at the ring anyway: every
+ * completion pass re-runs the drain, and hold_timer re-runs it after at
+ * most hold_usecs.  A request the guest adds meanwhile therefore costs no
+ * kick and waits at most hold_usecs (usually just until the next
+ * completion).  With nothing in flight, kicks are re-enabled (and the ring
+ * re-checked) at once, so queue depth 1 never waits on the timer.  The
+ * engine default is 0 (off, as in-tree); the SCSI side sets it per I/O
+ * queue from the TPG attribute kick_hold_usecs (default below).
+ */
+#define VSNG_HOLD_USECS_DEFAULT		50
 
 /* Module-wide engine state (debugfs root).  Call from module init/exit. */
 int vsng_engine_init(void);
@@ -344,7 +363,9 @@ bool vsng_vq_avail_empty(struct vsng_vq *vq);
  * checks once more, so no wake-up is lost.  If vq->poll_usecs is set, it
  * instead keeps kicks off and requeues kick_work until the ring has been
  * empty for that long (busy polling that never blocks other work on the
- * same worker).  After VSNG_WEIGHT chains it requeues itself and returns.
+ * same worker).  If vq->hold_usecs is set and requests are in flight, it
+ * keeps kicks off until they complete or hold_usecs passed (kick hold,
+ * see VSNG_HOLD_USECS_DEFAULT).  After VSNG_WEIGHT chains it requeues itself and returns.
  */
 int vsng_vq_drain(struct vsng_vq *vq,
 		  int (*handle)(struct vsng_vq *vq, struct vsng_chain *ch));

@@ -88,6 +88,7 @@
 
 /* Limits of the tpgt_N/attrib tunables (defaults: VSNG_*_DEFAULT, vq.h). */
 #define VSNG_MAX_POLL_USECS		1000
+#define VSNG_MAX_HOLD_USECS		1000
 #define VSNG_MAX_COALESCE_USECS		1000
 #define VSNG_MAX_COALESCE_MAX		1024
 
@@ -128,6 +129,7 @@ struct vsng_tpg {
 	int vhost_count;		/* devices using the TPG (0 or 1) */
 	struct vsng_scsi *vs;		/* the device using the TPG */
 	unsigned int poll_usecs;
+	unsigned int hold_usecs;	/* attrib/kick_hold_usecs */
 	unsigned int coalesce_usecs;
 	unsigned int coalesce_max;
 };
