@@ -123,9 +123,12 @@ rg_rd() {
 	echo "rd_pages=$(($2 * 256))" >"$d/control" || return 1
 	echo 1 >"$d/enable"
 }
-# rg_fileio NAME FILE MB: a fileio backstore on FILE (created if missing).
+# rg_fileio NAME FILE MB [HBA]: a fileio backstore on FILE (created if
+# missing) under HBA fileio_<HBA> (default 0). Give each backstore its own
+# HBA where targetcli will see it: rtslib removes an object's HBA with it,
+# and fails ("Directory not empty") when the HBA holds a second object.
 rg_fileio() {
-	local d=$CFS/core/fileio_0/$1
+	local d=$CFS/core/fileio_${4:-0}/$1
 	[ -f "$2" ] || truncate -s "$3M" "$2" || return 1
 	mkdir -p "$d" || return 1
 	echo "fd_dev_name=$2,fd_dev_size=$(($3 * 1048576))" >"$d/control" || return 1
@@ -392,6 +395,19 @@ rg_collect() {
 	return $st
 }
 
+# rg_qemu_failed PREFIX LOGNAME: QEMU exited with an error before the inner
+# kernel came up (vhost-scsi could not start, say): that is a test failure,
+# not a platform one, and is not retried. Records it and returns 0 then.
+rg_qemu_failed() {
+	local msg
+	grep -aq 'VSNG-BOOT' "$RG_CONSOLE" 2>/dev/null && return 1
+	msg=$(grep -aiE 'error|unable|failed|could not' "$RG_SDIR/$2.qemu.log" 2>/dev/null | head -n 2 | tr '\n' ' ')
+	[ -n "$msg" ] || return 1
+	rg_log "inner QEMU $2 failed to start: $msg"
+	rg_notok "${1}QEMU starts the inner guest" "$msg"
+	return 0
+}
+
 # rg_boot LOGNAME TESTSCRIPT PREFIX [qemu options as rg_qemu_start]:
 # one complete inner boot: start, wait for the verdict, stop, collect.
 # Returns 0 when a verdict was seen, 3 on a platform failure (no verdict).
@@ -405,6 +421,7 @@ rg_boot() {
 	if [ $rc != 0 ]; then
 		rg_log "inner guest $name: no verdict (wait rc $rc); console tail:"
 		tail -n 15 "$RG_CONSOLE" | sed 's/^/#   /'
+		rg_qemu_failed "$prefix" "$name" && return 1
 		if grep -aq 'VSNG-RESULT: not ok' "$RG_CONSOLE"; then
 			rg_collect "$prefix"
 			rg_notok "${prefix}inner guest finished" "no verdict after a failed check"
@@ -492,13 +509,14 @@ rg_write_test() { cat >"$1"; }
 ML_LUNS="1:0:16 1:1:20 1:5:24 2:0:28 2:3:32"
 ML_WWPN=$(rg_wwpn 2)
 ml_layout() {
-	local e t l mb
+	local e t l mb h=0
 	for e in $ML_LUNS; do
 		IFS=: read -r t l mb <<<"$e"
 		rm -f "$RG_WORK/ml_t${t}l${l}.img"
-		rg_fileio "ml_t${t}l${l}" "$RG_WORK/ml_t${t}l${l}.img" "$mb" &&
+		h=$((h + 1))
+		rg_fileio "ml_t${t}l${l}" "$RG_WORK/ml_t${t}l${l}.img" "$mb" $h &&
 			rg_tpg "$ML_WWPN" "$t" &&
-			rg_lun "$ML_WWPN" "$t" "$l" "$CFS/core/fileio_0/ml_t${t}l${l}" ||
+			rg_lun "$ML_WWPN" "$t" "$l" "$CFS/core/fileio_$h/ml_t${t}l${l}" ||
 			{ rg_notok "$RG_NAME: configure LIO ($e)" "configfs"; rg_end 1; }
 	done
 }
