@@ -9,8 +9,9 @@
 #       dmesg.txt and kmemleak.txt of vm-run log dirs; prints each report's
 #       first line as "# <dir>: <line>" and exits 1 if any were found, 0 if
 #       the logs are clean, 2 if a LOGDIR has no console.log.
-#   scripts/debug-kernel-scan.sh kmemleak-clear   (guest) forget objects
-#       allocated so far (boot noise); call at the start of a test session.
+#   scripts/debug-kernel-scan.sh kmemleak-clear   (guest) stop automatic
+#       scans, scan once and forget what leaked so far (boot noise); call
+#       at the start of a test session.
 #   scripts/debug-kernel-scan.sh kmemleak-scan    (guest) scan twice and write
 #       what kmemleak reports to $VSNG_RESULTS/kmemleak.txt (and print it);
 #       call at the end of a test session, after unloading the modules.
@@ -78,6 +79,12 @@ logs)
 kmemleak-clear)
 	ensure_debugfs
 	[ -w $KMEMLEAK ] || exit 0
+	# No automatic scans from now on (a periodic scan would print boot-time
+	# leaks into the kernel log in the middle of the tests); one scan now,
+	# so that what leaked during boot is known, then forget all of it:
+	# "clear" only greys objects a scan has already reported.
+	echo scan=off >$KMEMLEAK
+	echo scan >$KMEMLEAK
 	echo clear >$KMEMLEAK
 	;;
 kmemleak-scan)
