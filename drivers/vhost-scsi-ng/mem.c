@@ -16,12 +16,25 @@
 #include <linux/export.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
 #include <kunit/visibility.h>
 #include "compat.h"
 #include "engine.h"
+
+/*
+ * The most regions SET_MEM_TABLE accepts.  QEMU does not ask us: it reads
+ * /sys/module/vhost/parameters/max_mem_regions (the in-tree vhost.ko's
+ * limit, 64 by default) and assumes 64 when vhost.ko is not loaded, so it
+ * never sends more than that.  Our default is far above it; raise vhost's
+ * parameter to let QEMU use more slots, and keep ours at least as large.
+ */
+static ushort vsng_max_mem_regions = VSNG_MAX_MEM_REGIONS;
+module_param_named(max_mem_regions, vsng_max_mem_regions, ushort, 0644);
+MODULE_PARM_DESC(max_mem_regions,
+		 "Most guest memory regions in SET_MEM_TABLE (default 509; QEMU reads vhost.max_mem_regions, or assumes 64)");
 
 /* Guest pages covered by one byte of the log bitmap: 8, one per bit. */
 #define VSNG_LOG_SHIFT	(ilog2(VHOST_PAGE_SIZE) + 3)
@@ -201,7 +214,7 @@ static int vsng_region_cmp(const void *a, const void *b)
 
 /*
  * VHOST_SET_MEM_TABLE.  Errors: -EOPNOTSUPP padding set, -E2BIG more than
- * VSNG_MAX_MEM_REGIONS, -EINVAL zero size / wrap / overlap, -EFAULT
+ * max_mem_regions, -EINVAL zero size / wrap / overlap, -EFAULT
  * unreadable argument, owner range not accessible, or a table the dirty log
  * cannot cover while LOG_ALL is on (like in-tree).
  */
@@ -219,7 +232,7 @@ long vsng_set_mem_table(struct vsng_dev *dev, void __user *argp)
 		return -EFAULT;
 	if (hdr.padding)
 		return -EOPNOTSUPP;
-	if (hdr.nregions > VSNG_MAX_MEM_REGIONS)
+	if (hdr.nregions > READ_ONCE(vsng_max_mem_regions))
 		return -E2BIG;
 
 	raw = kvmalloc_array(hdr.nregions, sizeof(*raw), GFP_KERNEL);

@@ -929,12 +929,16 @@ long vsng_vring_ioctl(struct vsng_dev *dev, unsigned int ioctl,
 		r = vsng_vring_set_ctx(&vq->error_ctx, argp);
 		break;
 	case VHOST_SET_VRING_BUSYLOOP_TIMEOUT:
-		/* Same meaning as for vhost-net: the busy-poll window. */
+		/*
+		 * Same meaning as for vhost-net: the busy-poll window.  Bounded
+		 * like the TPG attribute; SET_ENDPOINT resets it from there.
+		 */
 		if (copy_from_user(&s, argp, sizeof(s))) {
 			r = -EFAULT;
 			break;
 		}
-		vq->poll_usecs = s.num;
+		vq->poll_usecs = min_t(unsigned int, s.num,
+				       VSNG_POLL_USECS_MAX);
 		break;
 	case VHOST_GET_VRING_BUSYLOOP_TIMEOUT:
 		s.index = idx;

@@ -210,6 +210,7 @@ struct vsng_memtable {
 	struct vsng_mem_region regions[];
 };
 
+/* Default of the max_mem_regions module parameter (mem.c). */
 #define VSNG_MAX_MEM_REGIONS	509
 
 struct vsng_dev {
@@ -258,6 +259,7 @@ struct vsng_dev {
 #define VSNG_COALESCE_MAX_DEFAULT	32
 #define VSNG_COALESCE_IDLE_INFLIGHT	1
 #define VSNG_POLL_USECS_DEFAULT		0
+#define VSNG_POLL_USECS_MAX		1000
 
 /*
  * Kick hold: when the avail ring runs dry while requests of this queue are

@@ -87,7 +87,7 @@
 #define VSNG_PIN_BATCH		64
 
 /* Limits of the tpgt_N/attrib tunables (defaults: VSNG_*_DEFAULT, vq.h). */
-#define VSNG_MAX_POLL_USECS		1000
+#define VSNG_MAX_POLL_USECS		VSNG_POLL_USECS_MAX
 #define VSNG_MAX_HOLD_USECS		1000
 #define VSNG_MAX_COALESCE_USECS		1000
 #define VSNG_MAX_COALESCE_MAX		1024

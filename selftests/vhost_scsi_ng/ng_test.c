@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of what vhost-scsi-ng adds or changes on top of the in-tree target
+ * (written by the module owner; see Documentation/design.md):
+ *  - SET_MEM_TABLE beyond 64 regions (module parameter max_mem_regions);
+ *  - dirty logging of data-in buffers under VHOST_F_LOG_ALL;
+ *  - the tpgt_N/attrib notification tunables, the kick hold and the
+ *    busy-poll window;
+ *  - VHOST_SET/GET_VRING_BUSYLOOP_TIMEOUT;
+ *  - the shared-worker mode (module parameter worker_per_vq=N).
+ * Against TARGET=intree the ours-only cases SKIP; the others check the
+ * in-tree answer.
+ */
+#include <sys/mman.h>
+#include "kselftest_harness.h"
+#include "vsng_test.h"
+
+#define QSZ	128
+#define PG	4096ULL
+
+FIXTURE(ng) {
+	struct vsng_env e;
+	struct vsng_vq *vq;
+	uint8_t *buf;
+	char tpg[256];
+};
+
+FIXTURE_VARIANT(ng) {
+	uint64_t extra_features;
+	bool no_event_idx;
+};
+
+FIXTURE_VARIANT_ADD(ng, plain) {
+	.no_event_idx = true,
+};
+
+FIXTURE_VARIANT_ADD(ng, log_all) {
+	.extra_features = 1ULL << VHOST_F_LOG_ALL,
+};
+
+FIXTURE_SETUP(ng)
+{
+	struct vsng_dev_opts o = { .nreq = 1, .req_size = QSZ,
+				   .no_event_idx = variant->no_event_idx };
+
+	if (variant->extra_features) {
+		/* Ask for LOG_ALL on top of what a Linux guest acks. */
+		struct vsng_dev probe = { .fd = -1 };
+
+		ASSERT_EQ(0, vsng_dev_open(&probe, NULL));
+		ASSERT_EQ(0, vsng_ioctl(&probe, VHOST_SET_OWNER, NULL));
+		ASSERT_EQ(0, vsng_ioctl(&probe, VHOST_GET_FEATURES,
+					&probe.offered));
+		o.features = probe.offered & (VSNG_F_VERSION_1 |
+					      VSNG_F_ANY_LAYOUT |
+					      VSNG_F_INDIRECT |
+					      VSNG_F_EVENT_IDX |
+					      variant->extra_features);
+		vsng_dev_close(&probe);
+	}
+	ASSERT_EQ(0, vsng_env_up(&self->e, &o, 1));
+	self->vq = vsng_req_vq(&self->e, 0);
+	self->buf = vsng_alloc(&self->e.d, 2, 64 * PG, PG);
+	ASSERT_NE(NULL, self->buf);
+	vsng_target_tpg_path(&self->e.t, self->tpg, sizeof(self->tpg));
+}
+
+FIXTURE_TEARDOWN(ng)
+{
+	vsng_env_down(&self->e);
+}
+
+static int attr_rw(FIXTURE_DATA(ng) *self, const char *name, const char *val,
+		   char *out, size_t outlen)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/attrib/%s", self->tpg, name);
+	if (val)
+		return vsng_sysfs_write(p, val);
+	return vsng_sysfs_read(p, out, outlen);
+}
+
+static int read_n(FIXTURE_DATA(ng) *self, uint8_t *buf, uint32_t len,
+		  uint64_t lba)
+{
+	struct vsng_cmd c = { 0 };
+	int err;
+
+	vsng_cmd_init(&c, VSNG_TPGT, 0);
+	err = vsng_rw(self->vq, &c, 10, false, lba, len / VSNG_BLK,
+		      vsng_gpa(&self->e.d, buf), len);
+	if (err)
+		return err;
+	return RESP_OK(&c) && c.rsp.status == 0 ? 0 : -EIO;
+}
+
+/* Proves: a memory table of more than 64 regions is accepted (ours: up to
+ * max_mem_regions, default 509) and I/O keeps working through it; one
+ * region more than the limit is refused with -E2BIG.  In-tree takes the
+ * vhost module's max_mem_regions (64 by default): 65 -> -E2BIG.
+ */
+TEST_F(ng, mem_table_many_regions)
+{
+	struct vsng_mem *m = &self->e.d.mem;
+	struct vhost_memory *vm;
+	unsigned int limit = 64, n, i;
+	char val[32];
+	uint8_t *extra;
+	int r;
+
+	if (variant->extra_features)
+		SKIP(return, "one variant is enough");
+	if (vsng_target_is_ours()) {
+		char p[128];
+
+		snprintf(p, sizeof(p), "/sys/module/%s/parameters/max_mem_regions",
+			 vsng_module());
+		ASSERT_EQ(0, vsng_sysfs_read(p, val, sizeof(val)));
+		limit = atoi(val);
+		EXPECT_EQ(509, limit);
+	}
+	/* Our 3 regions plus small extra ones far above them in gpa. */
+	n = vsng_target_is_ours() ? 128 : 64;
+	extra = mmap(NULL, (limit + 1) * PG, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, extra);
+	vm = calloc(1, sizeof(*vm) + (limit + 1) * sizeof(vm->regions[0]));
+	ASSERT_NE(NULL, vm);
+	for (i = 0; i < limit + 1; i++) {
+		if (i < (unsigned int)m->nregions) {
+			vm->regions[i].guest_phys_addr = m->r[i].gpa;
+			vm->regions[i].memory_size = m->r[i].size;
+			vm->regions[i].userspace_addr = (uintptr_t)m->r[i].hva;
+		} else {
+			vm->regions[i].guest_phys_addr = 0x400000000ULL +
+							 i * 2 * PG;
+			vm->regions[i].memory_size = PG;
+			vm->regions[i].userspace_addr =
+				(uintptr_t)(extra + i * PG);
+		}
+	}
+	vm->nregions = n;
+	r = vsng_ioctl(&self->e.d, VHOST_SET_MEM_TABLE, vm);
+	TH_LOG("SET_MEM_TABLE with %u regions: %d (limit %u)", n, r, limit);
+	EXPECT_EQ(0, r);
+	EXPECT_EQ(0, read_n(self, self->buf, 8192, 0));
+
+	vm->nregions = limit + 1;
+	EXPECT_EQ(-E2BIG, vsng_ioctl(&self->e.d, VHOST_SET_MEM_TABLE, vm));
+	/* The table in use is still the good one. */
+	EXPECT_EQ(0, read_n(self, self->buf, 8192, 0));
+	free(vm);
+	munmap(extra, (limit + 1) * PG);
+}
+
+static bool log_bit(const uint8_t *log, uint64_t gpa)
+{
+	uint64_t pfn = gpa / PG;
+
+	return log[pfn / 8] & (1u << (pfn % 8));
+}
+
+/* Proves (ours): with VHOST_F_LOG_ALL, the pages a READ writes (data-in
+ * and the response) are marked in the dirty log, and the pages a WRITE
+ * only reads (data-out) are not.  The in-tree 6.12 target does not log
+ * data-in at all (its migrations can lose writes).
+ */
+TEST_F(ng, dirty_log_data_in)
+{
+	uint64_t top = 0x180000000ULL + 16 * 1024 * 1024, gpa, base;
+	size_t log_len = top / PG / 8 + 1;
+	struct vsng_cmd c = { 0 };
+	uint8_t *log;
+	int i, set = 0;
+
+	if (!variant->extra_features)
+		SKIP(return, "needs LOG_ALL");
+	VSNG_OURS_ONLY("data-in dirty logging in 6.12");
+	log = mmap(NULL, log_len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, log);
+	base = (uintptr_t)log;
+	ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_LOG_BASE, &base));
+
+	/* 16 KiB READ into pages 0..3 of buf */
+	gpa = vsng_gpa(&self->e.d, self->buf);
+	ASSERT_EQ(0, read_n(self, self->buf, 16384, 0));
+	for (i = 0; i < 4; i++)
+		set += log_bit(log, gpa + i * PG);
+	EXPECT_EQ(4, set);
+	EXPECT_FALSE(log_bit(log, gpa + 4 * PG));
+
+	/* 8 KiB WRITE from pages 8..9: the device only reads them */
+	vsng_cmd_init(&c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, vsng_rw(self->vq, &c, 10, true, 64, 16, gpa + 8 * PG,
+			     8192));
+	EXPECT_TRUE(RESP_OK(&c));
+	EXPECT_FALSE(log_bit(log, gpa + 8 * PG));
+	EXPECT_FALSE(log_bit(log, gpa + 9 * PG));
+	/* its response was written: logged */
+	EXPECT_TRUE(log_bit(log, vsng_gpa(&self->e.d, c.resp)));
+	munmap(log, log_len);
+}
+
+/* Proves (ours): the notification tunables exist in tpgt_N/attrib with
+ * their documented defaults, take values up to their limits and refuse
+ * larger ones; changes apply to a running device.
+ */
+TEST_F(ng, tpg_tunables)
+{
+	static const struct { const char *name; unsigned int def, max; } t[] = {
+		{ "poll_usecs", 0, 1000 },
+		{ "kick_hold_usecs", 50, 1000 },
+		{ "coalesce_usecs", 50, 1000 },
+		{ "coalesce_max", 32, 1024 },
+	};
+	char val[32], num[16];
+	unsigned int i;
+
+	if (variant->extra_features)
+		SKIP(return, "one variant is enough");
+	VSNG_OURS_ONLY("notification tunables");
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ASSERT_EQ(0, attr_rw(self, t[i].name, NULL, val, sizeof(val)));
+		EXPECT_EQ(t[i].def, (unsigned int)atoi(val)) {
+			TH_LOG("%s = %s", t[i].name, val);
+		}
+		snprintf(num, sizeof(num), "%u", t[i].max + 1);
+		EXPECT_EQ(-EINVAL, attr_rw(self, t[i].name, num, NULL, 0));
+		snprintf(num, sizeof(num), "%u", t[i].max);
+		EXPECT_EQ(0, attr_rw(self, t[i].name, num, NULL, 0));
+		ASSERT_EQ(0, attr_rw(self, t[i].name, NULL, val, sizeof(val)));
+		EXPECT_EQ(t[i].max, (unsigned int)atoi(val));
+		snprintf(num, sizeof(num), "%u", t[i].def);
+		EXPECT_EQ(0, attr_rw(self, t[i].name, num, NULL, 0));
+	}
+	/* the device still works after live changes */
+	EXPECT_EQ(0, read_n(self, self->buf, 4096, 0));
+}
+
+/* A burst of n READs, each followed by a kick decision; all are reaped. */
+static int burst(FIXTURE_DATA(ng) *self, struct vsng_cmd *cmds, int n)
+{
+	uint64_t end;
+	int i, done = 0;
+
+	for (i = 0; i < n; i++) {
+		vsng_cmd_init(&cmds[i], VSNG_TPGT, 0);
+		vsng_cdb_rw(cmds[i].cdb, 10, false, i * 8, 8);
+		cmds[i].din_gpa = vsng_gpa(&self->e.d, self->buf +
+					   (i % 64) * PG);
+		cmds[i].din_len = 4096;
+		cmds[i].indirect = !!(self->e.d.features & VSNG_F_INDIRECT);
+		if (vsng_cmd_submit(self->vq, &cmds[i]))
+			return -EIO;
+		vsng_vq_kick(self->vq, false);
+	}
+	end = vsng_now_ms() + VSNG_TMO;
+	while (done < n && vsng_now_ms() < end) {
+		vsng_vq_wait(self->vq, 100);
+		done += vsng_vq_reap(self->vq);
+	}
+	return done;
+}
+
+/* Proves (ours): with the kick hold on (default), a burst of requests
+ * submitted while earlier ones are in flight costs few kicks even without
+ * EVENT_IDX; with kick_hold_usecs=0 the device re-enables kicks whenever
+ * the ring is empty (in-tree behaviour).  Either way no request is lost
+ * and kicks are enabled again once the queue is idle.
+ */
+TEST_F(ng, kick_hold)
+{
+	struct vsng_cmd *cmds = calloc(QSZ, sizeof(*cmds));
+	uint64_t k0, s0, held_kicks, held_sup;
+
+	if (variant->extra_features)
+		SKIP(return, "one variant is enough");
+	VSNG_OURS_ONLY("kick hold");
+	ASSERT_NE(NULL, cmds);
+
+	ASSERT_EQ(0, attr_rw(self, "kick_hold_usecs", "1000", NULL, 0));
+	k0 = self->vq->kicks;
+	s0 = self->vq->kicks_suppressed;
+	ASSERT_EQ(96, burst(self, cmds, 96));
+	held_kicks = self->vq->kicks - k0;
+	held_sup = self->vq->kicks_suppressed - s0;
+
+	ASSERT_EQ(0, attr_rw(self, "kick_hold_usecs", "0", NULL, 0));
+	k0 = self->vq->kicks;
+	s0 = self->vq->kicks_suppressed;
+	ASSERT_EQ(96, burst(self, cmds, 96));
+	TH_LOG("96 requests: hold 1000us: %llu kicks %llu suppressed; hold 0: %llu kicks %llu suppressed",
+	       (unsigned long long)held_kicks, (unsigned long long)held_sup,
+	       (unsigned long long)(self->vq->kicks - k0),
+	       (unsigned long long)(self->vq->kicks_suppressed - s0));
+	EXPECT_GE(held_sup, 48);
+
+	usleep(200 * 1000);
+	EXPECT_EQ(0, self->vq->used->flags & VRING_USED_F_NO_NOTIFY);
+	ASSERT_EQ(0, attr_rw(self, "kick_hold_usecs", "50", NULL, 0));
+	free(cmds);
+}
+
+/* Proves (ours): with the busy-poll window on (poll_usecs, kick hold off),
+ * a request the driver places right after the previous answer is found by
+ * polling (poll_hits), without a kick; with the window over, kicks are
+ * enabled again.
+ */
+TEST_F(ng, poll_window)
+{
+	struct vhost_scsi_ng_vq_stats st0 = { 0 }, st1 = { 0 };
+	uint64_t k0;
+	int i;
+
+	if (variant->extra_features)
+		SKIP(return, "one variant is enough");
+	VSNG_OURS_ONLY("busy-poll window");
+	ASSERT_EQ(0, attr_rw(self, "kick_hold_usecs", "0", NULL, 0));
+	ASSERT_EQ(0, attr_rw(self, "poll_usecs", "1000", NULL, 0));
+	ASSERT_EQ(0, vsng_vq_stats(&self->e.d, VSNG_VQ_REQ, &st0));
+	k0 = self->vq->kicks;
+	for (i = 0; i < 50; i++)
+		ASSERT_EQ(0, read_n(self, self->buf, 4096, i));
+	ASSERT_EQ(0, vsng_vq_stats(&self->e.d, VSNG_VQ_REQ, &st1));
+	TH_LOG("50 lone requests, poll window 1000us: kicks %llu, poll_hits %llu",
+	       (unsigned long long)(self->vq->kicks - k0),
+	       (unsigned long long)(st1.poll_hits - st0.poll_hits));
+	EXPECT_GE(st1.poll_hits - st0.poll_hits, 1);
+	ASSERT_EQ(0, attr_rw(self, "poll_usecs", "0", NULL, 0));
+	ASSERT_EQ(0, attr_rw(self, "kick_hold_usecs", "50", NULL, 0));
+	usleep(200 * 1000);
+	EXPECT_EQ(0, self->vq->used->flags & VRING_USED_F_NO_NOTIFY);
+	EXPECT_EQ(0, read_n(self, self->buf, 4096, 0));
+}
+
+/* Proves: SET/GET_VRING_BUSYLOOP_TIMEOUT round-trip (both targets). */
+TEST_F(ng, busyloop_timeout_ioctl)
+{
+	struct vhost_vring_state s = { .index = VSNG_VQ_REQ, .num = 200 };
+
+	if (variant->extra_features)
+		SKIP(return, "one variant is enough");
+	ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_VRING_BUSYLOOP_TIMEOUT,
+				&s));
+	s.num = 0;
+	ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_GET_VRING_BUSYLOOP_TIMEOUT,
+				&s));
+	EXPECT_EQ(200, s.num);
+	s.num = 0;
+	ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_VRING_BUSYLOOP_TIMEOUT,
+				&s));
+	EXPECT_EQ(0, read_n(self, self->buf, 4096, 0));
+}
+
+/* Worker id of every queue of d (GET_VRING_WORKER). */
+static int worker_ids(struct vsng_dev *d, int nvqs, unsigned int *ids)
+{
+	struct vhost_vring_worker w;
+	int i, err;
+
+	for (i = 0; i < nvqs; i++) {
+		w.index = i;
+		err = vsng_ioctl(d, VHOST_GET_VRING_WORKER, &w);
+		if (err)
+			return err;
+		ids[i] = w.worker_id;
+	}
+	return 0;
+}
+
+/* Proves (ours): worker_per_vq=N (read at open) gives every queue of a new
+ * device one shared worker, and I/O runs on all queues; with Y (default)
+ * every request queue has a worker of its own.
+ */
+TEST_F(ng, shared_worker_mode)
+{
+	struct vsng_dev_opts o = { .nreq = 4, .req_size = 64 };
+	struct vsng_dev d = { .fd = -1 };
+	unsigned int ids[6];
+	char p[128];
+	int i;
+
+	if (variant->extra_features)
+		SKIP(return, "one variant is enough");
+	VSNG_OURS_ONLY("worker_per_vq parameter");
+	vsng_env_down(&self->e);
+	snprintf(p, sizeof(p), "/sys/module/%s/parameters/worker_per_vq",
+		 vsng_module());
+
+	for (int shared = 1; shared >= 0; shared--) {
+		ASSERT_EQ(0, vsng_sysfs_write(p, shared ? "N" : "Y"));
+		vsng_target_init(&self->e.t, vsng_test_id());
+		ASSERT_EQ(0, vsng_target_create(&self->e.t, 1));
+		ASSERT_EQ(0, vsng_dev_init(&d, &o));
+		ASSERT_EQ(0, vsng_dev_set_endpoint(&d, self->e.t.wwpn));
+		ASSERT_EQ(0, worker_ids(&d, 6, ids));
+		TH_LOG("worker_per_vq=%s: workers %u %u | %u %u %u %u",
+		       shared ? "N" : "Y", ids[0], ids[1], ids[2], ids[3],
+		       ids[4], ids[5]);
+		for (i = 1; i < 6; i++) {
+			if (shared) {
+				EXPECT_EQ(ids[0], ids[i]);
+			} else if (i > 2) {
+				EXPECT_NE(ids[i - 1], ids[i]);
+			}
+		}
+		for (i = 0; i < 4; i++) {
+			struct vsng_cmd c = { 0 };
+
+			vsng_clear_ua(&d.vq[VSNG_VQ_REQ + i], 0);
+			ASSERT_EQ(0, vsng_tur(&d.vq[VSNG_VQ_REQ + i], VSNG_TPGT,
+					      0, &c));
+			EXPECT_TRUE(RESP_OK(&c));
+		}
+		EXPECT_EQ(0, vsng_dev_clear_endpoint(&d));
+		vsng_dev_close(&d);
+		d.fd = -1;
+		vsng_target_destroy(&self->e.t);
+	}
+	/* teardown expects an environment */
+	self->e.d.fd = -1;
+	vsng_target_init(&self->e.t, vsng_test_id());
+}
+
+TEST_HARNESS_MAIN
