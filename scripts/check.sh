@@ -90,7 +90,11 @@ count_tap() {
 	s=$(grep -E '^ok [0-9]+' "$log" 2>/dev/null | grep -ciE '# *SKIP')
 	f=$(grep -cE '^not ok [0-9]+' "$log" 2>/dev/null)
 	p=$((p - s))
-	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+	if [ "$rc" = 124 ]; then
+		# vm-run's timeout: say so even when a failing test was printed.
+		echo "not ok - $name: timed out (QEMU killed by vm-run; the rest did not run)" | tee -a "$log"
+		f=$((f + 1))
+	elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 		echo "not ok - $name: exited with status $rc without a failing test" | tee -a "$log"
 		f=1
 	fi
