@@ -30,7 +30,7 @@ if [ -n "\$d" ]; then
 	check "fio randwrite 16 MiB verify=crc32c" fio_verify basic \$d --size=16M --offset=8M
 fi
 INNER
-rg_boot basic "$T" "basic: " -- -device "vhost-scsi-pci,wwpn=$W"
+rg_boot basic "$T" "basic: " --fio -- -device "vhost-scsi-pci,wwpn=$W"
 rc=$?
 rg_target_clear || rg_notok "basic: LIO configuration removable after QEMU exit" "rmdir failed"
 rg_end $rc

@@ -67,7 +67,7 @@ touch /tmp/stop; wait
 read n bad </tmp/bg
 echo "background I/O on LUN 0: $n rounds, $bad bad"
 check "I/O on LUN 0 went on during add/remove ($n rounds, $bad bad)" [ "$n" -gt 0 -a "$bad" = 0 ]
-check "LUN 0 still good after: fio verify" fio_verify hp $d0 --size=8M
+check "LUN 0 still good after: 4 MiB O_DIRECT compare" dd_compare $d0 4 4
 INNER
 rg_qemu_start hotplug "$T" -- -device "vhost-scsi-pci,wwpn=$W"
 rc=0

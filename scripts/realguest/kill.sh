@@ -26,7 +26,7 @@ fio --name=k --filename=/dev/$d --thread --direct=1 --ioengine=libaio --iodepth=
 	--bs=4k --rw=randrw --offset=16M --size=32M --time_based --runtime=90 >/dev/null 2>&1
 res_notok "first QEMU was killed during fio" "fio finished: QEMU was not killed"
 INNER
-rg_qemu_start kill1 "$T1" -- -device "vhost-scsi-pci,wwpn=$W"
+rg_qemu_start kill1 "$T1" --fio -- -device "vhost-scsi-pci,wwpn=$W"
 if ! rg_wait_console 'VSNG-FIO-RUNNING' 90; then
 	rg_qemu_stop 0
 	rg_end 3

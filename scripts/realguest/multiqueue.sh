@@ -59,7 +59,7 @@ fig() { echo "RG-FIGURE TARGET=$TARGET $*" | tee -a "$FIG"; }
 
 rc=0
 for wpv in off on; do
-	rg_qemu_start "mq-wpv-$wpv" "$T" --smp 2 -- \
+	rg_qemu_start "mq-wpv-$wpv" "$T" --smp 2 --fio -- \
 		-device "vhost-scsi-pci,wwpn=$W,num_queues=4,worker_per_virtqueue=$wpv"
 	p="multiqueue (worker_per_virtqueue=$wpv): "
 	if ! rg_wait_console 'VSNG-FIO-START' "$RG_BOOT_TIMEOUT"; then

@@ -60,7 +60,7 @@ fi
 t0=$SECONDS
 rg_build_base_initrd || { tap "not ok" "build inner initramfs" ""; echo "1..$N"; exit 1; }
 rg_log "inner initramfs $RG_BASE_INITRD ready in $((SECONDS - t0))s ($(du -m "$RG_BASE_INITRD" | cut -f1) MiB)"
-export RG_BASE_INITRD
+export RG_BASE_INITRD RG_SMALL_INITRD
 
 for s in $SCENARIOS; do
 	script=$RG_DIR/$s.sh
