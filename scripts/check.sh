@@ -224,6 +224,21 @@ runner_smoke() {
 		echo "not ok 12 runner: file written in the guest seen on the host"
 	[ -s "$d/env/console.log" ] && echo "ok 13 runner: console log kept" ||
 		echo "not ok 13 runner: console log kept"
+	# Missing prerequisites are refused clearly (exit 3), before any boot.
+	out=$(QEMU=/nonexistent/qemu scripts/vm-run --logdir "$d/refuse" -- true 2>&1)
+	rc=$?
+	if [ "$rc" = 3 ] && [[ $out == *"missing prerequisite"* ]]; then
+		echo "ok 15 runner: refuses clearly without QEMU (exit 3)"
+	else
+		echo "not ok 15 runner: refuses clearly without QEMU (got $rc: $out)"
+	fi
+	out=$(scripts/vm-run --kernel /nonexistent/bzImage --logdir "$d/refuse" -- true 2>&1)
+	rc=$?
+	if [ "$rc" = 3 ] && [[ $out == *"missing prerequisite: kernel"* ]]; then
+		echo "ok 16 runner: refuses clearly without the kernel image (exit 3)"
+	else
+		echo "not ok 16 runner: refuses clearly without the kernel image (got $rc: $out)"
+	fi
 	# ...and one checks that a timeout kills QEMU.
 	local t0=$SECONDS
 	scripts/vm-run --logdir "$d/timeout" --timeout 15 -- sleep 600 >/dev/null 2>&1
