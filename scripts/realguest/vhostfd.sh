@@ -27,6 +27,7 @@ if rg_wait_console 'VSNG-BOOT: up' 60; then
 fi
 rg_wait_console 'VSNG-VERDICT: DONE' 90 || rc=3
 rg_qemu_stop 10
+[ $rc = 3 ] && rg_qemu_failed "vhostfd: " vhostfd && rc=1
 if [ $rc = 0 ]; then
 	rg_collect "vhostfd: "
 	rc=$?
