@@ -5,7 +5,8 @@
 # each in its own guest where it needs one:
 #   setup      scripts/deps.sh (quick when everything is there)
 #   lint       scripts/lint.sh: checkpatch --strict, W=1, sparse C=2
-#   build      make (module, selftests, tools)
+#   build      make (module, selftests, tools), inner-guest initramfs, and
+#              the module for Debian's 6.1 kernel too (scratch copy)
 #   runner     vm-run smoke test: boots, exit code, shares, timeout kill
 #   selftests  selftests/vhost_scsi_ng/run.sh in the guest, TARGET=ours and
 #              TARGET=intree (when the suite exists)
@@ -176,13 +177,41 @@ if has_phase lint; then
 fi
 
 # ---- build -------------------------------------------------------------------
+# build_61: the module must also build for Debian's other kernel (6.1), in a
+# scratch copy so that the tree's own 6.12 build is left alone.
+build_61() {
+	local k61 tmp rc
+	k61=$(ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n1)
+	k61=${k61#/usr/src/linux-headers-}
+	if [ -z "$k61" ]; then
+		echo "ok 6 build: module for 6.1 # SKIP no 6.1 headers installed"
+		return 0
+	fi
+	tmp=$(mktemp -d /tmp/vsng-build61.XXXXXX) || return 1
+	{
+		git ls-files -z Kbuild Makefile drivers include scripts/kprobe.sh scripts/kprobes.d 2>/dev/null ||
+			find Kbuild Makefile drivers include scripts/kprobe.sh -type f -name '*' ! -name '*.o' ! -name '*.cmd' -print0
+	} | tar -C "$REPO" --null -T - -cf - | tar -C "$tmp" -xf -
+	make -s -j"$JOBS" -C "$tmp" module KVER="$k61" >"$RES/build-module-6.1.log" 2>&1
+	rc=$?
+	if [ $rc = 0 ] && [ -f "$tmp/vhost_scsi_ng.ko" ]; then
+		echo "ok 6 build: module for $k61 ($(modinfo -F vermagic "$tmp/vhost_scsi_ng.ko" | cut -d' ' -f1))"
+	else
+		echo "not ok 6 build: module for $k61 (see build-module-6.1.log)"
+		tail -n 30 "$RES/build-module-6.1.log" | sed 's/^/# /'
+	fi
+	rm -rf "$tmp"
+	return $rc
+}
+
+JOBS=$(nproc 2>/dev/null || echo 2)
 build_all() {
 	local n=0 rc=0
-	make -s module >"$RES/build-module.log" 2>&1 && echo "ok 1 build: module vhost_scsi_ng.ko" ||
+	make -s -j"$JOBS" module >"$RES/build-module.log" 2>&1 && echo "ok 1 build: module vhost_scsi_ng.ko" ||
 		{ echo "not ok 1 build: module (see build-module.log)"; tail -n 30 "$RES/build-module.log" | sed 's/^/# /'; rc=1; }
-	make -s selftests >"$RES/build-selftests.log" 2>&1 && echo "ok 2 build: selftests" ||
+	make -s -j"$JOBS" selftests >"$RES/build-selftests.log" 2>&1 && echo "ok 2 build: selftests" ||
 		{ echo "not ok 2 build: selftests (see build-selftests.log)"; tail -n 30 "$RES/build-selftests.log" | sed 's/^/# /'; rc=1; }
-	make -s tools >"$RES/build-tools.log" 2>&1 && echo "ok 3 build: tools" ||
+	make -s -j"$JOBS" tools >"$RES/build-tools.log" 2>&1 && echo "ok 3 build: tools" ||
 		{ echo "not ok 3 build: tools (see build-tools.log)"; tail -n 30 "$RES/build-tools.log" | sed 's/^/# /'; rc=1; }
 	scripts/inner-guest.sh --build-initrd >"$RES/build-initrd.log" 2>&1 && echo "ok 4 build: inner-guest initramfs" ||
 		{ echo "not ok 4 build: inner-guest initramfs"; rc=1; }
@@ -191,6 +220,7 @@ build_all() {
 			echo "ok 5 build: real-guest inner initramfs" ||
 			{ echo "not ok 5 build: real-guest inner initramfs"; rc=1; }
 	fi
+	build_61 || rc=1
 	return $rc
 }
 if has_phase build; then
