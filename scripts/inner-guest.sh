@@ -259,7 +259,13 @@ find_or_build_initrd() {
 		if mkdir -p "$d" 2>/dev/null && [ -w "$d" ] && touch "$d/.w" 2>/dev/null; then
 			rm -f "$d/.w"
 			echo "inner-guest: building inner initramfs $d/$name" >&2
-			build_initrd "$d/$name" && { INITRD=$d/$name; return 0; }
+			if build_initrd "$d/$name"; then
+				INITRD=$d/$name
+				# Older versions (85 MB each) pile up as the scripts change:
+				# keep the newest three.
+				ls -t "$d"/inner-"$KVER"-*.cpio 2>/dev/null | tail -n +4 | xargs -r rm -f
+				return 0
+			fi
 		fi
 	done
 	# read-only cache (inside the test guest): build in /tmp
