@@ -9,7 +9,8 @@
 #              the module for Debian's 6.1 kernel too (scratch copy)
 #   runner     vm-run smoke test: boots, exit code, shares, timeout kill
 #   selftests  selftests/vhost_scsi_ng/run.sh in the guest, TARGET=ours and
-#              TARGET=intree (when the suite exists)
+#              TARGET=intree (selftests, demo and realguest run target by
+#              target: all of ours first, then the in-tree reference)
 #   demo       the make demo flow as a test (targetcli LUN, nested inner guest,
 #              O_DIRECT read-back, fio), TARGET=intree and TARGET=ours
 #   realguest  scripts/realguest/run.sh in the guest, ours and intree (when
@@ -285,50 +286,50 @@ if has_phase runner; then
 	phase runner runner_smoke
 fi
 
-# ---- selftests ---------------------------------------------------------------
-if has_phase selftests; then
-	if [ -x selftests/vhost_scsi_ng/run.sh ] || [ -f selftests/vhost_scsi_ng/run.sh ]; then
-		for t in $TARGETS; do
-			over_budget "selftests-$t" && continue
-			phase "selftests-$t" scripts/vm-run --logdir "$RES/selftests-$t" \
-				--timeout "$(guest_timeout 900)" \
-				--env TARGET="$t" -- bash selftests/vhost_scsi_ng/run.sh
-		done
+# ---- selftests, demo, real-guest tests: per target ---------------------------
+# All phases of one target run before the next target's, ours first: when
+# the budget runs out, it is the in-tree reference run that is cut.
+run_selftests() {
+	local t=$1
+	if [ -f selftests/vhost_scsi_ng/run.sh ]; then
+		over_budget "selftests-$t" && return
+		phase "selftests-$t" scripts/vm-run --logdir "$RES/selftests-$t" \
+			--timeout "$(guest_timeout 900)" \
+			--env TARGET="$t" -- bash selftests/vhost_scsi_ng/run.sh
 	else
 		say "selftests: selftests/vhost_scsi_ng/run.sh not there yet, skipped"
-		echo "ok 1 selftests # SKIP selftests/vhost_scsi_ng/run.sh does not exist yet" >"$RES/selftests.log"
-		count_tap selftests "$RES/selftests.log" 0
+		echo "ok 1 selftests # SKIP selftests/vhost_scsi_ng/run.sh does not exist yet" >"$RES/selftests-$t.log"
+		count_tap "selftests-$t" "$RES/selftests-$t.log" 0
 	fi
-fi
-
-# ---- demo flow ---------------------------------------------------------------
-if has_phase demo; then
-	for t in $DEMO_TARGETS; do
-		[[ " $TARGETS " == *" $t "* ]] || continue
-		over_budget "demo-$t" && continue
-		phase "demo-$t" env TARGET="$t" VSNG_DEMO_TIMEOUT="$(guest_timeout 900)" \
-			scripts/demo.sh --no-build --logdir "$RES/demo-$t"
-	done
-fi
-
-# ---- real-guest tests ----------------------------------------------------------
-if has_phase realguest; then
+}
+run_demo() {
+	local t=$1
+	[[ " $DEMO_TARGETS " == *" $t "* ]] || return
+	over_budget "demo-$t" && return
+	phase "demo-$t" env TARGET="$t" VSNG_DEMO_TIMEOUT="$(guest_timeout 900)" \
+		scripts/demo.sh --no-build --logdir "$RES/demo-$t"
+}
+run_realguest() {
+	local t=$1 sc
 	if [ -f scripts/realguest/run.sh ]; then
-		for t in $TARGETS; do
-			over_budget "realguest-$t" && continue
-			sc=VSNG_CHECK_RG_SCENARIOS_$t
-			sc=${!sc:-}
-			[ -n "$sc" ] && say "realguest-$t: scenarios $sc"
-			phase "realguest-$t" scripts/vm-run --logdir "$RES/realguest-$t" \
-				--timeout "$(guest_timeout 1500)" \
-				--env TARGET="$t" --env RG_SCENARIOS="$sc" -- bash scripts/realguest/run.sh
-		done
+		over_budget "realguest-$t" && return
+		sc=VSNG_CHECK_RG_SCENARIOS_$t
+		sc=${!sc:-}
+		[ -n "$sc" ] && say "realguest-$t: scenarios $sc"
+		phase "realguest-$t" scripts/vm-run --logdir "$RES/realguest-$t" \
+			--timeout "$(guest_timeout 1500)" \
+			--env TARGET="$t" --env RG_SCENARIOS="$sc" -- bash scripts/realguest/run.sh
 	else
 		say "realguest: scripts/realguest/run.sh not there yet, skipped"
-		echo "ok 1 realguest # SKIP scripts/realguest/run.sh does not exist yet" >"$RES/realguest.log"
-		count_tap realguest "$RES/realguest.log" 0
+		echo "ok 1 realguest # SKIP scripts/realguest/run.sh does not exist yet" >"$RES/realguest-$t.log"
+		count_tap "realguest-$t" "$RES/realguest-$t.log" 0
 	fi
-fi
+}
+for t in $TARGETS; do
+	has_phase selftests && run_selftests "$t"
+	has_phase demo && run_demo "$t"
+	has_phase realguest && run_realguest "$t"
+done
 
 # ---- KERNEL=debug, part 2 of 2 (owned by the selftest helper) ----------------
 # Phase "debug" (make check KERNEL=debug): build the debug kernel once per

@@ -16,7 +16,7 @@ BPO_LIST=/etc/apt/sources.list.d/bookworm-backports.sources
 # Packages from bookworm itself (the 6.1 headers are handled below)
 BASE_PKGS="build-essential bc bison flex libelf-dev libssl-dev dwarves kmod
 busybox-static cpio xz-utils zstd targetcli-fb python3-rtslib-fb python3-gi dbus fio
-sparse gnuplot-nox python3"
+sparse gnuplot-nox python3 procps iproute2"
 # Packages we need from bookworm-backports
 BPO_PKGS="linux-image-amd64 linux-headers-amd64 linux-source-6.12 qemu-system-x86 qemu-utils"
 
@@ -52,7 +52,7 @@ bookworm_mirror() {
 }
 
 if [ ! -e "$BPO_LIST" ] && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-	MIRROR=$(bookworm_mirror)
+	MIRROR=$(bookworm_mirror || true)	# a missing sources file is no error
 	MIRROR=${MIRROR:-http://deb.debian.org/debian}
 	log "adding bookworm-backports suite from $MIRROR ($BPO_LIST)"
 	cat > "$BPO_LIST" <<EOS
