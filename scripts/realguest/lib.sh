@@ -29,6 +29,11 @@ RG_RESULTS=${VSNG_RESULTS:-/tmp}/realguest
 RG_WORK=${RG_WORK:-/tmp/realguest}
 RG_QEMU=${QEMU:-qemu-system-x86_64}
 CFS=/sys/kernel/config/target
+# Firmware of the inner guest (empty: QEMU's default, SeaBIOS).
+if [ -z "${RG_BIOS+set}" ]; then
+	RG_BIOS=
+	[ -f /usr/share/qemu/qboot.rom ] && RG_BIOS=/usr/share/qemu/qboot.rom
+fi
 # Timeouts of one inner boot (seconds): boot ~15 s, plus the test.
 RG_BOOT_TIMEOUT=${RG_BOOT_TIMEOUT:-120}
 
@@ -300,7 +305,7 @@ rg_make_initrd() {
 #            --fio (the inner guest needs fio: the big initramfs)
 # Starts QEMU in the background. Sets RG_QPID and RG_CONSOLE.
 rg_qemu_start() {
-	local name=$1 test=$2 smp=1 mem=384 reboot=0 fio= initrd
+	local name=$1 test=$2 smp=1 mem=384 reboot=0 fio='' initrd
 	shift 2
 	while [ $# -gt 0 ]; do
 		case "$1" in
@@ -333,6 +338,10 @@ rg_qemu_start() {
 		-serial "pipe:$RG_CTL"
 	)
 	[ "$reboot" = 1 ] || args+=(-no-reboot)
+	# qboot instead of SeaBIOS: SeaBIOS's own virtio-scsi driver scans every
+	# target of the vhost-scsi device before the kernel starts, which costs
+	# seconds per boot here; qboot only loads the kernel.
+	[ -n "$RG_BIOS" ] && args+=(-bios "$RG_BIOS")
 	args+=("$@")
 	printf '%q ' "$RG_QEMU" "${args[@]}" >"$RG_SDIR/$name.qemu.cmdline"
 	"$RG_QEMU" "${args[@]}" </dev/null >"$RG_SDIR/$name.qemu.log" 2>&1 &
