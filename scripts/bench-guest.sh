@@ -63,20 +63,36 @@ wl_fio_args() {
 	esac
 }
 
-# Module switching: ours and the in-tree module both register fabric "vhost".
-use_target() {	# ours|intree
-	local want=$1
-	if [ "$want" = ours ] && vsng_mod_loaded vhost_scsi; then
-		scripts/target-configfs.sh destroy-all >/dev/null 2>&1
-		rmmod vhost_scsi || return 1
+# Both targets are loaded side by side for the whole run, so that the paths
+# can alternate without module reloads: the in-tree vhost_scsi on
+# /dev/vhost-scsi (fabric "vhost"), ours on /dev/vhost-scsi-ng (fabric
+# "vhost_ng", module parameters devname= and fabric=).
+OURS_DEV=/dev/vhost-scsi-ng
+OURS_FABRIC=vhost_ng
+load_both() {
+	vsng_load_lio || return 1
+	vsng_mod_loaded vhost_scsi || /sbin/modprobe vhost_scsi || return 1
+	if ! vsng_mod_loaded vhost_scsi_ng; then
+		[ -f "$KO" ] || { log "$KO not built"; return 1; }
+		insmod "$KO" devname=${OURS_DEV#/dev/} fabric=$OURS_FABRIC || return 1
 	fi
-	if [ "$want" = intree ] && vsng_mod_loaded vhost_scsi_ng; then
-		scripts/target-configfs.sh destroy-all >/dev/null 2>&1
-		rmmod vhost_scsi_ng || return 1
-	fi
-	vsng_load_target "$want" || return 1
-	for _ in $(seq 20); do [ -c /dev/vhost-scsi ] && return 0; sleep 0.1; done
+	for _ in $(seq 30); do
+		[ -c /dev/vhost-scsi ] && [ -c $OURS_DEV ] && return 0
+		sleep 0.1
+	done
+	log "device nodes missing"
 	return 1
+}
+
+unload_both() {
+	local f
+	for f in vhost $OURS_FABRIC; do
+		scripts/target-configfs.sh destroy-all --fabric $f >/dev/null 2>&1
+		[ -d "$CFS/$f" ] && rmdir "$CFS/$f" 2>/dev/null
+	done
+	rmmod vhost_scsi_ng 2>/dev/null
+	rmmod vhost_scsi 2>/dev/null
+	return 0
 }
 
 # Instruction total at the last occurrence of marker ID in the plugin log.
@@ -85,13 +101,30 @@ insn_at() {
 	awk -v id="$1" '$1 == "MARK" && $2 == id { v = $3 } END { if (v != "") print v; else exit 1 }' "$INSN_LOG"
 }
 
-kvm_stats() {	# one line KEY=VALUE of the outer KVM's exit/injection counters
-	local f d=/sys/kernel/debug/kvm
+# Plugin sanity check: tools/vsng-mark ID LOOPS runs exactly 2*LOOPS
+# instructions between its two markers; the count must match within the
+# background of the rest of the machine (a fraction of a percent).
+plugin_check() {	# OUTFILE
+	local n=50000000 a b t0 t1
+	[ -n "$INSN_LOG" ] || return 0
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	tools/vsng-mark 250 $n
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	a=$(insn_at 250) && b=$(insn_at 251) || { log "plugin check: no markers"; return 1; }
+	awk -v a="$a" -v b="$b" -v n=$n -v t0="$t0" -v t1="$t1" 'BEGIN {
+		d = b - a; e = 2 * n
+		printf "plugin check: expected %d, counted %d (%+.3f%%), %.2f s\n", e, d, (d - e) * 100 / e, t1 - t0 }' | tee "$1"
+}
+
+# The outer KVM's exit/injection counters as KEY=VALUE (no forks: the
+# sampling must not add instructions of its own to the count).
+kvm_stats() {
+	local f v d=/sys/kernel/debug/kvm line=
 	for f in exits io_exits mmio_exits irq_exits halt_exits irq_injections \
 		 nmi_injections request_irq_exits irq_window_exits; do
-		[ -r "$d/$f" ] && printf '%s=%s ' "$f" "$(cat "$d/$f")"
+		[ -r "$d/$f" ] && read -r v <"$d/$f" && line+="$f=$v "
 	done
-	echo
+	echo "$line"
 }
 
 # ---------------------------------------------------------------------------
@@ -100,11 +133,12 @@ kvm_stats() {	# one line KEY=VALUE of the outer KVM's exit/injection counters
 target_level() {
 	local paths=${BENCH_PATHS:-"ours-pq ours-shared intree intree-nw"}
 	local backends=${BENCH_BACKENDS:-"nullb brd"}
-	local brd_wl=${BENCH_BRD_WORKLOADS:-"rr4k-qd32-2q rw4k-qd32"}
-	local r p b w wls args extra tgt res rc
+	local brd_wl=${BENCH_BRD_WORKLOADS:-$WORKLOADS}
+	local r p b w wls args extra tgt res rc dev fab
 	local dir=$OUT/target
 	mkdir -p "$dir"
-	vsng_load_lio || return 1
+	load_both || return 1
+	plugin_check "$dir/plugin-check.txt"
 	/sbin/modprobe null_blk nr_devices=1 gb=4 memory_backed=0 bs=512 || log "null_blk failed"
 	/sbin/modprobe brd rd_nr=1 rd_size=262144 || log "brd failed"
 	# touch every brd page once, so reads do not hit unallocated pages
@@ -117,24 +151,20 @@ target_level() {
 				for p in $paths; do
 					extra=
 					case "$p" in
-					ours-pq) tgt=ours ;;
-					ours-shared) tgt=ours ;;
-					intree) tgt=intree ;;
-					intree-nw) tgt=intree; extra=--new-workers ;;
+					ours-pq|ours-shared) tgt=ours dev=$OURS_DEV fab=$OURS_FABRIC ;;
+					intree) tgt=intree dev=/dev/vhost-scsi fab=vhost ;;
+					intree-nw) tgt=intree dev=/dev/vhost-scsi fab=vhost
+						   extra=--new-workers ;;
 					*) log "unknown path $p"; continue ;;
 					esac
 					res=$dir/r$r-$p-$b-$w.json
-					if ! use_target "$tgt"; then
-						log "$p: cannot load $tgt"
-						echo "{\"ok\": false, \"level\": \"target\", \"path\": \"$p\", \"backend\": \"$b\", \"workload\": \"$w\", \"round\": $r}" >"$res"
-						continue
-					fi
 					if [ "$tgt" = ours ]; then
 						if [ "$p" = ours-shared ]; then v=N; else v=Y; fi
 						echo $v >/sys/module/vhost_scsi_ng/parameters/worker_per_vq
 					fi
 					args=$(wl_load_args "$w")
-					TARGET=$tgt VSNG_BACKEND=$b timeout 120 tools/vsng-load $args $extra \
+					TARGET=$tgt VSNG_DEV=$dev VSNG_FABRIC=$fab VSNG_BACKEND=$b \
+						timeout 120 tools/vsng-load $args $extra \
 						--runtime "$RUNTIME" --ramp 0.5 --size-mb 1024 \
 						--label "$p/$b/$w/r$r" --mark 10 --json "$res.tmp" --quiet \
 						>"$dir/r$r-$p-$b-$w.log" 2>&1
@@ -153,8 +183,8 @@ target_level() {
 			done
 		done
 	done
-	scripts/target-configfs.sh destroy-all >/dev/null 2>&1
-	vsng_unload_target
+	echo Y >/sys/module/vhost_scsi_ng/parameters/worker_per_vq
+	unload_both
 	dmesg >"$dir/dmesg.txt"
 	return 0
 }
@@ -162,24 +192,28 @@ target_level() {
 # ---------------------------------------------------------------------------
 # Real-guest level
 # ---------------------------------------------------------------------------
-# Inner boots are the slow part (and the flaky one), so each round has two:
-#   boot "ours":   our module; vhost-scsi-pci on /dev/ram0       (target 1)
-#   boot "others": in-tree module; vhost-scsi-pci on ram0         (target 1),
-#                  vhost-scsi-pci worker_per_virtqueue=on on ram1 (target 2),
-#                  QEMU virtio-scsi-pci + iothread on ram2        (target 3),
-#                  QEMU virtio-blk-pci + iothread on ram3         (vda)
-# Every device has 2 queues; every backing store is a 256 MiB brd disk.
-# Inside a boot the paths alternate per workload (B C D E, B C D E, ...);
-# the two boots swap order every round.
-RG_W1=naa.5001405bbe000001
-RG_W2=naa.5001405bbe000002
+# One inner boot per round and workload (short boots: long nested runs are
+# the flaky ones, see shared/notes/platform.md). Each boot has all five
+# paths at once, each on its own 256 MiB brd disk, 2 queues each:
+#   ours        vhost-scsi-pci vhostfd=<open /dev/vhost-scsi-ng>  ram0 (T1)
+#   intree      vhost-scsi-pci on the in-tree /dev/vhost-scsi      ram1 (T2)
+#   intree-wpv  the same with worker_per_virtqueue=on              ram2 (T3)
+#   qemu-scsi   virtio-scsi-pci + iothread, scsi-hd cache=none,aio=native
+#                                                                  ram3 (T4)
+#   qemu-blk    virtio-blk-pci + iothread, cache=none,aio=native   ram4 (vda)
+# and runs the workload on each path in turn (A B C D E); the order rotates
+# by one path every round.
+RG_ALL="ours intree intree-wpv qemu-scsi qemu-blk"
+RG_WWPN_OURS=naa.5001405bbe000001
+RG_WWPN_IT=naa.5001405bbe000002
+RG_WWPN_WPV=naa.5001405bbe000003
 
-# The inner test: one fio run per path and workload, each bracketed by
-# instruction markers and by BENCH-BEGIN/END lines that the outer side's
-# watcher turns into KVM counter samples (a 1.5 s quiet gap on each side
-# lets the sample land between runs).
-make_inner_test() {	# FILE "path:disk ..." (disk = scsi:T or blk)
-	local f=$1 specs=$2 k w spec mark_b64 blk_b64 pi=0
+# The inner test: one fio run per path, each bracketed by instruction
+# markers and by BENCH-BEGIN/END lines that the outer side's watcher turns
+# into KVM counter samples (a quiet gap on each side lets the sample land
+# outside the measured window).
+make_inner_test() {	# FILE WORKLOAD "path:disk ..." (disk = scsi:T or blk)
+	local f=$1 w=$2 specs=$3 spec mark_b64 blk_b64 pi=0
 	mark_b64=$(gzip -9c tools/vsng-mark | base64 -w0)
 	blk_b64=$(xz -dc "$(find /lib/modules/"$(uname -r)"/kernel -name 'virtio_blk.ko*' | head -n1)" | gzip -9c | base64 -w0)
 	{
@@ -201,7 +235,7 @@ find_disk() {	# scsi:T | blk
 }
 get_disk() {
 	_i=0
-	while [ $_i -lt 100 ]; do
+	while [ $_i -lt 150 ]; do
 		_d=$(find_disk "$1") && [ -b /dev/$_d ] && { echo $_d; return 0; }
 		sleep 0.2
 		_i=$((_i + 1))
@@ -214,7 +248,7 @@ bench_one() {	# PATH DISK NAME MARKID FIOARGS...
 	p=$1 d=$2 n=$3 m=$4
 	shift 4
 	echo "BENCH-BEGIN $p/$n"
-	sleep 1.5
+	sleep 1
 	i0=$(virq)
 	/tmp/vsng-mark $m
 	fio --name=$n --filename=/dev/$d --direct=1 --ioengine=libaio --thread \
@@ -224,7 +258,7 @@ bench_one() {	# PATH DISK NAME MARKID FIOARGS...
 	/tmp/vsng-mark $((m + 1))
 	i1=$(virq)
 	echo "BENCH-END $p/$n"
-	sleep 1.5
+	sleep 1
 	if [ $frc != 0 ]; then
 		echo "fio $p/$n failed: $(head -c 300 /tmp/fio.$n.err)"
 		fails=$((fails + 1))
@@ -247,140 +281,141 @@ INNER
 			echo "echo none >/sys/block/\$D$pi/queue/scheduler 2>/dev/null"
 			pi=$((pi + 1))
 		done
-		k=0
-		for w in $WORKLOADS; do
-			pi=0
-			for spec in $specs; do
-				echo "bench_one ${spec%%:*} \$D$pi $w $((100 + 2 * (k * 5 + pi))) $(wl_fio_args "$w")"
-				pi=$((pi + 1))
-			done
-			k=$((k + 1))
+		pi=0
+		for spec in $specs; do
+			echo "bench_one ${spec%%:*} \$D$pi $w $((100 + 2 * pi)) $(wl_fio_args "$w")"
+			pi=$((pi + 1))
 		done
 		echo '[ $fails = 0 ] || { echo "FAIL-REASON: $fails fio runs failed"; exit 1; }'
 	} >"$f"
 }
 
-# Watch the inner consoles of LOGDIR for BENCH-BEGIN/END lines and sample
-# the outer KVM counters at each.
+# Follow the inner consoles in LOGDIR (tmpfs: inotify, no polling) and
+# sample the outer KVM counters at each BENCH-BEGIN/END line.
 kvm_watch() {	# LOGDIR OUTFILE
-	local dir=$1 out=$2 seen=0 n
+	local dir=$1 out=$2 line re='BENCH-(BEGIN|END) ([^ [:cntrl:]]+)'
 	: >"$out"
-	while :; do
-		n=$(cat "$dir"/console-*.log 2>/dev/null | grep -ac 'BENCH-\(BEGIN\|END\) ')
-		if [ "$n" -gt "$seen" ]; then
-			cat "$dir"/console-*.log 2>/dev/null | tr -d '\r' |
-				grep -a 'BENCH-\(BEGIN\|END\) ' | sed -n "$((seen + 1)),${n}p" |
-				grep -ao 'BENCH-\(BEGIN\|END\) [^ ]*' | while read -r line; do
-					echo "$line $(kvm_stats)" >>"$out"
-				done
-			seen=$n
-		fi
-		sleep 0.1
+	tail -q -n +1 -F "$dir/console-1.log" "$dir/console-2.log" \
+		"$dir/console-3.log" 2>/dev/null |
+	while IFS= read -r line; do
+		[[ $line =~ $re ]] || continue
+		echo "${BASH_REMATCH[0]} $(kvm_stats)" >>"$out"
 	done
 }
 
-lio_iblock() {	# WWPN TPGT DEV
-	local s=$CFS/core/iblock_77/bench$2 t=$CFS/vhost/$1/tpgt_$2
-	mkdir -p "$s" && echo "udev_path=$3" >"$s/control" && echo 1 >"$s/enable" || return 1
+lio_iblock() {	# FABRIC WWPN TPGT DEV
+	local s=$CFS/core/iblock_77/bench$3 t=$CFS/$1/$2/tpgt_$3
+	mkdir -p "$s" && echo "udev_path=$4" >"$s/control" && echo 1 >"$s/enable" || return 1
 	mkdir -p "$t/lun/lun_0" && ln -s "$s" "$t/lun/lun_0/bench_port" || return 1
-	echo "naa.5001405bbe00ff0$2" >"$t/nexus"
+	echo "naa.5001405bbe00ff0$3" >"$t/nexus"
 }
 
 lio_clear() {
-	scripts/target-configfs.sh destroy-all >/dev/null 2>&1
-	local s
+	local s f
+	for f in vhost $OURS_FABRIC; do
+		scripts/target-configfs.sh destroy-all --fabric $f >/dev/null 2>&1
+	done
 	for s in "$CFS"/core/iblock_77/bench*; do [ -d "$s" ] && rmdir "$s"; done
 	[ -d "$CFS/core/iblock_77" ] && rmdir "$CFS/core/iblock_77"
 	return 0
 }
 
-# boot_setup ours|others -> QARGS, SPECS
-boot_setup() {
-	QARGS=() SPECS=
-	lio_clear
+# rg_dev PATH: SPEC="path:disk"; its QEMU args appended to QARGS
+rg_dev() {
 	case "$1" in
-	ours)
-		use_target ours || return 1
-		lio_iblock $RG_W1 1 /dev/ram0 || return 1
-		QARGS=(-device "vhost-scsi-pci,wwpn=$RG_W1,num_queues=2")
-		SPECS="ours:scsi:1"
-		;;
-	others)
-		use_target intree || return 1
-		lio_iblock $RG_W1 1 /dev/ram0 || return 1
-		lio_iblock $RG_W2 2 /dev/ram1 || return 1
-		QARGS=(-device "vhost-scsi-pci,wwpn=$RG_W1,num_queues=2"
-		       -device "vhost-scsi-pci,wwpn=$RG_W2,num_queues=2,worker_per_virtqueue=on"
-		       -object iothread,id=io0 -object iothread,id=io1
-		       -drive if=none,id=d2,file=/dev/ram2,format=raw,cache=none,aio=native
-		       -device virtio-scsi-pci,id=vs0,iothread=io0,num_queues=2
-		       -device scsi-hd,drive=d2,bus=vs0.0,scsi-id=3,lun=0
-		       -drive if=none,id=d3,file=/dev/ram3,format=raw,cache=none,aio=native
-		       -device virtio-blk-pci,drive=d3,iothread=io1,num-queues=2)
-		SPECS="intree:scsi:1 intree-wpv:scsi:2 qemu-scsi:scsi:3 qemu-blk:blk"
-		;;
+	ours) QARGS+=(-device "vhost-scsi-pci,wwpn=$RG_WWPN_OURS,num_queues=2,vhostfd=$VFD")
+	      SPEC=ours:scsi:1 ;;
+	intree) QARGS+=(-device "vhost-scsi-pci,wwpn=$RG_WWPN_IT,num_queues=2")
+		SPEC=intree:scsi:2 ;;
+	intree-wpv) QARGS+=(-device "vhost-scsi-pci,wwpn=$RG_WWPN_WPV,num_queues=2,worker_per_virtqueue=on")
+		    SPEC=intree-wpv:scsi:3 ;;
+	qemu-scsi) QARGS+=(-object iothread,id=io0
+			   -drive if=none,id=d3,file=/dev/ram3,format=raw,cache=none,aio=native
+			   -device virtio-scsi-pci,id=vs0,iothread=io0,num_queues=2
+			   -device scsi-hd,drive=d3,bus=vs0.0,scsi-id=4,lun=0)
+		   SPEC=qemu-scsi:scsi:4 ;;
+	qemu-blk) QARGS+=(-object iothread,id=io1
+			  -drive if=none,id=d4,file=/dev/ram4,format=raw,cache=none,aio=native
+			  -device virtio-blk-pci,drive=d4,iothread=io1,num-queues=2)
+		  SPEC=qemu-blk:blk ;;
 	esac
-	# keep only the paths asked for
-	local s keep=
-	for s in $SPECS; do
-		case " $RG_PATHS " in *" ${s%%:*} "*) keep+=" $s" ;; esac
-	done
-	SPECS=$keep
 }
 
 realguest_level() {
-	RG_PATHS=${BENCH_PATHS:-"ours intree intree-wpv qemu-scsi qemu-blk"}
-	local dir=$OUT/realguest r b boots rc ldir wpid test k w pi spec line
+	local paths=${BENCH_PATHS:-$RG_ALL}
+	local dir=$OUT/realguest r b w rc ldir tdir wpid test pi spec line order i n specs p
 	mkdir -p "$dir"
-	vsng_load_lio || return 1
-	/sbin/modprobe brd rd_nr=4 rd_size=262144 || { log "brd failed"; return 1; }
-	for b in 0 1 2 3; do
+	load_both || return 1
+	plugin_check "$dir/plugin-check.txt"
+	/sbin/modprobe brd rd_nr=5 rd_size=262144 || { log "brd failed"; return 1; }
+	for b in 0 1 2 3 4; do
 		dd if=/dev/zero of=/dev/ram$b bs=1M count=256 oflag=direct 2>/dev/null
 	done
+	lio_clear
+	lio_iblock $OURS_FABRIC $RG_WWPN_OURS 1 /dev/ram0 &&
+		lio_iblock vhost $RG_WWPN_IT 2 /dev/ram1 &&
+		lio_iblock vhost $RG_WWPN_WPV 3 /dev/ram2 || { log "LIO set-up failed"; return 1; }
 	/sbin/modprobe kvm_amd 2>/dev/null || /sbin/modprobe kvm_intel 2>/dev/null
 	mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
+	# KVM's halt polling spins in the outer kernel while an inner vCPU
+	# idles: instructions that depend on time, not on work. Off, so that
+	# instructions per I/O count work only (the same for every path).
+	[ -w /sys/module/kvm/parameters/halt_poll_ns ] &&
+		echo 0 >/sys/module/kvm/parameters/halt_poll_ns
 	for r in $(seq 1 "$ROUNDS"); do
-		if [ $((r % 2)) = 1 ]; then boots="ours others"; else boots="others ours"; fi
-		for b in $boots; do
-			ldir=$dir/r$r-$b
+		# rotate the path order by one every round
+		set -- $paths
+		n=$#
+		order=
+		for i in $(seq 0 $((n - 1))); do
+			eval "p=\${$(( (i + r - 1) % n + 1 ))}"
+			order+=" $p"
+		done
+		for w in $WORKLOADS; do
+			ldir=$dir/r$r-$w
+			tdir=$(mktemp -d /tmp/rg.XXXXXX)
 			rm -rf "$ldir"
 			mkdir -p "$ldir"
-			if ! boot_setup "$b"; then
-				log "r$r $b: set-up failed"
-				echo "{\"ok\": false, \"boot\": \"$b\", \"round\": $r}" >"$ldir/result.json"
-				continue
-			fi
-			[ -n "$SPECS" ] || { rmdir "$ldir"; continue; }
+			QARGS=() specs=
+			VFD=
+			case " $order " in
+			*" ours "*) exec {VFD}<>$OURS_DEV || { log "cannot open $OURS_DEV"; continue; } ;;
+			esac
+			for p in $order; do
+				rg_dev $p
+				specs+=" $SPEC"
+			done
 			test=$ldir/inner-test.sh
-			make_inner_test "$test" "$SPECS"
-			kvm_watch "$ldir" "$ldir/kvm.txt" &
+			make_inner_test "$test" "$w" "$specs"
+			kvm_watch "$tdir" "$ldir/kvm.txt" &
 			wpid=$!
 			scripts/inner-guest.sh --smp 2 --mem 512 \
-				--timeout $((90 + $(echo $SPECS | wc -w) * $(echo $WORKLOADS | wc -w) * (RUNTIME + 6) * 3)) \
-				--retries 2 --logdir "$ldir" --test "$test" \
+				--timeout $((120 + n * (RUNTIME + 8) * 2)) \
+				--retries 2 --logdir "$tdir" --test "$test" \
 				-- "${QARGS[@]}" >"$ldir/inner.out" 2>&1
 			rc=$?
+			sleep 0.5
+			pkill -P "$wpid" 2>/dev/null
 			kill "$wpid" 2>/dev/null
 			wait "$wpid" 2>/dev/null
-			log "r$r $b: inner-guest rc=$rc: $(tail -n1 "$ldir/inner.out")"
+			[ -n "$VFD" ] && exec {VFD}>&-
+			cp -a "$tdir"/. "$ldir"/ 2>/dev/null
+			rm -rf "$tdir"
+			log "r$r $w: inner-guest rc=$rc: $(tail -n1 "$ldir/inner.out")"
 			[ $rc = 0 ] || tail -n 12 "$ldir/inner.out" | sed 's/^/bench:   | /'
-			# instruction totals at the markers of each path/workload
+			# instruction totals at the markers of each path
 			: >"$ldir/insns.txt"
-			k=0
-			for w in $WORKLOADS; do
-				pi=0
-				for spec in $SPECS; do
-					echo "${spec%%:*}/$w $(insn_at $((100 + 2 * (k * 5 + pi))) || echo 0) $(insn_at $((101 + 2 * (k * 5 + pi))) || echo 0)" >>"$ldir/insns.txt"
-					pi=$((pi + 1))
-				done
-				k=$((k + 1))
+			pi=0
+			for spec in $specs; do
+				echo "${spec%%:*}/$w $(insn_at $((100 + 2 * pi)) || echo 0) $(insn_at $((101 + 2 * pi)) || echo 0)" >>"$ldir/insns.txt"
+				pi=$((pi + 1))
 			done
-			echo "{\"ok\": $([ $rc = 0 ] && echo true || echo false), \"rc\": $rc, \"boot\": \"$b\", \"round\": $r, \"retries\": $(cat "$ldir/platform-retries" 2>/dev/null || echo null)}" >"$ldir/result.json"
+			echo "{\"ok\": $([ $rc = 0 ] && echo true || echo false), \"rc\": $rc, \"workload\": \"$w\", \"round\": $r, \"order\": \"${order# }\", \"retries\": $(cat "$ldir/platform-retries" 2>/dev/null || echo null)}" >"$ldir/result.json"
 			while read -r line; do log "  $line"; done < <(sed -n 's/^wl_//p' "$ldir/report" 2>/dev/null)
 		done
 	done
 	lio_clear
-	vsng_unload_target
+	unload_both
 	dmesg >"$dir/dmesg.txt"
 }
 

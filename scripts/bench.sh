@@ -87,9 +87,10 @@ rc=0
 for level in $LEVELS; do
 	L=$OUT/vm-$level
 	mkdir -p "$L"
+	nwl=$(echo ${BENCH_WORKLOADS:-a b c d e} | wc -w)
 	case $level in
-	target) to=$((600 + ROUNDS * 400)) ;;
-	*) to=$((600 + ROUNDS * 600)) ;;
+	target) to=$((600 + ROUNDS * nwl * 150)) ;;
+	*) to=$((600 + ROUNDS * nwl * 300)) ;;
 	esac
 	echo "bench: level $level (timeout ${to}s), logs in $L"
 	t0=$SECONDS
