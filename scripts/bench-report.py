@@ -310,7 +310,7 @@ for b in ("nullb", "brd"):
 
 if rsum:
     md.append("## Real guest (fio in a nested-KVM inner guest, 2 vCPUs, "
-              "libaio, O_DIRECT; backing /dev/ram0 for every path)\n")
+              "libaio, O_DIRECT; every path on its own 256 MiB brd disk)\n")
     md.append("| workload | path | IOPS | vs ours | MB/s | insns/IO | "
               "vs ours | lat mean us | p50 us | p99 us | inner irqs/IO | "
               "KVM exits/IO | KVM irq inj/IO |")
@@ -335,6 +335,16 @@ if rsum:
     md.append(f"Platform retries (inner guest died without a verdict, "
               f"retried): {retries}\n")
 
+checks = []
+for f in sorted(glob.glob(f"{OUT}/vm-*/bench/*/plugin-check.txt")):
+    checks.append(f"{os.path.basename(os.path.dirname(f))}: "
+                  + open(f).read().strip())
+if checks:
+    md.append("TCG plugin sanity check (a loop of known length between two "
+              "markers): " + "; ".join(checks) + "\n")
+    summary["plugin_checks"] = checks
+    json.dump(summary, open(f"{OUT}/summary.json", "w"), indent=1)
+
 md.append("Paths: " + "; ".join(f"`{k}` = {v}" for k, v in P_DESC.items())
           + ".\n")
 open(f"{OUT}/results.md", "w").write("\n".join(md) + "\n")
@@ -343,7 +353,11 @@ open(f"{OUT}/results.md", "w").write("\n".join(md) + "\n")
 # ---- charts ---------------------------------------------------------------
 def chart(name, title, ylabel, rows, paths, metric, logy=False):
     wls = [w for w in WL_ORDER if any(r[0] == w for r in rows)]
-    if not wls:
+    # gnuplot refuses a histogram column without a single value
+    paths = [p for p in paths
+             if any(dict(rows).get(w, {}).get(p, {}).get(metric)
+                    for w in wls)]
+    if not wls or not paths:
         return
     dat = f"{OUT}/{name}.dat"
     with open(dat, "w") as f:
