@@ -116,6 +116,22 @@ plugin_check() {	# OUTFILE
 		printf "plugin check: expected %d, counted %d (%+.3f%%), %.2f s\n", e, d, (d - e) * 100 / e, t1 - t0 }' | tee "$1"
 }
 
+# cpuidle's POLL state spins (executes instructions) while a CPU expects a
+# short idle, as at queue depth 1: instructions that depend on time, not on
+# work. Disable it so that an idle vCPU halts; log what the guest has.
+idle_setup() {	# OUTFILE
+	local s n
+	{
+		echo "driver=$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null)"
+		for s in /sys/devices/system/cpu/cpu*/cpuidle/state*; do
+			[ -r "$s/name" ] || continue
+			read -r n <"$s/name"
+			echo "$s name=$n"
+			[ "$n" = POLL ] && echo 1 >"$s/disable" && echo "  disabled"
+		done
+	} >"$1" 2>&1
+}
+
 # The outer KVM's exit/injection counters as KEY=VALUE (no forks: the
 # sampling must not add instructions of its own to the count).
 kvm_stats() {
@@ -138,6 +154,7 @@ target_level() {
 	local dir=$OUT/target
 	mkdir -p "$dir"
 	load_both || return 1
+	[ -n "${BENCH_KEEP_POLL_IDLE:-}" ] || idle_setup "$dir/cpuidle.txt"
 	plugin_check "$dir/plugin-check.txt"
 	/sbin/modprobe null_blk nr_devices=1 gb=4 memory_backed=0 bs=512 || log "null_blk failed"
 	/sbin/modprobe brd rd_nr=1 rd_size=262144 || log "brd failed"
@@ -346,6 +363,7 @@ realguest_level() {
 	local dir=$OUT/realguest r b w rc ldir tdir wpid test pi spec line order i n specs p
 	mkdir -p "$dir"
 	load_both || return 1
+	idle_setup "$dir/cpuidle.txt"
 	plugin_check "$dir/plugin-check.txt"
 	/sbin/modprobe brd rd_nr=5 rd_size=262144 || { log "brd failed"; return 1; }
 	for b in 0 1 2 3 4; do
