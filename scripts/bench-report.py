@@ -361,7 +361,7 @@ def chart(name, title, ylabel, rows, paths, metric, logy=False):
         return
     dat = f"{OUT}/{name}.dat"
     with open(dat, "w") as f:
-        f.write("workload " + " ".join(paths) + "\n")
+        f.write("# workload " + " ".join(paths) + "\n")
         for w in wls:
             vals = []
             for p in paths:
@@ -381,7 +381,7 @@ set key outside right top
 set ylabel '{ylabel}'
 set grid ytics
 set xtics rotate by -20
-{'set logscale y' if logy else ''}
+{'set logscale y' if logy else 'set yrange [0:*]'}
 plot {cols}
 """
     try:
