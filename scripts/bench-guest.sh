@@ -360,7 +360,7 @@ rg_dev() {
 
 realguest_level() {
 	local paths=${BENCH_PATHS:-$RG_ALL}
-	local dir=$OUT/realguest r b w rc ldir tdir wpid test pi spec line order i n specs p
+	local dir=$OUT/realguest r b w rc ldir tdir wpid test pi spec line order i n specs p attempt
 	mkdir -p "$dir"
 	load_both || return 1
 	idle_setup "$dir/cpuidle.txt"
@@ -394,29 +394,36 @@ realguest_level() {
 			tdir=$(mktemp -d /tmp/rg.XXXXXX)
 			rm -rf "$ldir"
 			mkdir -p "$ldir"
-			QARGS=() specs=
-			VFD=
-			case " $order " in
-			*" ours "*) exec {VFD}<>$OURS_DEV || { log "cannot open $OURS_DEV"; continue; } ;;
-			esac
-			for p in $order; do
-				rg_dev $p
-				specs+=" $SPEC"
-			done
 			test=$ldir/inner-test.sh
-			make_inner_test "$test" "$w" "$specs"
 			kvm_watch "$tdir" "$ldir/kvm.txt" &
 			wpid=$!
-			scripts/inner-guest.sh --smp 2 --mem 512 \
-				--timeout $((120 + n * (RUNTIME + 8) * 2)) \
-				--retries 2 --logdir "$tdir" --test "$test" \
-				-- "${QARGS[@]}" >"$ldir/inner.out" 2>&1
-			rc=$?
+			# Platform retries (inner guest died without a verdict) are
+			# made here, not by inner-guest.sh: ours needs a freshly
+			# opened vhostfd for every QEMU (the old one has an owner).
+			for attempt in 1 2 3; do
+				QARGS=() specs= VFD=
+				case " $order " in
+				*" ours "*) exec {VFD}<>$OURS_DEV || { log "cannot open $OURS_DEV"; break; } ;;
+				esac
+				for p in $order; do
+					rg_dev $p
+					specs+=" $SPEC"
+				done
+				make_inner_test "$test" "$w" "$specs"
+				scripts/inner-guest.sh --smp 2 --mem 512 \
+					--timeout $((120 + n * (RUNTIME + 8) * 2)) \
+					--retries 0 --logdir "$tdir" --test "$test" \
+					-- "${QARGS[@]}" >>"$ldir/inner.out" 2>&1
+				rc=$?
+				[ -n "$VFD" ] && exec {VFD}>&-
+				[ $rc = 2 ] || break
+				log "r$r $w: attempt $attempt: no verdict (platform failure)"
+			done
+			echo $((attempt - 1)) >"$tdir/platform-retries"
 			sleep 0.5
 			pkill -P "$wpid" 2>/dev/null
 			kill "$wpid" 2>/dev/null
 			wait "$wpid" 2>/dev/null
-			[ -n "$VFD" ] && exec {VFD}>&-
 			cp -a "$tdir"/. "$ldir"/ 2>/dev/null
 			rm -rf "$tdir"
 			log "r$r $w: inner-guest rc=$rc: $(tail -n1 "$ldir/inner.out")"
