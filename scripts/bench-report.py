@@ -120,6 +120,8 @@ for d in sorted(glob.glob(f"{OUT}/vm-realguest/bench/realguest/r*-*")):
                   "retries": res.get("retries")})
     if isinstance(res.get("retries"), int):
         retries += res["retries"]
+    if not res.get("ok"):
+        continue    # no verdict / failed: its partial figures are not used
     rep = {}
     if os.path.exists(f"{d}/report"):
         for line in open(f"{d}/report"):
