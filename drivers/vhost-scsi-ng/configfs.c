@@ -20,6 +20,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/utsname.h>
+#include <linux/wait_bit.h>
 #include <scsi/scsi_proto.h>
 #include <target/target_core_base.h>
 #include <target/target_core_fabric.h>
@@ -315,7 +316,13 @@ void vsng_drop_tpg(struct se_portal_group *se_tpg)
 	mutex_lock(&vsng_tpg_list_mutex);
 	list_del(&tpg->node);
 	mutex_unlock(&vsng_tpg_list_mutex);
-	/* No device holds it (configfs depend); LUNs are gone. */
+	/*
+	 * No device has it pinned (configfs refuses rmdir while it is) and
+	 * none can pin it any more; a SET_ENDPOINT that claimed it before
+	 * configfs marked it dropping fails its pin and gives it back.
+	 */
+	wait_var_event(&tpg->vhost_count, !READ_ONCE(tpg->vhost_count));
+	/* LUNs are gone. */
 	vsng_nexus_drop(tpg);
 	core_tpg_deregister(se_tpg);
 	kfree(tpg);

@@ -5,6 +5,7 @@
  */
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/wait_bit.h>
 #include <scsi/scsi_proto.h>
 #include <target/target_core_base.h>
 #include <target/target_core_fabric.h>
@@ -213,13 +214,26 @@ void vsng_tpg_apply_tunables(struct vsng_tpg *tpg)
 		vsng_apply_tunables(tpg->vs, tpg);
 }
 
-static void vsng_tpg_unclaim(struct vsng_tpg *tpg)
+/*
+ * Give back a TPG claimed by vsng_set_endpoint().  The configfs pin
+ * (target_depend_item()) is dropped by the caller, outside tpg->mutex.
+ * vsng_drop_tpg() may be waiting for the claim to go away.
+ */
+static void vsng_tpg_release_claim(struct vsng_tpg *tpg)
 {
 	mutex_lock(&tpg->mutex);
-	tpg->vhost_count--;
+	WRITE_ONCE(tpg->vhost_count, tpg->vhost_count - 1);
 	tpg->vs = NULL;
 	mutex_unlock(&tpg->mutex);
+	/* Pairs with the barrier in wait_var_event() in vsng_drop_tpg(). */
+	smp_mb();
+	wake_up_var(&tpg->vhost_count);
+}
+
+static void vsng_tpg_unclaim(struct vsng_tpg *tpg)
+{
 	target_undepend_item(&tpg->se_tpg.tpg_group.cg_item);
+	vsng_tpg_release_claim(tpg);
 }
 
 static bool vsng_rings_ok(struct vsng_scsi *vs)
@@ -238,13 +252,22 @@ static bool vsng_rings_ok(struct vsng_scsi *vs)
  * command pools and start every queue.
  *
  * Lock order: dev->mutex -> vsng_tpg_list_mutex -> tpg->mutex -> vq->mutex
+ *
+ * The TPGs are claimed (vhost_count) under the list and TPG mutexes, and
+ * pinned in configfs (target_depend_item()) only after both are dropped:
+ * configfs calls into us (port link, attributes, drop_tpg) with its inode
+ * locks held and takes those mutexes there, while target_depend_item()
+ * takes the configfs root inode lock.  Only dev->mutex, which configfs
+ * never takes, is held across the pin.  A TPG whose tpgt_N directory is
+ * being removed fails the pin (-ENOENT); vsng_drop_tpg() waits for such a
+ * claim to be given back before it frees the TPG.
  */
 long vsng_set_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t)
 {
 	struct vsng_tpg **tpgs, *tpg, *first = NULL;
 	bool claimed_elsewhere = false;
 	struct vsng_vq *vq;
-	int i, ret, found = 0;
+	int i, j, ret, found = 0;
 
 	mutex_lock(&vs->dev.mutex);
 	if (!vsng_rings_ok(vs)) {
@@ -278,15 +301,6 @@ long vsng_set_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t)
 			mutex_unlock(&tpg->mutex);
 			continue;
 		}
-		/* configfs must not remove the TPG while we use it. */
-		ret = target_depend_item(&tpg->se_tpg.tpg_group.cg_item);
-		if (ret) {
-			pr_warn("vhost-scsi-ng: target_depend_item() failed: %d\n",
-				ret);
-			mutex_unlock(&tpg->mutex);
-			mutex_unlock(&vsng_tpg_list_mutex);
-			goto undepend;
-		}
 		tpg->vhost_count++;
 		tpg->vs = vs;
 		tpgs[tpg->tpgt] = tpg;
@@ -295,6 +309,25 @@ long vsng_set_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t)
 		mutex_unlock(&tpg->mutex);
 	}
 	mutex_unlock(&vsng_tpg_list_mutex);
+
+	/* configfs must not remove a TPG while we use it. */
+	for (i = 0; i < VSNG_MAX_TARGET; i++) {
+		if (!tpgs[i])
+			continue;
+		ret = target_depend_item(&tpgs[i]->se_tpg.tpg_group.cg_item);
+		if (ret) {
+			pr_warn("vhost-scsi-ng: %s tpgt %d is going away: target_depend_item() failed: %d\n",
+				t->vhost_wwpn, i, ret);
+			for (j = 0; j < VSNG_MAX_TARGET; j++) {
+				if (!tpgs[j])
+					continue;
+				if (j < i)
+					target_undepend_item(&tpgs[j]->se_tpg.tpg_group.cg_item);
+				vsng_tpg_release_claim(tpgs[j]);
+			}
+			goto free_tpgs;
+		}
+	}
 
 	if (!found) {
 		ret = claimed_elsewhere ? -EEXIST : -ENODEV;
@@ -332,7 +365,6 @@ long vsng_set_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t)
 destroy_pools:
 	for (i = VSNG_VQ_IO; i < vs->nvqs; i++)
 		vsng_cmd_pool_destroy(vs->svqs[i]);
-undepend:
 	for (i = 0; i < VSNG_MAX_TARGET; i++)
 		if (tpgs[i])
 			vsng_tpg_unclaim(tpgs[i]);

@@ -204,8 +204,20 @@ TEST_F_TIMEOUT(notify, kicks_suppressed_while_draining, 120)
 		       round, SMALL, (unsigned long long)(self->vq->kicks - k0 - 1),
 		       (unsigned long long)supp);
 	}
-	EXPECT_GT(supp, 0) {
-		TH_LOG("no kick was suppressed: the device never turned kicks off while draining");
+	/*
+	 * Ours keeps kicks off for as long as it has work queued or in flight,
+	 * so the small requests added during the long pass must find them off.
+	 * In-tree turns them off only while its worker walks the avail ring
+	 * (it never waits for I/O there), a window of some microseconds that
+	 * the driver may or may not hit: there the count is only reported.
+	 */
+	if (vsng_target_is_ours()) {
+		EXPECT_GT(supp, 0) {
+			TH_LOG("no kick was suppressed: the device never turned kicks off while draining");
+		}
+	} else {
+		TH_LOG("in-tree: %llu kicks suppressed (not asserted: ours-only behaviour)",
+		       (unsigned long long)supp);
 	}
 	usleep(200 * 1000);
 	if (variant->event_idx) {

@@ -44,7 +44,7 @@ VSNG_KO=${VSNG_MODULE:-$TOP/vhost_scsi_ng.ko}
 export VSNG_DEV
 
 ALL_TESTS="vsng_abi vsng_data vsng_scsi_err vsng_badinput vsng_notify
-	   vsng_lifetime vsng_events vsng_pool"
+	   vsng_lifetime vsng_events vsng_pool vsng_ng"
 if [ $# -gt 0 ]; then
 	TESTS="$*"
 else
@@ -219,5 +219,23 @@ else
 	echo "ok $ntest dmesg_clean"
 fi
 [ -n "${VSNG_RESULTS:-}" ] && [ -d "$VSNG_RESULTS" ] && dmesg > "$VSNG_RESULTS/dmesg-selftests-$TARGET.txt" 2>/dev/null
+
+# Module-level checks (load/unload, parameters, side by side with in-tree):
+# ours only, run last with no target loaded; their TAP is renumbered too.
+if [ "$TARGET" = ours ] && [ -z "${VSNG_NO_MODULE_TEST:-}" ] && [ $# -eq 0 ]; then
+	echo "# ===== module_test.sh"
+	cleanup_configfs
+	VSNG_MODULE=$VSNG_KO bash "$HERE/module_test.sh" 2>&1 | renumber | tee /tmp/vsng-out.txt
+	rc=${PIPESTATUS[0]}
+	ntest=$(cat /tmp/vsng-ntest)
+	echo "# module_test.sh: rc=$rc"
+	if [ "$rc" != 0 ]; then
+		fail=1
+		if ! grep -q "^not ok" /tmp/vsng-out.txt; then
+			ntest=$((ntest + 1))
+			echo "not ok $ntest module_test.sh # exited with $rc without a failing test"
+		fi
+	fi
+fi
 echo "1..$ntest"
 exit $fail
