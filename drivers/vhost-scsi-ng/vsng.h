@@ -126,8 +126,8 @@ struct vsng_tpg {
 	struct mutex mutex;		/* protects the fields below */
 	struct vsng_nexus *nexus;
 	int port_count;			/* linked LUNs */
-	int vhost_count;		/* devices using the TPG (0 or 1); read
-				 * locklessly by vsng_drop_tpg() */
+	/* devices using the TPG (0 or 1); vsng_drop_tpg() reads it locklessly */
+	int vhost_count;
 	struct vsng_scsi *vs;		/* the device using the TPG */
 	unsigned int poll_usecs;
 	unsigned int hold_usecs;	/* attrib/kick_hold_usecs */
