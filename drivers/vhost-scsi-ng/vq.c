@@ -549,7 +549,7 @@ static bool vsng_vq_empty(struct vsng_vq *vq)
 		}
 		vq->polling = false;
 	}
-	if (vq->hold_usecs && vq->inflight > VSNG_HOLD_MIN_INFLIGHT) {
+	if (vq->hold_usecs && vq->inflight) {
 		now = ktime_get_ns();
 		if (!vq->holding) {
 			vq->holding = true;

@@ -268,15 +268,12 @@ struct vsng_dev {
  * completion pass re-runs the drain, and hold_timer re-runs it after at
  * most hold_usecs.  A request the guest adds meanwhile therefore costs no
  * kick and waits at most hold_usecs (usually just until the next
- * completion).  With at most VSNG_HOLD_MIN_INFLIGHT requests in flight
- * (an idle queue, or queue depth 1 where the guest waits for that very
- * request before it adds another) there is nothing to save: kicks are
- * re-enabled (and the ring re-checked) at once, with no timer to arm.
- * The engine default is 0 (off, as in-tree); the SCSI side sets it per
- * I/O queue from the TPG attribute kick_hold_usecs (default below).
+ * completion).  With nothing in flight, kicks are re-enabled (and the ring
+ * re-checked) at once, so queue depth 1 never waits on the timer.  The
+ * engine default is 0 (off, as in-tree); the SCSI side sets it per I/O
+ * queue from the TPG attribute kick_hold_usecs (default below).
  */
 #define VSNG_HOLD_USECS_DEFAULT		50
-#define VSNG_HOLD_MIN_INFLIGHT		1
 
 /* Module-wide engine state (debugfs root).  Call from module init/exit. */
 int vsng_engine_init(void);
