@@ -549,7 +549,8 @@ static bool vsng_vq_empty(struct vsng_vq *vq)
 		}
 		vq->polling = false;
 	}
-	if (vq->hold_usecs && vq->inflight) {
+	/* Kick hold; not at queue depth 1, where no kick is to be saved. */
+	if (vq->hold_usecs && vq->inflight > VSNG_HOLD_MIN_INFLIGHT) {
 		now = ktime_get_ns();
 		if (!vq->holding) {
 			vq->holding = true;

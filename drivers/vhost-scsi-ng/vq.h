@@ -188,7 +188,7 @@ struct vsng_vq {
 	/* engine private, protected by @mutex */
 	bool worker_by_user;		/* ATTACH_VRING_WORKER was used */
 	bool polling;			/* kicks off, busy-poll window open */
-	bool holding;			/* kicks off, I/O in flight (kick hold) */
+	bool holding;			/* kicks off, >1 request in flight (kick hold) */
 	bool in_drain;			/* vsng_vq_drain() is running */
 	bool starved;			/* handler said -EAGAIN: kick on completion */
 	bool signal_owed;		/* guest wants a signal we deferred */
@@ -262,18 +262,26 @@ struct vsng_dev {
 #define VSNG_POLL_USECS_MAX		1000
 
 /*
- * Kick hold: when the avail ring runs dry while requests of this queue are
- * still in flight, kicks stay off (VRING_USED_F_NO_NOTIFY / avail_event
- * left behind) because the device will look at the ring anyway: every
- * completion pass re-runs the drain, and hold_timer re-runs it after at
- * most hold_usecs.  A request the guest adds meanwhile therefore costs no
- * kick and waits at most hold_usecs (usually just until the next
- * completion).  With nothing in flight, kicks are re-enabled (and the ring
- * re-checked) at once, so queue depth 1 never waits on the timer.  The
- * engine default is 0 (off, as in-tree); the SCSI side sets it per I/O
- * queue from the TPG attribute kick_hold_usecs (default below).
+ * Kick hold: when the avail ring runs dry while more than
+ * VSNG_HOLD_MIN_INFLIGHT requests of this queue are still in flight, kicks
+ * stay off (VRING_USED_F_NO_NOTIFY / avail_event left behind) because the
+ * device will look at the ring anyway: every completion pass re-runs the
+ * drain, and hold_timer re-runs it after at most hold_usecs.  A request
+ * the guest adds meanwhile therefore costs no kick and waits at most
+ * hold_usecs (usually just until the next completion).  With at most
+ * VSNG_HOLD_MIN_INFLIGHT requests in flight (an idle queue, or queue depth
+ * 1, where the guest waits for that very request before it adds the next)
+ * there is no kick to save: kicks are re-enabled (and the ring re-checked)
+ * at once, no timer is armed and a completion queues no extra drain pass,
+ * as in-tree.  The price: the first request of a burst re-enables kicks,
+ * so the guest keeps kicking until the device has popped a second
+ * request; if the worker cannot run meanwhile (a busy or descheduled CPU),
+ * the whole burst kicks, as it would in-tree.  The engine default is 0
+ * (off, as in-tree); the SCSI side sets it per I/O queue from the TPG
+ * attribute kick_hold_usecs (default below).
  */
 #define VSNG_HOLD_USECS_DEFAULT		50
+#define VSNG_HOLD_MIN_INFLIGHT		1
 
 /* Module-wide engine state (debugfs root).  Call from module init/exit. */
 int vsng_engine_init(void);
@@ -365,9 +373,11 @@ bool vsng_vq_avail_empty(struct vsng_vq *vq);
  * checks once more, so no wake-up is lost.  If vq->poll_usecs is set, it
  * instead keeps kicks off and requeues kick_work until the ring has been
  * empty for that long (busy polling that never blocks other work on the
- * same worker).  If vq->hold_usecs is set and requests are in flight, it
- * keeps kicks off until they complete or hold_usecs passed (kick hold,
- * see VSNG_HOLD_USECS_DEFAULT).  After VSNG_WEIGHT chains it requeues itself and returns.
+ * same worker).  If vq->hold_usecs is set and more than
+ * VSNG_HOLD_MIN_INFLIGHT requests are in flight, it keeps kicks off until
+ * they complete or hold_usecs passed (kick hold, see
+ * VSNG_HOLD_USECS_DEFAULT).  After VSNG_WEIGHT chains it requeues itself
+ * and returns.
  */
 int vsng_vq_drain(struct vsng_vq *vq,
 		  int (*handle)(struct vsng_vq *vq, struct vsng_chain *ch));
