@@ -245,7 +245,28 @@ TEST_F(ng, tpg_tunables)
 	EXPECT_EQ(0, read_n(self, self->buf, 4096, 0));
 }
 
-/* A burst of n READs, each followed by a kick decision; all are reaped. */
+/* Wait (bounded) until the device has taken n requests that are still in
+ * flight, so that what is submitted next finds the queue busy whatever
+ * the scheduling of its worker.
+ */
+static void wait_inflight(FIXTURE_DATA(ng) *self, unsigned int n)
+{
+	struct vhost_scsi_ng_vq_stats st;
+	uint64_t end = vsng_now_ms() + VSNG_TMO;
+
+	while (vsng_now_ms() < end) {
+		if (vsng_vq_stats(&self->e.d, VSNG_VQ_REQ, &st) ||
+		    st.inflight >= n)
+			return;
+		usleep(1000);
+	}
+}
+
+/* A burst of n READs, each followed by a kick decision; all are reaped.
+ * The burst starts once the device holds the first two in flight:
+ * otherwise, on a loaded machine, the whole burst can be submitted before
+ * the worker first runs, and no kick decision sees the queue busy.
+ */
 static int burst(FIXTURE_DATA(ng) *self, struct vsng_cmd *cmds, int n)
 {
 	uint64_t end;
@@ -261,6 +282,8 @@ static int burst(FIXTURE_DATA(ng) *self, struct vsng_cmd *cmds, int n)
 		if (vsng_cmd_submit(self->vq, &cmds[i]))
 			return -EIO;
 		vsng_vq_kick(self->vq, false);
+		if (i == 1)
+			wait_inflight(self, 2);
 	}
 	end = vsng_now_ms() + VSNG_TMO;
 	while (done < n && vsng_now_ms() < end) {
@@ -275,7 +298,10 @@ static int burst(FIXTURE_DATA(ng) *self, struct vsng_cmd *cmds, int n)
  * costs few kicks even without EVENT_IDX; with kick_hold_usecs=0 the
  * device re-enables kicks whenever the ring is empty (in-tree behaviour).
  * Either way no request is lost and kicks are enabled again once the
- * queue is idle.
+ * queue is idle.  At least a third of the kicks must be suppressed: a
+ * hold that ends in a gap of the burst (the driver's vCPU taken away for
+ * more than kick_hold_usecs) costs one kick; under a second TCG guest's
+ * load 53 of 96 were seen, 94 of 96 otherwise.
  */
 TEST_F(ng, kick_hold)
 {
@@ -315,7 +341,7 @@ TEST_F(ng, kick_hold)
 	       (unsigned long long)held_kicks, (unsigned long long)held_sup,
 	       (unsigned long long)(self->vq->kicks - k0),
 	       (unsigned long long)(self->vq->kicks_suppressed - s0));
-	EXPECT_GE(held_sup, 48);
+	EXPECT_GE(held_sup, 32);
 
 	usleep(200 * 1000);
 	EXPECT_EQ(0, self->vq->used->flags & VRING_USED_F_NO_NOTIFY);
