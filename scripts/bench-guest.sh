@@ -16,6 +16,9 @@
 #   BENCH_BACKENDS   target level: nullb brd (default); workloads on brd:
 #                    BENCH_BRD_WORKLOADS (default rr4k-qd32-2q rw4k-qd32)
 #   BENCH_RUNTIME    seconds per measurement (target 3, fio 3)
+#   BENCH_RESUME     1: real-guest level, keep every round/workload that
+#                    already has an ok result.json (bench.sh sets it when it
+#                    boots the level again after an outer-guest panic)
 #   VSNG_INSN_LOG    the tcg-insn-plugin log (host file shared over 9p); when
 #                    set, instructions per I/O are measured between markers.
 #
@@ -391,6 +394,11 @@ realguest_level() {
 		done
 		for w in $WORKLOADS; do
 			ldir=$dir/r$r-$w
+			if [ "${BENCH_RESUME:-0}" = 1 ] &&
+			   grep -q '"ok": true' "$ldir/result.json" 2>/dev/null; then
+				log "r$r $w: kept from the run before the outer guest's panic"
+				continue
+			fi
 			tdir=$(mktemp -d /tmp/rg.XXXXXX)
 			rm -rf "$ldir"
 			mkdir -p "$ldir"

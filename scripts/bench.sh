@@ -99,6 +99,23 @@ for level in $LEVELS; do
 		-- env VSNG_INSN_LOG="$L/insn.log" BENCH_OUT="$L/bench" "${BENV[@]}" \
 		scripts/bench-guest.sh "$level"
 	lrc=$?
+	# The known platform panic of the outer guest (nested KVM under TCG,
+	# see Documentation/realguest-tests.md): boot the real-guest level
+	# again, at most twice, keeping what was measured before it.
+	tries=0
+	while [ "$level" = realguest ] && [ $lrc = 125 ] && [ $tries -lt 2 ] &&
+	      grep -q 'corrupted stack end detected inside scheduler' "$L/console.log" 2>/dev/null; do
+		tries=$((tries + 1))
+		mv "$L/console.log" "$L/console.panic-$tries.log"
+		mv "$L/insn.log" "$L/insn.panic-$tries.log" 2>/dev/null
+		echo "bench: level $level: outer guest panicked (platform failure, console.panic-$tries.log); booting it again, measured results kept"
+		echo "$tries" >"$OUT/outer-panics-$level"
+		scripts/vm-run --timeout "$to" --logdir "$L" --mem 4096 \
+			--qemu-arg -plugin --qemu-arg "$REPO/tools/tcg-insn-plugin.so,out=$L/insn.log" \
+			-- env VSNG_INSN_LOG="$L/insn.log" BENCH_OUT="$L/bench" BENCH_RESUME=1 "${BENV[@]}" \
+			scripts/bench-guest.sh "$level"
+		lrc=$?
+	done
 	echo "bench: level $level exit $lrc in $((SECONDS - t0))s"
 	[ $lrc = 0 ] || rc=1
 done
