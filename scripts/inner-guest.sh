@@ -338,6 +338,23 @@ run_once() {	# ATTEMPT -> sets VERDICT ("" if none)
 			kill -TERM "$qpid" 2>/dev/null
 			sleep 2
 			kill -KILL "$qpid" 2>/dev/null
+			# A QEMU that does not even die of SIGKILL is stuck in the
+			# kernel: keep the stacks of its threads and of every blocked
+			# task, and do not wait for it forever.
+			for _ in $(seq 60); do
+				kill -0 "$qpid" 2>/dev/null || break
+				sleep 0.5
+			done
+			if kill -0 "$qpid" 2>/dev/null; then
+				stuck_report "$qpid" >"$LOGDIR/stuck-$n.txt" 2>&1
+				echo "inner-guest: attempt $n: QEMU $qpid did not exit 30 s after SIGKILL; thread stacks and blocked tasks in $LOGDIR/stuck-$n.txt" >&2
+				INNER_QPID=
+				# Not a platform failure to retry: the stuck QEMU still
+				# holds its devices, and the hang needs a look.
+				VERDICT="FAIL inner QEMU stuck in the kernel after SIGKILL (stuck-$n.txt)"
+				echo "inner-guest: attempt $n: $VERDICT" >&2
+				return
+			fi
 			break
 		fi
 		grep -q '^VERDICT: ' "$con" 2>/dev/null && [ $((SECONDS - start)) -gt 0 ] &&
@@ -354,6 +371,20 @@ run_once() {	# ATTEMPT -> sets VERDICT ("" if none)
 	VERDICT=$(tr -d '\r' <"$con" 2>/dev/null | sed -n 's/^VERDICT: //p' | tail -n1)
 	ELAPSED=$((SECONDS - start))
 	echo "inner-guest: attempt $n: ${VERDICT:-no verdict} (${ELAPSED}s, QEMU status $rc)" >&2
+}
+
+# stuck_report PID: what the threads of PID and all blocked tasks wait for.
+stuck_report() {
+	local t
+	echo "== threads of $1"
+	for t in /proc/"$1"/task/*; do
+		echo "-- ${t##*/} $(cat "$t/comm" 2>/dev/null) $(grep '^State' "$t/status" 2>/dev/null)"
+		cat "$t/stack" 2>/dev/null
+	done
+	echo "== blocked tasks (sysrq w) and the kernel log"
+	echo w >/proc/sysrq-trigger 2>/dev/null
+	sleep 1
+	dmesg | tail -n 400
 }
 
 INNER_QPID=
