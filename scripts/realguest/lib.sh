@@ -390,6 +390,27 @@ rg_qemu_stop() {
 		done
 		kill -0 "$RG_QPID" 2>/dev/null && kill -KILL "$RG_QPID" 2>/dev/null
 	fi
+	# A QEMU still alive 30 s after SIGKILL is stuck in the kernel: keep
+	# its threads' stacks, fail, and do not wait for it forever.
+	for ((i = 0; i < 150; i++)); do
+		kill -0 "$RG_QPID" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 "$RG_QPID" 2>/dev/null; then
+		{
+			for t in /proc/"$RG_QPID"/task/*; do
+				echo "-- ${t##*/} $(cat "$t/comm") $(grep '^State' "$t/status")"
+				cat "$t/stack"
+			done
+			echo w >/proc/sysrq-trigger
+			sleep 1
+			dmesg | tail -n 300
+		} >"$RG_SDIR/qemu-stuck.txt" 2>&1
+		rg_log "inner QEMU $RG_QPID did not exit 30 s after SIGKILL; stacks in $RG_SDIR/qemu-stuck.txt"
+		rg_notok "inner QEMU exits after SIGKILL" "stuck in the kernel, see qemu-stuck.txt"
+		RG_QPID=
+		return 1
+	fi
 	wait "$RG_QPID" 2>/dev/null
 	RG_QPID=
 }

@@ -82,6 +82,34 @@ rg_build_base_initrd || { tap "not ok" "build inner initramfs" ""; echo "1..$N";
 rg_log "inner initramfs $RG_BASE_INITRD ready in $((SECONDS - t0))s ($(du -m "$RG_BASE_INITRD" | cut -f1) MiB)"
 export RG_BASE_INITRD RG_SMALL_INITRD
 
+# Hang watchdog: a scenario takes 30-90 s here.  If one runs for more than
+# RG_HANG_SECS, keep what every task waits for (process list with wchan,
+# kernel stacks of every QEMU thread, sysrq w, dmesg) in
+# $RG_RESULTS/hang-<scenario>-<n>.txt, every RG_HANG_SECS after that.
+rg_hang_watch() {	# SCENARIO
+	local n=0
+	while sleep "${RG_HANG_SECS:-240}"; do
+		n=$((n + 1))
+		{
+			echo "== $(date -u +%T) scenario $1 still running"
+			ps -eo pid,ppid,stat,wchan:32,etime,comm,args
+			for t in /proc/[0-9]*/task/*; do
+				case "$(cat "$t/comm" 2>/dev/null)" in
+				qemu*|vhost*|kworker*|khugepaged|bash|sh|fio) ;;
+				*) continue ;;
+				esac
+				grep -q '^State:.*[DSR]' "$t/status" 2>/dev/null || continue
+				echo "-- $t $(cat "$t/comm") $(grep '^State' "$t/status")"
+				cat "$t/stack" 2>/dev/null
+			done
+			echo w >/proc/sysrq-trigger 2>/dev/null
+			sleep 1
+			dmesg | tail -n 300
+		} >"$RG_RESULTS/hang-$1-$n.txt" 2>&1
+		echo "# watchdog: scenario $1 runs for more than $((n * ${RG_HANG_SECS:-240}))s; stacks in hang-$1-$n.txt"
+	done
+}
+
 for s in $SCENARIOS; do
 	script=$RG_DIR/$s.sh
 	if [ ! -x "$script" ]; then
@@ -95,8 +123,12 @@ for s in $SCENARIOS; do
 		: >"$tapfile"
 		after_ml=0
 		[ "$s" = persist ] && [ $attempt = 0 ] && [ "${RG_KEEP:-0}" = 1 ] && after_ml=1
+		rg_hang_watch "$s" &
+		wdpid=$!
 		RG_TAPFILE=$tapfile RG_ATTEMPT=$attempt RG_AFTER_MULTILUN=$after_ml bash "$script" 2>&1 | sed -u 's/^/# /' | grep -v '^# $'
 		rc=${PIPESTATUS[0]}
+		kill "$wdpid" 2>/dev/null
+		wait "$wdpid" 2>/dev/null
 		rg_log "$s: attempt $attempt exit $rc in $((SECONDS - ts))s"
 		if [ "$rc" = 3 ] && [ $attempt -lt $MAX_RETRIES ]; then
 			attempt=$((attempt + 1))
