@@ -147,20 +147,39 @@ over_budget() {
 PLATFORM_PANIC='Kernel panic - not syncing: corrupted stack end detected inside scheduler'
 PLATFORM_RETRIES=0
 
+# platform_death NAME LOG: did the guest of phase NAME die of the platform?
+# Prints the reason. Either the panic above, or a silent reset of the outer
+# guest: QEMU exited 0 (-no-reboot turns a reset into an exit) with no exit
+# code written and no panic, oops, BUG or WARNING on the console. A kernel
+# bug of ours leaves one of those behind; a triple fault of the TCG guest
+# under nested KVM leaves nothing.
+platform_death() {
+	local con=$RES/$1/console.log
+	if grep -qF "$PLATFORM_PANIC" "$con" 2>/dev/null; then
+		echo "outer guest panicked (\"${PLATFORM_PANIC#*: }\")"
+	elif grep -qF 'guest ended without an exit code (QEMU status 0)' "$2" &&
+	     [ -s "$con" ] &&
+	     ! grep -qE 'Kernel panic|BUG:|Oops|general protection|double fault|WARNING:|Call Trace' "$con"; then
+		echo "outer guest reset silently (no panic, oops or warning on its console)"
+	else
+		return 1
+	fi
+}
+
 # phase NAME CMD...: run CMD, show and keep its output, count its TAP.
 # With PHASE_MAY_RETRY=1, a guest phase whose guest (log dir $RES/NAME) died
-# of $PLATFORM_PANIC before any failing test is not counted: its logs move
-# to $RES/NAME.platform-panic and PHASE_RETRY=1 tells the caller to run it
-# again.
+# of the platform (platform_death) before any failing test is not counted:
+# its logs move to $RES/NAME.platform-panic and PHASE_RETRY=1 tells the
+# caller to run it again.
 phase() {
-	local name=$1 log=$RES/$1.log t0=$SECONDS rc keep
+	local name=$1 log=$RES/$1.log t0=$SECONDS rc keep why
 	shift
 	PHASE_RETRY=0
 	say "=== $name: $* ==="
 	"$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	if [ "${PHASE_MAY_RETRY:-0}" = 1 ] && [ "$rc" = 125 ] &&
-	   grep -qF "$PLATFORM_PANIC" "$RES/$name/console.log" 2>/dev/null &&
+	   why=$(platform_death "$name" "$log") &&
 	   ! grep -qE '^not ok [0-9]+' "$log"; then
 		keep=$RES/$name.platform-panic
 		rm -rf "$keep"
@@ -168,8 +187,8 @@ phase() {
 		mv "$RES/$name" "$log" "$keep/"
 		PLATFORM_RETRIES=$((PLATFORM_RETRIES + 1))
 		TIMES+=("$name(panicked) $((SECONDS - t0))s")
-		echo "# $name: outer guest panicked (\"${PLATFORM_PANIC#*: }\"), a platform failure; logs in ${keep#"$REPO"/}/; run again" >>"$SUMMARY"
-		say "=== $name: outer guest panicked after $((SECONDS - t0))s: platform failure (${keep#"$REPO"/}/); running the phase again ==="
+		echo "# $name: $why, a platform failure; logs in ${keep#"$REPO"/}/; run again" >>"$SUMMARY"
+		say "=== $name: $why after $((SECONDS - t0))s: platform failure (${keep#"$REPO"/}/); running the phase again ==="
 		PHASE_RETRY=1
 		return
 	fi
@@ -430,7 +449,7 @@ BOOTS=$(find "$RES" -name console.log -exec sed -n 's/.*vm-run: guest up in \([0
 {
 	echo "wall times: ${TIMES[*]}"
 	echo "guest boot (kernel to command): ${BOOTS:-none}"
-	echo "platform retries (outer guest panicked, phase run again): $PLATFORM_RETRIES"
+	echo "platform retries (outer guest panicked or reset, phase run again): $PLATFORM_RETRIES"
 	echo "logs: ${RES#"$REPO"/}/"
 } >>"$SUMMARY"
 echo

@@ -62,6 +62,25 @@ static int vsng_vq_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "hold_usecs %u\n", READ_ONCE(vq->hold_usecs));
 	seq_printf(m, "coalesce_usecs %u\n", READ_ONCE(vq->coalesce_usecs));
 	seq_printf(m, "coalesce_max %u\n", READ_ONCE(vq->coalesce_max));
+	/* Ring state, read without the lock: for debugging a stuck queue. */
+	seq_printf(m, "avail_idx %u\n", READ_ONCE(vq->avail_idx));
+	seq_printf(m, "pending_used %u\n", READ_ONCE(vq->pending_used));
+	seq_printf(m, "unsignalled %u\n", READ_ONCE(vq->unsignalled));
+	seq_printf(m, "used_flags %#x\n", READ_ONCE(vq->used_flags));
+	seq_printf(m, "backend %d\n", !!READ_ONCE(vq->private_data));
+	seq_printf(m, "kick_fd %d\n", !!READ_ONCE(vq->kick));
+	seq_printf(m, "kick_polled %d\n", !!READ_ONCE(vq->wqh));
+	seq_printf(m, "call_fd %d\n", !!READ_ONCE(vq->call_ctx));
+	seq_printf(m, "kick_queued %d\n",
+		   test_bit(VSNG_WORK_QUEUED, &vq->kick_work.flags));
+	seq_printf(m, "signal_queued %d\n",
+		   test_bit(VSNG_WORK_QUEUED, &vq->signal_work.flags));
+	seq_printf(m, "polling %d\n", READ_ONCE(vq->polling));
+	seq_printf(m, "holding %d\n", READ_ONCE(vq->holding));
+	seq_printf(m, "in_drain %d\n", READ_ONCE(vq->in_drain));
+	seq_printf(m, "starved %d\n", READ_ONCE(vq->starved));
+	seq_printf(m, "signal_owed %d\n", READ_ONCE(vq->signal_owed));
+	seq_printf(m, "signalled_used %u\n", READ_ONCE(vq->signalled_used));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vsng_vq_stats);

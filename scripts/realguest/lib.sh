@@ -324,6 +324,8 @@ rg_qemu_start() {
 	# Control channel to the inner guest: its second serial port (ttyS1)
 	# reads this fifo (QEMU opens a plain fifo path read-write); see rg_send.
 	RG_CTL=$RG_WORK/$name.ctl
+	RG_MON=$RG_WORK/$name.mon
+	rm -f "$RG_MON"
 	rm -f "$RG_CTL"
 	mkfifo "$RG_CTL" || return 1
 	local args=(
@@ -331,7 +333,7 @@ rg_qemu_start() {
 		-nodefaults -no-user-config
 		-machine q35 -accel kvm -cpu host
 		-smp "$smp" -m "$mem"
-		-display none -vga none -monitor none
+		-display none -vga none -monitor "unix:$RG_MON,server=on,wait=off"
 		-kernel "$RG_KERNEL" -initrd "$initrd"
 		-append "console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3 mitigations=off rg_smp=$smp"
 		-serial "file:$RG_CONSOLE"
@@ -449,6 +451,58 @@ rg_qemu_failed() {
 	return 0
 }
 
+# rg_timeout_dump LOGNAME: a silent inner guest's state, taken before it is
+# stopped, into LOGNAME.timeout.txt: the inner QEMU's threads (state and
+# kernel stack), our module's ring state for each queue with a kick fd
+# (debugfs), the inner vCPUs' registers (HMP "info registers -a" on the
+# monitor socket: RIP tells firmware, kernel or idle) and the outer
+# blocked tasks.
+rg_timeout_dump() {
+	local f=$RG_SDIR/$1.timeout.txt t d files=()
+	{
+		echo "== $(date -u +%T) inner QEMU $RG_QPID threads"
+		for t in /proc/"$RG_QPID"/task/*; do
+			echo "-- ${t##*/} $(cat "$t/comm") $(grep '^State' "$t/status")"
+			cat "$t/stack"
+		done
+		echo "== our queues (debugfs, queues with a kick fd)"
+		for d in /sys/kernel/debug/vhost-scsi-ng/"$RG_QPID"-*; do
+			[ -d "$d" ] && files+=("$d"/vq*)
+		done
+		[ ${#files[@]} -gt 0 ] && awk 'FNR == 1 { if (line ~ / kick_fd 1/) print line; line = FILENAME }
+			{ line = line " " $1 " " $2 } END { if (line ~ / kick_fd 1/) print line }' "${files[@]}"
+		echo "== inner guest (monitor)"
+		[ -S "$RG_MON" ] && timeout 10 python3 - "$RG_MON" <<'PY'
+import re, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(2)
+s.sendall(b"info status\ninfo registers -a\n")
+out = b""
+end = time.time() + 4
+while time.time() < end:
+    try:
+        b = s.recv(65536)
+    except socket.timeout:
+        break
+    if not b:
+        break
+    out += b
+# Drop HMP's echo (readline escapes) and the FPU/vector registers.
+text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", out.decode(errors="replace"))
+for line in text.splitlines():
+    if line.startswith("(qemu)") or re.match(r"(FPR|YMM|XMM|ZMM|FCW|MXCSR|Opmask)", line):
+        continue
+    print(line)
+PY
+		echo "== outer blocked tasks (sysrq w) and kernel log"
+		echo w >/proc/sysrq-trigger
+		sleep 1
+		dmesg | tail -n 120
+	} >"$f" 2>&1
+	rg_log "inner guest $1 silent: state kept in $f"
+}
+
 # rg_boot LOGNAME TESTSCRIPT PREFIX [qemu options as rg_qemu_start]:
 # one complete inner boot: start, wait for the verdict, stop, collect.
 # Returns 0 when a verdict was seen, 3 on a platform failure (no verdict).
@@ -458,6 +512,7 @@ rg_boot() {
 	rg_qemu_start "$name" "$test" "$@" || { rg_notok "${prefix}start QEMU" "see $name.qemu.log"; return 1; }
 	rg_wait_console 'VSNG-VERDICT: DONE' "$RG_BOOT_TIMEOUT"
 	rc=$?
+	[ $rc = 2 ] && rg_timeout_dump "$name"
 	rg_qemu_stop 10
 	if [ $rc != 0 ]; then
 		rg_log "inner guest $name: no verdict (wait rc $rc); console tail:"
