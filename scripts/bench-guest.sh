@@ -16,6 +16,8 @@
 #   BENCH_BACKENDS   target level: nullb brd (default); workloads on brd:
 #                    BENCH_BRD_WORKLOADS (default rr4k-qd32-2q rw4k-qd32)
 #   BENCH_RUNTIME    seconds per measurement (target 3, fio 3)
+#   BENCH_OURS_ATTRS TPG attributes for our paths (both levels), as
+#                    "NAME=VALUE ..." (coalesce_usecs=0, say)
 #   BENCH_RESUME     1: real-guest level, keep every round/workload that
 #                    already has an ok result.json (bench.sh sets it when it
 #                    boots the level again after an outer-guest panic)
@@ -153,7 +155,7 @@ target_level() {
 	local paths=${BENCH_PATHS:-"ours-pq ours-shared intree intree-nw"}
 	local backends=${BENCH_BACKENDS:-"nullb brd"}
 	local brd_wl=${BENCH_BRD_WORKLOADS:-$WORKLOADS}
-	local r p b w wls args extra tgt res rc dev fab
+	local r p b w wls args extra tgt res rc dev fab a
 	local dir=$OUT/target
 	mkdir -p "$dir"
 	load_both || return 1
@@ -171,7 +173,8 @@ target_level() {
 				for p in $paths; do
 					extra=
 					case "$p" in
-					ours-pq|ours-shared) tgt=ours dev=$OURS_DEV fab=$OURS_FABRIC ;;
+					ours-pq|ours-shared) tgt=ours dev=$OURS_DEV fab=$OURS_FABRIC
+						for a in ${BENCH_OURS_ATTRS:-}; do extra+=" --tpg-attr $a"; done ;;
 					intree) tgt=intree dev=/dev/vhost-scsi fab=vhost ;;
 					intree-nw) tgt=intree dev=/dev/vhost-scsi fab=vhost
 						   extra=--new-workers ;;
@@ -363,7 +366,7 @@ rg_dev() {
 
 realguest_level() {
 	local paths=${BENCH_PATHS:-$RG_ALL}
-	local dir=$OUT/realguest r b w rc ldir tdir wpid test pi spec line order i n specs p attempt
+	local dir=$OUT/realguest r b w rc ldir tdir wpid test pi spec line order i n specs p attempt a
 	mkdir -p "$dir"
 	load_both || return 1
 	idle_setup "$dir/cpuidle.txt"
@@ -376,6 +379,11 @@ realguest_level() {
 	lio_iblock $OURS_FABRIC $RG_WWPN_OURS 1 /dev/ram0 &&
 		lio_iblock vhost $RG_WWPN_IT 2 /dev/ram1 &&
 		lio_iblock vhost $RG_WWPN_WPV 3 /dev/ram2 || { log "LIO set-up failed"; return 1; }
+	for a in ${BENCH_OURS_ATTRS:-}; do
+		echo "${a#*=}" >"$CFS/$OURS_FABRIC/$RG_WWPN_OURS/tpgt_1/attrib/${a%%=*}" ||
+			{ log "cannot set attribute $a"; return 1; }
+		log "ours: TPG attribute $a"
+	done
 	/sbin/modprobe kvm_amd 2>/dev/null || /sbin/modprobe kvm_intel 2>/dev/null
 	mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
 	# KVM's halt polling spins in the outer kernel while an inner vCPU

@@ -79,7 +79,7 @@ esac
 
 # vm-run passes only VSNG_* through: hand the BENCH_* settings to env(1).
 BENV=(BENCH_ROUNDS="$ROUNDS" BENCH_RUNTIME="$RUNTIME")
-for v in BENCH_WORKLOADS BENCH_BACKENDS BENCH_PATHS BENCH_BRD_WORKLOADS; do
+for v in BENCH_WORKLOADS BENCH_BACKENDS BENCH_PATHS BENCH_BRD_WORKLOADS BENCH_OURS_ATTRS; do
 	[ -n "${!v:-}" ] && BENV+=("$v=${!v}")
 done
 

@@ -78,6 +78,8 @@ struct opts {
 	int mark;
 	const char *insn_log;
 	bool quiet;
+	const char *tpg_attr[8];	/* --tpg-attr NAME=VALUE */
+	int ntpg_attr;
 };
 
 static struct opts o = {
@@ -469,6 +471,37 @@ static int attach_workers(void)
 	return 0;
 }
 
+/* NAME=VALUE into the TPG's attrib/NAME, before SET_ENDPOINT reads it. */
+static int set_tpg_attr(const char *spec)
+{
+	char path[512], name[64];
+	const char *eq = strchr(spec, '=');
+	size_t n;
+	FILE *f;
+	int err = 0;
+
+	if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof(name) ||
+	    strchr(spec, '/')) {
+		fprintf(stderr, "vsng-load: --tpg-attr %s: want NAME=VALUE\n", spec);
+		return -EINVAL;
+	}
+	n = eq - spec;
+	memcpy(name, spec, n);
+	name[n] = 0;
+	vsng_target_tpg_path(&env.t, path, sizeof(path));
+	n = strlen(path);
+	snprintf(path + n, sizeof(path) - n, "/attrib/%s", name);
+	f = fopen(path, "w");
+	if (!f || fputs(eq + 1, f) < 0)
+		err = -errno;
+	if (f && fclose(f) && !err)
+		err = -errno;
+	if (err)
+		fprintf(stderr, "vsng-load: %s = %s: %s\n", path, eq + 1,
+			strerror(-err));
+	return err;
+}
+
 static int setup(void)
 {
 	struct vsng_dev_opts dopts = { 0 };
@@ -483,6 +516,11 @@ static int setup(void)
 		fprintf(stderr, "vsng-load: LIO target (%s/%s, backend %s): %s\n",
 			env.t.fabric, env.t.wwpn, env.t.backend, strerror(-err));
 		return err;
+	}
+	for (i = 0; i < o.ntpg_attr; i++) {
+		err = set_tpg_attr(o.tpg_attr[i]);
+		if (err)
+			return err;
 	}
 	dopts.nreq = o.queues;
 	dopts.req_size = 256;
@@ -722,7 +760,8 @@ static void usage(void)
 		"usage: vsng-load [--queues N] [--qd N] [--bs SIZE] [--rw read|write|randread|randwrite|randrw|rw]\n"
 		"                 [--rwmix PCT] [--runtime S] [--ramp S] [--poll] [--new-workers]\n"
 		"                 [--size-mb MB] [--no-indirect] [--label NAME] [--json FILE]\n"
-		"                 [--mark ID] [--insn-log FILE] [--quiet]\n");
+		"                 [--mark ID] [--insn-log FILE] [--quiet]\n"
+		"                 [--tpg-attr NAME=VALUE]... (TPG attrib/NAME, set before SET_ENDPOINT)\n");
 	exit(2);
 }
 
@@ -742,14 +781,14 @@ int main(int argc, char **argv)
 		{ "no-indirect", 0, 0, 'I' }, { "label", 1, 0, 'l' },
 		{ "json", 1, 0, 'j' }, { "mark", 1, 0, 'M' },
 		{ "insn-log", 1, 0, 'L' }, { "quiet", 0, 0, 'Q' },
-		{ "help", 0, 0, 'h' }, { 0 }
+		{ "tpg-attr", 1, 0, 'A' }, { "help", 0, 0, 'h' }, { 0 }
 	};
 	struct snap a = { 0 }, b = { 0 };
 	int c, i, rc = 0, err;
 	bool found;
 
 	o.insn_log = getenv("VSNG_INSN_LOG");
-	while ((c = getopt_long(argc, argv, "q:d:b:w:m:t:r:pns:Il:j:M:L:Qh",
+	while ((c = getopt_long(argc, argv, "q:d:b:w:m:t:r:pns:Il:j:M:L:QA:h",
 				lo, NULL)) != -1) {
 		switch (c) {
 		case 'q': o.queues = atoi(optarg); break;
@@ -777,6 +816,11 @@ int main(int argc, char **argv)
 		case 'M': o.mark = atoi(optarg); break;
 		case 'L': o.insn_log = optarg; break;
 		case 'Q': o.quiet = true; break;
+		case 'A':
+			if (o.ntpg_attr == (int)(sizeof(o.tpg_attr) / sizeof(o.tpg_attr[0])))
+				usage();
+			o.tpg_attr[o.ntpg_attr++] = optarg;
+			break;
 		default: usage();
 		}
 	}
