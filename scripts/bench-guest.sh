@@ -18,6 +18,8 @@
 #   BENCH_RUNTIME    seconds per measurement (target 3, fio 3)
 #   BENCH_OURS_ATTRS TPG attributes for our paths (both levels), as
 #                    "NAME=VALUE ..." (coalesce_usecs=0, say)
+#   BENCH_DEV_ATTRS  target level: backstore attributes for every path
+#                    ("submit_type=2": LIO's queued submission, say)
 #   BENCH_RESUME     1: real-guest level, keep every round/workload that
 #                    already has an ok result.json (bench.sh sets it when it
 #                    boots the level again after an outer-guest panic)
@@ -180,6 +182,7 @@ target_level() {
 						   extra=--new-workers ;;
 					*) log "unknown path $p"; continue ;;
 					esac
+					for a in ${BENCH_DEV_ATTRS:-}; do extra+=" --dev-attr $a"; done
 					res=$dir/r$r-$p-$b-$w.json
 					if [ "$tgt" = ours ]; then
 						if [ "$p" = ours-shared ]; then v=N; else v=Y; fi

@@ -80,6 +80,8 @@ struct opts {
 	bool quiet;
 	const char *tpg_attr[8];	/* --tpg-attr NAME=VALUE */
 	int ntpg_attr;
+	const char *dev_attr[8];	/* --dev-attr NAME=VALUE */
+	int ndev_attr;
 };
 
 static struct opts o = {
@@ -471,8 +473,11 @@ static int attach_workers(void)
 	return 0;
 }
 
-/* NAME=VALUE into the TPG's attrib/NAME, before SET_ENDPOINT reads it. */
-static int set_tpg_attr(const char *spec)
+/*
+ * NAME=VALUE into DIR/attrib/NAME: the TPG's (--tpg-attr) or the LUN's
+ * backstore's (--dev-attr), before SET_ENDPOINT.
+ */
+static int set_attr(const char *dir, const char *spec)
 {
 	char path[512], name[64];
 	const char *eq = strchr(spec, '=');
@@ -482,15 +487,13 @@ static int set_tpg_attr(const char *spec)
 
 	if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof(name) ||
 	    strchr(spec, '/')) {
-		fprintf(stderr, "vsng-load: --tpg-attr %s: want NAME=VALUE\n", spec);
+		fprintf(stderr, "vsng-load: attribute %s: want NAME=VALUE\n", spec);
 		return -EINVAL;
 	}
 	n = eq - spec;
 	memcpy(name, spec, n);
 	name[n] = 0;
-	vsng_target_tpg_path(&env.t, path, sizeof(path));
-	n = strlen(path);
-	snprintf(path + n, sizeof(path) - n, "/attrib/%s", name);
+	snprintf(path, sizeof(path), "%s/attrib/%s", dir, name);
 	f = fopen(path, "w");
 	if (!f || fputs(eq + 1, f) < 0)
 		err = -errno;
@@ -505,6 +508,7 @@ static int set_tpg_attr(const char *spec)
 static int setup(void)
 {
 	struct vsng_dev_opts dopts = { 0 };
+	char dir[400];
 	size_t need;
 	int err, i, j;
 
@@ -517,8 +521,16 @@ static int setup(void)
 			env.t.fabric, env.t.wwpn, env.t.backend, strerror(-err));
 		return err;
 	}
+	vsng_target_tpg_path(&env.t, dir, sizeof(dir));
 	for (i = 0; i < o.ntpg_attr; i++) {
-		err = set_tpg_attr(o.tpg_attr[i]);
+		err = set_attr(dir, o.tpg_attr[i]);
+		if (err)
+			return err;
+	}
+	snprintf(dir, sizeof(dir), "/sys/kernel/config/target/core/%s/vsng_l0",
+		 env.t.hba);
+	for (i = 0; i < o.ndev_attr; i++) {
+		err = set_attr(dir, o.dev_attr[i]);
 		if (err)
 			return err;
 	}
@@ -761,7 +773,8 @@ static void usage(void)
 		"                 [--rwmix PCT] [--runtime S] [--ramp S] [--poll] [--new-workers]\n"
 		"                 [--size-mb MB] [--no-indirect] [--label NAME] [--json FILE]\n"
 		"                 [--mark ID] [--insn-log FILE] [--quiet]\n"
-		"                 [--tpg-attr NAME=VALUE]... (TPG attrib/NAME, set before SET_ENDPOINT)\n");
+		"                 [--tpg-attr NAME=VALUE]... [--dev-attr NAME=VALUE]...\n"
+		"                 (the TPG's or the LUN backstore's attrib/NAME, set before SET_ENDPOINT)\n");
 	exit(2);
 }
 
@@ -781,14 +794,15 @@ int main(int argc, char **argv)
 		{ "no-indirect", 0, 0, 'I' }, { "label", 1, 0, 'l' },
 		{ "json", 1, 0, 'j' }, { "mark", 1, 0, 'M' },
 		{ "insn-log", 1, 0, 'L' }, { "quiet", 0, 0, 'Q' },
-		{ "tpg-attr", 1, 0, 'A' }, { "help", 0, 0, 'h' }, { 0 }
+		{ "tpg-attr", 1, 0, 'A' }, { "dev-attr", 1, 0, 'D' },
+		{ "help", 0, 0, 'h' }, { 0 }
 	};
 	struct snap a = { 0 }, b = { 0 };
 	int c, i, rc = 0, err;
 	bool found;
 
 	o.insn_log = getenv("VSNG_INSN_LOG");
-	while ((c = getopt_long(argc, argv, "q:d:b:w:m:t:r:pns:Il:j:M:L:QA:h",
+	while ((c = getopt_long(argc, argv, "q:d:b:w:m:t:r:pns:Il:j:M:L:QA:D:h",
 				lo, NULL)) != -1) {
 		switch (c) {
 		case 'q': o.queues = atoi(optarg); break;
@@ -820,6 +834,11 @@ int main(int argc, char **argv)
 			if (o.ntpg_attr == (int)(sizeof(o.tpg_attr) / sizeof(o.tpg_attr[0])))
 				usage();
 			o.tpg_attr[o.ntpg_attr++] = optarg;
+			break;
+		case 'D':
+			if (o.ndev_attr == (int)(sizeof(o.dev_attr) / sizeof(o.dev_attr[0])))
+				usage();
+			o.dev_attr[o.ndev_attr++] = optarg;
 			break;
 		default: usage();
 		}
