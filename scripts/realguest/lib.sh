@@ -472,29 +472,7 @@ rg_timeout_dump() {
 		[ ${#files[@]} -gt 0 ] && awk 'FNR == 1 { if (line ~ / kick_fd 1/) print line; line = FILENAME }
 			{ line = line " " $1 " " $2 } END { if (line ~ / kick_fd 1/) print line }' "${files[@]}"
 		echo "== inner guest (monitor)"
-		[ -S "$RG_MON" ] && timeout 10 python3 - "$RG_MON" <<'PY'
-import re, socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.settimeout(2)
-s.sendall(b"info status\ninfo registers -a\n")
-out = b""
-end = time.time() + 4
-while time.time() < end:
-    try:
-        b = s.recv(65536)
-    except socket.timeout:
-        break
-    if not b:
-        break
-    out += b
-# Drop HMP's echo (readline escapes) and the FPU/vector registers.
-text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", out.decode(errors="replace"))
-for line in text.splitlines():
-    if line.startswith("(qemu)") or re.match(r"(FPR|YMM|XMM|ZMM|FCW|MXCSR|Opmask)", line):
-        continue
-    print(line)
-PY
+		[ -S "$RG_MON" ] && timeout 10 "$REPO/scripts/qemu-monitor.py" "$RG_MON"
 		echo "== outer blocked tasks (sysrq w) and kernel log"
 		echo w >/proc/sysrq-trigger
 		sleep 1
