@@ -152,11 +152,15 @@ PLATFORM_RETRIES=0
 # guest: QEMU exited 0 (-no-reboot turns a reset into an exit) with no exit
 # code written and no panic, oops, BUG or WARNING on the console. A kernel
 # bug of ours leaves one of those behind; a triple fault of the TCG guest
-# under nested KVM leaves nothing.
+# under nested KVM leaves nothing. Or vm-run's stall stop: a halted outer
+# vCPU that its timer no longer wakes (RCU "timer wakeup didn't happen"
+# with all quiescent states seen), which no kernel code can cause.
 platform_death() {
 	local con=$RES/$1/console.log
 	if grep -qF "$PLATFORM_PANIC" "$con" 2>/dev/null; then
 		echo "outer guest panicked (\"${PLATFORM_PANIC#*: }\")"
+	elif grep -qF 'guest ended without an exit code (vCPU timer stall)' "$2"; then
+		echo "an outer vCPU stopped taking timer interrupts (RCU timer stall)"
 	elif grep -qF 'guest ended without an exit code (QEMU status 0)' "$2" &&
 	     [ -s "$con" ] &&
 	     ! grep -qE 'Kernel panic|BUG:|Oops|general protection|double fault|WARNING:|Call Trace' "$con"; then
