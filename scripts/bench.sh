@@ -109,7 +109,7 @@ for level in $LEVELS; do
 		tries=$((tries + 1))
 		mv "$L/console.log" "$L/console.panic-$tries.log"
 		mv "$L/insn.log" "$L/insn.panic-$tries.log" 2>/dev/null
-		echo "bench: level $level: outer guest panicked (platform failure, console.panic-$tries.log); booting it again, measured results kept"
+		echo "bench: level $level: outer guest panicked or its vCPU stalled (platform failure, console.panic-$tries.log); booting it again, measured results kept"
 		echo "$tries" >"$OUT/outer-panics-$level"
 		scripts/vm-run --timeout "$to" --logdir "$L" --mem 4096 \
 			--qemu-arg -plugin --qemu-arg "$REPO/tools/tcg-insn-plugin.so,out=$L/insn.log" \

@@ -482,8 +482,7 @@ static int set_attr(const char *dir, const char *spec)
 	char path[512], name[64];
 	const char *eq = strchr(spec, '=');
 	size_t n;
-	FILE *f;
-	int err = 0;
+	int err;
 
 	if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof(name) ||
 	    strchr(spec, '/')) {
@@ -494,11 +493,7 @@ static int set_attr(const char *dir, const char *spec)
 	memcpy(name, spec, n);
 	name[n] = 0;
 	snprintf(path, sizeof(path), "%s/attrib/%s", dir, name);
-	f = fopen(path, "w");
-	if (!f || fputs(eq + 1, f) < 0)
-		err = -errno;
-	if (f && fclose(f) && !err)
-		err = -errno;
+	err = vsng_sysfs_write(path, eq + 1);
 	if (err)
 		fprintf(stderr, "vsng-load: %s = %s: %s\n", path, eq + 1,
 			strerror(-err));
@@ -527,8 +522,7 @@ static int setup(void)
 		if (err)
 			return err;
 	}
-	snprintf(dir, sizeof(dir), "/sys/kernel/config/target/core/%s/vsng_l0",
-		 env.t.hba);
+	vsng_target_dev_path(&env.t, 0, dir, sizeof(dir));
 	for (i = 0; i < o.ndev_attr; i++) {
 		err = set_attr(dir, o.dev_attr[i]);
 		if (err)

@@ -376,6 +376,23 @@ rg_wait_console() {
 	done
 }
 
+# rg_threads PID: every thread of PID with its name, state and kernel stack.
+rg_threads() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		echo "-- ${t##*/} $(cat "$t/comm") $(grep '^State' "$t/status")"
+		cat "$t/stack"
+	done
+}
+
+# rg_blocked N: the blocked tasks (sysrq w) into the kernel log, then the
+# log's last N lines.
+rg_blocked() {
+	echo w >/proc/sysrq-trigger
+	sleep 1
+	dmesg | tail -n "$1"
+}
+
 # rg_qemu_stop [GRACE]: wait GRACE s for QEMU to exit, then TERM, then KILL.
 rg_qemu_stop() {
 	local grace=${1:-10} i
@@ -400,13 +417,8 @@ rg_qemu_stop() {
 	done
 	if kill -0 "$RG_QPID" 2>/dev/null; then
 		{
-			for t in /proc/"$RG_QPID"/task/*; do
-				echo "-- ${t##*/} $(cat "$t/comm") $(grep '^State' "$t/status")"
-				cat "$t/stack"
-			done
-			echo w >/proc/sysrq-trigger
-			sleep 1
-			dmesg | tail -n 300
+			rg_threads "$RG_QPID"
+			rg_blocked 300
 		} >"$RG_SDIR/qemu-stuck.txt" 2>&1
 		rg_log "inner QEMU $RG_QPID did not exit 30 s after SIGKILL; stacks in $RG_SDIR/qemu-stuck.txt"
 		rg_notok "inner QEMU exits after SIGKILL" "stuck in the kernel, see qemu-stuck.txt"
@@ -458,13 +470,10 @@ rg_qemu_failed() {
 # monitor socket: RIP tells firmware, kernel or idle) and the outer
 # blocked tasks.
 rg_timeout_dump() {
-	local f=$RG_SDIR/$1.timeout.txt t d files=()
+	local f=$RG_SDIR/$1.timeout.txt d files=()
 	{
 		echo "== $(date -u +%T) inner QEMU $RG_QPID threads"
-		for t in /proc/"$RG_QPID"/task/*; do
-			echo "-- ${t##*/} $(cat "$t/comm") $(grep '^State' "$t/status")"
-			cat "$t/stack"
-		done
+		rg_threads "$RG_QPID"
 		echo "== our queues (debugfs, queues with a kick fd)"
 		for d in /sys/kernel/debug/vhost-scsi-ng/"$RG_QPID"-*; do
 			[ -d "$d" ] && files+=("$d"/vq*)
@@ -474,9 +483,7 @@ rg_timeout_dump() {
 		echo "== inner guest (monitor)"
 		[ -S "$RG_MON" ] && timeout 10 "$REPO/scripts/qemu-monitor.py" "$RG_MON"
 		echo "== outer blocked tasks (sysrq w) and kernel log"
-		echo w >/proc/sysrq-trigger
-		sleep 1
-		dmesg | tail -n 120
+		rg_blocked 120
 	} >"$f" 2>&1
 	rg_log "inner guest $1 silent: state kept in $f"
 }

@@ -102,9 +102,7 @@ rg_hang_watch() {	# SCENARIO
 				echo "-- $t $(cat "$t/comm") $(grep '^State' "$t/status")"
 				cat "$t/stack" 2>/dev/null
 			done
-			echo w >/proc/sysrq-trigger 2>/dev/null
-			sleep 1
-			dmesg | tail -n 300
+			rg_blocked 300
 		} >"$RG_RESULTS/hang-$1-$n.txt" 2>&1
 		echo "# watchdog: scenario $1 runs for more than $((n * ${RG_HANG_SECS:-240}))s; stacks in hang-$1-$n.txt"
 	done

@@ -281,6 +281,9 @@ int vsng_target_set_nexus(struct vsng_target *t, bool on);
 /* Best effort: removes everything with t's names, ignores errors. */
 void vsng_target_destroy(struct vsng_target *t);
 char *vsng_target_tpg_path(struct vsng_target *t, char *buf, size_t len);
+/* The configfs directory of LUN @lun's backstore. */
+char *vsng_target_dev_path(struct vsng_target *t, int lun, char *buf,
+			   size_t len);
 
 /*
  * A null_blk disk made through null_blk's configfs whose every I/O takes

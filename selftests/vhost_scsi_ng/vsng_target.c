@@ -71,9 +71,11 @@ static int wr(const char *dir, const char *file, const char *val)
 	return vsng_sysfs_write(p, val);
 }
 
-static void dev_path(struct vsng_target *t, int lun, char *buf, size_t len)
+char *vsng_target_dev_path(struct vsng_target *t, int lun, char *buf,
+			   size_t len)
 {
 	snprintf(buf, len, CFS "/core/%s/vsng_l%d", t->hba, lun);
+	return buf;
 }
 
 static int backstore_create(struct vsng_target *t, int lun)
@@ -85,7 +87,7 @@ static int backstore_create(struct vsng_target *t, int lun)
 	err = mkdir_ok(p);
 	if (err)
 		return err;
-	dev_path(t, lun, p, sizeof(p));
+	vsng_target_dev_path(t, lun, p, sizeof(p));
 	err = mkdir_ok(p);
 	if (err)
 		return err;
@@ -127,7 +129,7 @@ int vsng_target_add_lun(struct vsng_target *t, int lun)
 	err = mkdir_ok(p);
 	if (err)
 		return err;
-	dev_path(t, lun, dev, sizeof(dev));
+	vsng_target_dev_path(t, lun, dev, sizeof(dev));
 	snprintf(p, sizeof(p), "%s/lun/lun_%d/vsng_port", tpg, lun);
 	if (symlink(dev, p) && errno != EEXIST)
 		return -errno;
@@ -147,7 +149,7 @@ int vsng_target_del_lun(struct vsng_target *t, int lun)
 	snprintf(p, sizeof(p), "%s/lun/lun_%d", tpg, lun);
 	if (rmdir(p) && errno != ENOENT && !err)
 		err = -errno;
-	dev_path(t, lun, p, sizeof(p));
+	vsng_target_dev_path(t, lun, p, sizeof(p));
 	if (rmdir(p) && errno != ENOENT && !err)
 		err = -errno;
 	t->luns_mask &= ~(1u << lun);
