@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# platform-death-test.sh: the classification of an outer guest's death
+# (scripts/platform-death.sh) on canned console logs, on the host, in well
+# under a second. TAP output. A log with an oops of the target under test
+# must never be called a platform failure, for ours and in-tree alike.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../platform-death.sh"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+N=0 FAILED=0
+
+# check NAME WANT(platform|ours) CONSOLE-TEXT [VM-RUN-OUTPUT]
+check() {
+	local name=$1 want=$2 got
+	N=$((N + 1))
+	printf '%s\n' "$3" >"$T/console.log"
+	printf '%s\n' "${4:-vm-run: guest ended without an exit code (QEMU status 1)}" >"$T/out.log"
+	if platform_death "$T/console.log" "$T/out.log" >/dev/null 2>&1; then got=platform; else got=ours; fi
+	if [ "$got" = "$want" ]; then
+		echo "ok $N - $name: $got"
+	else
+		echo "not ok $N - $name: classified $got, want $want"
+		FAILED=$((FAILED + 1))
+	fi
+}
+
+PANIC='[  812.1] Kernel panic - not syncing: corrupted stack end detected inside scheduler
+[  812.1] CPU: 1 UID: 0 PID: 4242 Comm: qemu-system-x86 Not tainted 6.12.95+deb12-amd64 #1
+[  812.1] Call Trace:
+[  812.1]  <TASK>
+[  812.1]  dump_stack_lvl+0x5d/0x80
+[  812.1]  panic+0x118/0x2f0
+[  812.1]  kvm_vcpu_reset+0x3a1/0x4f0 [kvm]
+[  812.1]  shutdown_interception+0x5b/0x80 [kvm_amd]
+[  812.1]  vcpu_run+0x1f0/0x15a0 [kvm]
+[  812.1] Modules linked in: vhost_scsi_ng(OE) vhost vhost_iotlb target_core_iblock target_core_mod brd kvm_amd kvm'
+BOOT='[    0.000000] Linux version 6.12.95+deb12-amd64
+[    7.1] vm-run: guest up in 7.1s'
+OOPS_OURS='[  300.2] BUG: kernel NULL pointer dereference, address: 0000000000000008
+[  300.2] Oops: Oops: 0002 [#1] PREEMPT SMP NOPTI
+[  300.2] RIP: 0010:vsng_cmd_release+0x2c/0x90 [vhost_scsi_ng]
+[  300.2] Call Trace:
+[  300.2]  vsng_complete_batch+0x91/0x1c0 [vhost_scsi_ng]
+[  300.2]  process_one_work+0x17b/0x330'
+OOPS_INTREE='[  300.2] BUG: unable to handle page fault for address: ffffc90000c03000
+[  300.2] RIP: 0010:vhost_scsi_handle_vq+0x4a1/0xc10 [vhost_scsi]
+[  300.2] Call Trace:
+[  300.2]  vhost_run_work_list+0x3d/0x60 [vhost]'
+WARN_LIO='[  200.0] WARNING: CPU: 0 PID: 77 at drivers/target/target_core_transport.c:3178 transport_generic_free_cmd+0x1a0/0x1c0 [target_core_mod]'
+WARN_OTHER='[  200.0] WARNING: CPU: 0 PID: 77 at mm/page_alloc.c:4500 __alloc_pages_noprof+0x3a0/0x400
+[  200.0] Call Trace:
+[  200.0]  kmalloc_large+0x20/0x90'
+
+check "the known platform panic, our module loaded" platform "$BOOT
+$PANIC"
+check "the known panic after an oops of ours" ours "$BOOT
+$OOPS_OURS
+$PANIC"
+check "the known panic after an in-tree vhost_scsi oops" ours "$BOOT
+$OOPS_INTREE
+$PANIC"
+check "the known panic after a LIO WARNING" ours "$BOOT
+$WARN_LIO
+$PANIC"
+check "the known panic after an unrelated kernel WARNING" ours "$BOOT
+$WARN_OTHER
+$PANIC"
+check "an oops of ours, then a silent QEMU exit 0" ours "$BOOT
+$OOPS_OURS" "vm-run: guest ended without an exit code (QEMU status 0)"
+check "a silent reset with a clean console" platform "$BOOT" \
+	"vm-run: guest ended without an exit code (QEMU status 0)"
+check "a silent reset after a warning on the console" ours "$BOOT
+$WARN_OTHER" "vm-run: guest ended without an exit code (QEMU status 0)"
+check "vm-run's vCPU timer stall stop" platform "$BOOT
+[  500.0] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks: kthread timer wakeup didn't happen" \
+	"vm-run: guest ended without an exit code (vCPU timer stall)"
+check "vm-run's stall stop with an in-tree frame on the console" ours "$BOOT
+$OOPS_INTREE" "vm-run: guest ended without an exit code (vCPU timer stall)"
+check "a death with no signature (QEMU status 1, empty console)" ours "" \
+	"vm-run: guest ended without an exit code (QEMU status 1)"
+check "a frame of another module named like ours is not ours" platform "$BOOT
+[  100.0]  virtio_transport_recv_pkt+0x10/0x20 [vmw_vsock_virtio_transport_common]
+$PANIC"
+
+echo "1..$N"
+[ $FAILED = 0 ]
