@@ -6,9 +6,11 @@
 #
 # Usage:
 #   scripts/debug-kernel-scan.sh logs LOGDIR...   (host) scan console.log,
-#       dmesg.txt and kmemleak.txt of vm-run log dirs; prints each report's
-#       first line as "# <dir>: <line>" and exits 1 if any were found, 0 if
-#       the logs are clean, 2 if a LOGDIR has no console.log.
+#       dmesg.txt and kmemleak.txt of vm-run log dirs with
+#       scripts/kreport-scan.py; prints each report's first line with its
+#       origin (the target or LIO, or kernel/platform) and a count by origin;
+#       exits 1 if a report of the target or LIO was found, 0 if none was,
+#       2 if a LOGDIR has no console.log.
 #   scripts/debug-kernel-scan.sh kmemleak-clear   (guest) stop automatic
 #       scans, scan once and forget what leaked so far (boot noise); call
 #       at the start of a test session.
@@ -19,31 +21,7 @@
 
 set -u
 
-# One extended regex per line; any match is a failure.
-PATTERNS='BUG: KASAN
-BUG: KFENCE
-WARNING: possible circular locking
-possible recursive locking detected
-WARNING: inconsistent lock state
-WARNING: suspicious RCU usage
-BUG: lock held when returning
-WARNING: bad unlock balance
-BUG: sleeping function called from invalid context
-BUG: scheduling while atomic
-BUG: workqueue leaked lock
-unreferenced object 0x
-INFO: task .* blocked for more than
-BUG: soft lockup
-rcu: INFO: rcu_.* detected stall
-Oops
-general protection fault
-BUG: unable to handle
-Kernel panic
-kernel BUG at
-WARNING: CPU: [0-9]+ PID: [0-9]+ at
-WARNING: .* at .*\+0x
-list_(add|del) corruption
-refcount_t: '
+# The report patterns live in scripts/kreport-scan.py.
 
 KMEMLEAK=/sys/kernel/debug/kmemleak
 
@@ -56,9 +34,14 @@ ensure_debugfs() {
 
 case "${1:-}" in
 logs)
+	# Sorted by origin (scripts/kreport-scan.py): a report with a frame of
+	# the target or LIO fails; a kernel/platform report (such as one from
+	# before our module loaded) is printed on its own line and counted,
+	# never dropped, but does not fail the run.
 	shift
 	[ $# -gt 0 ] || usage
 	found=0
+	files=()
 	for d in "$@"; do
 		if [ ! -f "$d/console.log" ]; then
 			echo "# $d: no console.log" >&2
@@ -66,14 +49,14 @@ logs)
 			continue
 		fi
 		for f in console.log dmesg.txt kmemleak.txt; do
-			[ -f "$d/$f" ] || continue
-			hits=$(grep -a -E -f <(printf '%s\n' "$PATTERNS") "$d/$f" |
-				sed 's/^\[ *[0-9.]*\] //' | sort -u)
-			[ -n "$hits" ] || continue
-			[ "$found" = 0 ] && found=1
-			printf '%s\n' "$hits" | sed "s|^|# $d/$f: |"
+			[ -f "$d/$f" ] && files+=("$d/$f")
 		done
 	done
+	if [ ${#files[@]} -gt 0 ]; then
+		python3 "$(dirname "$0")/kreport-scan.py" "${files[@]}"
+		rc=$?
+		[ "$found" = 0 ] && found=$rc
+	fi
 	exit "$found"
 	;;
 kmemleak-clear)
