@@ -34,6 +34,7 @@
 #   --smp N            inner vCPUs (default 1: the stable setting on this
 #                      platform; 2 vCPUs failed ~45% of long nested runs).
 #   --mem MB           inner RAM (default 512).
+#   --cpu MODEL        inner -cpu (default $VSNG_INNER_CPU, else host).
 #   --timeout SECS     kill the inner QEMU (by PID) after SECS (default 120).
 #   --retries N        retries when the inner guest ends WITHOUT a verdict
 #                      (platform failure: nested KVM triple fault etc.);
@@ -63,7 +64,7 @@ KVER=${KVER:-6.12.95+deb12-amd64}
 KERNEL=/boot/vmlinuz-$KVER
 MODDIR=/lib/modules/$KVER
 QEMU=${QEMU:-qemu-system-x86_64}
-SMP=1 MEM=512 TIMEOUT=120 RETRIES=2 LOGDIR= TEST= APPEND=
+CPU=${VSNG_INNER_CPU:-host} SMP=1 MEM=512 TIMEOUT=120 RETRIES=2 LOGDIR= TEST= APPEND=
 WWPN= NUMQ= WPV=0 VHOSTFD= DEVOPTS= BUILD_ONLY=0
 EXTRA=()
 
@@ -79,6 +80,7 @@ while [ $# -gt 0 ]; do
 	--dev-opts) DEVOPTS=${2:?}; shift 2 ;;
 	--smp) SMP=${2:?}; shift 2 ;;
 	--mem) MEM=${2:?}; shift 2 ;;
+	--cpu) CPU=${2:?}; shift 2 ;;
 	--timeout) TIMEOUT=${2:?}; shift 2 ;;
 	--retries) RETRIES=${2:?}; shift 2 ;;
 	--logdir) LOGDIR=${2:?}; shift 2 ;;
@@ -320,7 +322,7 @@ run_once() {	# ATTEMPT -> sets VERDICT ("" if none)
 	rm -f "$con"
 	local args=(
 		-name vsng-inner -nodefaults -no-user-config -no-reboot
-		-machine q35 -accel kvm -cpu host -smp "$SMP" -m "$MEM"
+		-machine q35 -accel kvm -cpu "$CPU" -smp "$SMP" -m "$MEM"
 		-display none -vga none -monitor none
 		-kernel "$KERNEL" -initrd "$WORK/initrd.cpio"
 		-append "console=ttyS0 rdinit=/init panic=-1 quiet loglevel=4 $APPEND"
