@@ -109,6 +109,19 @@ count_tap() {
 		echo "not ok - $name: exited with status $rc without a failing test" | tee -a "$log"
 		f=1
 	fi
+	# A phase with one TAP plan (selftests, real-guest tests) must have
+	# printed as many results before it as it announces: a runner that
+	# died half-way and still exited 0 is a failure.
+	local plans want got
+	plans=$(grep -cE '^1\.\.[0-9]+$' "$log" 2>/dev/null)
+	if [ "$plans" = 1 ]; then
+		want=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log")
+		got=$(sed -n '/^1\.\.[0-9]*$/q;p' "$log" | grep -cE '^(not )?ok [0-9]+')
+		if [ "$want" != "$got" ]; then
+			echo "not ok - $name: its plan says 1..$want, it printed $got results" | tee -a "$log"
+			f=$((f + 1))
+		fi
+	fi
 	if [ $((p + f + s)) = 0 ]; then
 		echo "not ok - $name: printed no TAP results" | tee -a "$log"
 		f=1
