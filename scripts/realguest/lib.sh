@@ -331,7 +331,7 @@ rg_qemu_start() {
 	local args=(
 		-name "vsng-inner-$name"
 		-nodefaults -no-user-config
-		-machine q35 -accel kvm -cpu host
+		-machine q35 -accel kvm -cpu "${VSNG_INNER_CPU:-host}"
 		-smp "$smp" -m "$mem"
 		-display none -vga none -monitor "unix:$RG_MON,server=on,wait=off"
 		-kernel "$RG_KERNEL" -initrd "$initrd"
