@@ -173,21 +173,57 @@ TEST_F(data, report_luns)
 	EXPECT_EQ(0, be64(buf + 8) & be64(buf + 16));
 }
 
-/* Proves: MODE SENSE(6) and (10), all pages, answer GOOD with a sane
- * header.
+/* Walk the mode pages in buf[off, end): the offset where the walk ends
+ * (end itself for a well-formed answer); pages seen set bits in *seen.
+ */
+static int mode_pages(const uint8_t *buf, int off, int end, uint64_t *seen)
+{
+	*seen = 0;
+	while (off + 2 <= end) {
+		*seen |= 1ULL << (buf[off] & 0x3f);
+		off += 2 + buf[off + 1];
+	}
+	return off;
+}
+
+/* Proves: MODE SENSE(6) and (10), all pages, answer GOOD with a
+ * well-formed answer: the mode data length covers exactly the bytes
+ * transferred (255 - resid), the block descriptor length is 0 or 8, and
+ * the pages that follow tile the rest, including the caching (0x08) and
+ * control (0x0a) pages LIO emulates.  din() prefills the buffer with
+ * 0xcc, which none of this accepts.
  */
 TEST_F(data, mode_sense)
 {
 	uint8_t *buf = vsng_alloc(&self->e.d, 0, 256, 64);
 	uint8_t cdb6[6] = { 0x1a, 0, 0x3f, 0, 255 };
 	uint8_t cdb10[10] = { 0x5a, 0, 0x3f, 0, 0, 0, 0, 0, 255 };
+	uint64_t seen;
+	int len, bdl;
 
 	ASSERT_EQ(0, din(&self->e, &self->c, 0, 0, cdb6, 6, buf, 255));
 	EXPECT_GOOD(&self->c);
-	EXPECT_GE(buf[0] + 1, 4);
+	len = buf[0] + 1;
+	bdl = buf[3];
+	TH_LOG("MODE SENSE(6): length %d, block descriptors %d, resid %u",
+	       len, bdl, self->c.rsp.resid);
+	EXPECT_EQ(255 - (int)self->c.rsp.resid, len);
+	EXPECT_TRUE(bdl == 0 || bdl == 8);
+	EXPECT_EQ(len, mode_pages(buf, 4 + bdl, len, &seen));
+	EXPECT_TRUE(seen & (1ULL << 0x08));
+	EXPECT_TRUE(seen & (1ULL << 0x0a));
+
 	ASSERT_EQ(0, din(&self->e, &self->c, 0, 0, cdb10, 10, buf, 255));
 	EXPECT_GOOD(&self->c);
-	EXPECT_GE((buf[0] << 8 | buf[1]) + 2, 8);
+	len = (buf[0] << 8 | buf[1]) + 2;
+	bdl = buf[6] << 8 | buf[7];
+	TH_LOG("MODE SENSE(10): length %d, block descriptors %d, resid %u",
+	       len, bdl, self->c.rsp.resid);
+	EXPECT_EQ(255 - (int)self->c.rsp.resid, len);
+	EXPECT_TRUE(bdl == 0 || bdl == 8);
+	EXPECT_EQ(len, mode_pages(buf, 8 + bdl, len, &seen));
+	EXPECT_TRUE(seen & (1ULL << 0x08));
+	EXPECT_TRUE(seen & (1ULL << 0x0a));
 }
 
 /* Proves: WRITE/READ 6, 10 and 16 move the same data: what one CDB size

@@ -18,6 +18,7 @@
 
 #define NCMD 128
 #define LEN 65536
+#define LT_NB "vsnglt0"	/* slow null_blk disk */
 
 static const struct vsng_dev_opts lt_opts = { .nreq = 2, .req_size = 128 };
 
@@ -25,6 +26,7 @@ FIXTURE(lt) {
 	struct vsng_env e;
 	struct vsng_cmd *cmds;
 	uint8_t *buf;
+	bool nullb;
 };
 
 FIXTURE_SETUP(lt)
@@ -38,6 +40,8 @@ FIXTURE_SETUP(lt)
 FIXTURE_TEARDOWN(lt)
 {
 	vsng_env_down(&self->e);
+	if (self->nullb)
+		vsng_nullb_slow_destroy(LT_NB);
 }
 
 static long module_refcnt(void)
@@ -119,23 +123,50 @@ static void fresh_device_works(struct __test_metadata *_metadata,
 
 /* Proves: closing the fd with 200+ requests in flight on two queues
  * neither hangs nor leaks: close returns, the module reference count is
- * back where it was, and the target is reusable.
+ * back where it was, and the target is reusable.  The LUN is a slow
+ * null_blk disk (100 ms per I/O, so 256 requests take 400 ms or more):
+ * before the close the test checks that requests are unanswered and
+ * (ours) that the device holds some in flight.
  */
 TEST_F_TIMEOUT(lt, close_with_io_in_flight, 120)
 {
+	struct vhost_scsi_ng_vq_stats st = { 0 };
+	int n0, n1, answered, err;
+	uint64_t t0, end;
 	long ref0;
-	uint64_t t0;
 
+	vsng_env_down(&self->e);
+	self->nullb = true;
+	err = vsng_env_up_slow(&self->e, &lt_opts, LT_NB, 100);
+	/* -ENOENT: the kernel has no null_blk; the test cannot run: fail */
+	ASSERT_EQ(0, err) {
+		TH_LOG("slow null_blk LUN: %s", strerror(-err));
+	}
 	vsng_dev_clear_endpoint(&self->e.d);
 	vsng_dev_close(&self->e.d);
 	ref0 = module_refcnt();
 	ASSERT_EQ(0, vsng_dev_init(&self->e.d, &lt_opts));
 	ASSERT_EQ(0, vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn));
 	self->buf = vsng_alloc(&self->e.d, 2, 8 << 20, 4096);
+	ASSERT_NE(NULL, self->buf);
 	memset(self->cmds, 0, 2 * NCMD * sizeof(*self->cmds));
-	EXPECT_GT(flood(&self->e.d, self->cmds, self->buf, 0, NCMD, 0), 60);
-	EXPECT_GT(flood(&self->e.d, self->cmds + NCMD, self->buf, 1, NCMD, 1),
-		  60);
+	n0 = flood(&self->e.d, self->cmds, self->buf, 0, NCMD, 0);
+	n1 = flood(&self->e.d, self->cmds + NCMD, self->buf, 1, NCMD, 0);
+	EXPECT_GT(n0, 60);
+	EXPECT_GT(n1, 60);
+	if (vsng_target_is_ours()) {
+		end = vsng_now_ms() + VSNG_TMO;
+		do {
+			ASSERT_EQ(0, vsng_vq_stats(&self->e.d, VSNG_VQ_REQ,
+						   &st));
+		} while (!st.inflight && vsng_now_ms() < end);
+		EXPECT_GT(st.inflight, 0);
+	}
+	answered = vsng_vq_used_idx(&self->e.d.vq[VSNG_VQ_REQ]) +
+		   vsng_vq_used_idx(&self->e.d.vq[VSNG_VQ_REQ + 1]);
+	TH_LOG("before close: %d of %d answered, %llu in flight in queue 0",
+	       answered, n0 + n1, (unsigned long long)st.inflight);
+	EXPECT_LT(answered, n0 + n1);
 	t0 = vsng_now_ms();
 	vsng_dev_close(&self->e.d);	/* fd first, then the memory */
 	TH_LOG("close with I/O in flight took %llu ms",
@@ -286,7 +317,9 @@ static int clear_then_set(struct vsng_env *e)
 
 /* Proves: CLEAR_ENDPOINT while a loader keeps 64 requests in flight
  * returns; SET_ENDPOINT again resumes the ring where it stopped and every
- * request is answered exactly once (QEMU stop/resume under I/O).
+ * request is answered exactly once, GOOD: neither the requests in flight
+ * at the CLEAR nor those placed while no endpoint was set may fail (QEMU
+ * stop/resume under I/O must be invisible to the guest).
  */
 TEST_F_TIMEOUT(lt, clear_endpoint_under_load, 120)
 {
@@ -300,6 +333,7 @@ TEST_F_TIMEOUT(lt, clear_endpoint_under_load, 120)
 	EXPECT_EQ(0, a.err);
 	EXPECT_GT(n, 64);
 	EXPECT_EQ(n, done);
+	EXPECT_EQ(done, good);
 	EXPECT_EQ(vq->num, vq->num_free);
 	/* nothing extra shows up */
 	usleep(200 * 1000);

@@ -146,24 +146,40 @@ echo "# target=$TARGET module=$VSNG_TARGET_MOD fabric=$VSNG_FABRIC backend=${VSN
 
 # Each binary prints kselftest TAP; its results are renumbered into one
 # flat TAP stream (one line per test case) and its plan lines become
-# comments.  A binary that dies without reporting adds a "not ok" of its own.
+# comments.  A binary whose results do not match its plan "1..N" (it died
+# half-way, or printed no plan) adds a "not ok" of its own, and so does a
+# binary that dies without reporting.
 ntest=0
+: > /tmp/vsng-all.txt
 renumber() {
-	awk -v n="$ntest" -v cnt=/tmp/vsng-ntest '
-		/^TAP version/ || /^1\.\.[0-9]+/ { print "# " $0; next }
+	awk -v n="$ntest" -v cnt=/tmp/vsng-ntest -v name="$1" '
+		/^TAP version/ { print "# " $0; next }
+		/^1\.\.[0-9]+/ { plan = substr($1, 4) + 0; planned = 1
+				 print "# " $0; next }
 		/^(not )?ok [0-9]+ / {
 			n++
+			got++
 			if ($1 == "not") { sub(/^not ok [0-9]+ /, ""); print "not ok " n " " $0 }
 			else { sub(/^ok [0-9]+ /, ""); print "ok " n " " $0 }
 			next
 		}
 		{ print }
-		END { print n > cnt }'
+		END {
+			if (!planned || got != plan) {
+				n++
+				printf "not ok %d %s # TAP plan %s, %d results\n", n, name,
+				       planned ? "1.." plan : "missing", got
+			}
+			print n > cnt
+		}' | tee -a /tmp/vsng-all.txt
+}
+plan_broken() {
+	grep -q "^not ok [0-9]* $1 # TAP plan" /tmp/vsng-out.txt
 }
 for t in $TESTS; do
 	echo "# ===== $t"
 	start=$(date +%s)
-	( cd "$HERE" && "./$t" ) 2>&1 | renumber | tee /tmp/vsng-out.txt
+	( cd "$HERE" && "./$t" ) 2>&1 | renumber "$t" | tee /tmp/vsng-out.txt
 	rc=${PIPESTATUS[0]}
 	ntest=$(cat /tmp/vsng-ntest)
 	echo "# $t: rc=$rc ($(( $(date +%s) - start )) s)"
@@ -172,6 +188,7 @@ for t in $TESTS; do
 		echo "not ok $ntest $t # exited with $rc without a failing test"
 	fi
 	[ "$rc" != 0 ] && [ "$rc" != 4 ] && fail=1
+	plan_broken "$t" && fail=1
 done
 
 ntest=$((ntest + 1))
@@ -225,10 +242,12 @@ fi
 if [ "$TARGET" = ours ] && [ -z "${VSNG_NO_MODULE_TEST:-}" ] && [ $# -eq 0 ]; then
 	echo "# ===== module_test.sh"
 	cleanup_configfs
-	VSNG_MODULE=$VSNG_KO bash "$HERE/module_test.sh" 2>&1 | renumber | tee /tmp/vsng-out.txt
+	VSNG_MODULE=$VSNG_KO bash "$HERE/module_test.sh" 2>&1 |
+		renumber module_test.sh | tee /tmp/vsng-out.txt
 	rc=${PIPESTATUS[0]}
 	ntest=$(cat /tmp/vsng-ntest)
 	echo "# module_test.sh: rc=$rc"
+	plan_broken module_test.sh && fail=1
 	if [ "$rc" != 0 ]; then
 		fail=1
 		if ! grep -q "^not ok" /tmp/vsng-out.txt; then
@@ -237,5 +256,9 @@ if [ "$TARGET" = ours ] && [ -z "${VSNG_NO_MODULE_TEST:-}" ] && [ $# -eq 0 ]; th
 		fi
 	fi
 fi
+# A SKIP must stand out: list every skipped test case at the end.
+nskip=$(grep -c "^ok [0-9]* .* # SKIP" /tmp/vsng-all.txt)
+echo "# $ntest results: $(grep -c "^not ok" /tmp/vsng-all.txt) not ok from the binaries, $nskip SKIP"
+grep "^ok [0-9]* .* # SKIP" /tmp/vsng-all.txt | sed 's/^/# SKIPPED: /'
 echo "1..$ntest"
 exit $fail

@@ -134,16 +134,40 @@ TEST_F(err, invalid_opcode)
 	EXPECT_SENSE(&self->c, 5, 0x20);
 }
 
+/* The first byte of the 8 KiB buffer at or after off that is no longer
+ * the fill pattern; 8192 if none: nothing was written from off on.
+ */
+static int first_change(const uint8_t *b, const uint8_t *ref, int off)
+{
+	while (off < 8192 && b[off] == ref[off])
+		off++;
+	return off;
+}
+
+/* The last byte of the 8 KiB buffer that is no longer the fill pattern. */
+static int last_change(const uint8_t *b, const uint8_t *ref)
+{
+	int i = 8191;
+
+	while (i >= 0 && b[i] == ref[i])
+		i--;
+	return i;
+}
+
 /* Proves: residuals are reported in virtio_scsi_cmd_resp.resid: a READ
  * (or INQUIRY) whose buffer is longer than the CDB asks (underflow)
- * completes GOOD with resid = the difference; a READ whose buffer is
- * shorter (overflow) and a WRITE with a mismatched buffer are refused with
+ * completes GOOD with resid = the difference, and the part of the buffer
+ * past what the CDB asks is not written; a READ whose buffer is shorter
+ * (overflow) and a WRITE with a mismatched buffer are refused with
  * ILLEGAL REQUEST (LIO's rule for fabrics passing their own SGL); nothing
- * outside the buffer is written.
+ * outside the descriptor (the rest of the 8 KiB buffer, the guards) is
+ * written.
  */
 TEST_F(err, residuals)
 {
-	uint8_t *b = self->buf;
+	uint8_t *b = self->buf, ref[8192];
+
+	vsng_fill(ref, sizeof(ref), 1);
 
 	/* READ 8 blocks into 2048 bytes: LIO refuses data overflow for a
 	 * fabric that passes its own scatterlist (vhost): CHECK CONDITION.
@@ -159,9 +183,11 @@ TEST_F(err, residuals)
 	       self->c.rsp.resid);
 	EXPECT_EQ(2, self->c.rsp.status);
 	EXPECT_EQ(5, vsng_sense_key(&self->c.rsp));
+	EXPECT_EQ(8192, first_change(b, ref, 2048));
 	EXPECT_TRUE(vsng_guard_ok(b, 8192, 256));
 
 	/* READ 4 blocks into 4096 bytes */
+	vsng_fill(b, 8192, 1);
 	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
 	ASSERT_EQ(0, vsng_rw(vq0(&self->e), &self->c, 10, false, 0, 4,
 			     vsng_gpa(&self->e.d, b), 4096));
@@ -172,27 +198,37 @@ TEST_F(err, residuals)
 	       self->c.rsp.resid);
 	EXPECT_EQ(0, self->c.rsp.status);
 	EXPECT_EQ(2048, self->c.rsp.resid);
+	EXPECT_EQ(8192, first_change(b, ref, 2048));
 
 	/* INQUIRY asking 36 bytes with a 255 byte buffer */
 	{
 		uint8_t cdb[6];
 		int n = vsng_cdb_inquiry(cdb, false, 0, 36);
 
+		vsng_fill(b, 8192, 1);
 		vsng_cmd_init(&self->c, VSNG_TPGT, 0);
 		ASSERT_EQ(0, vsng_scsi(vq0(&self->e), &self->c, cdb, n, 0, 0,
 				       vsng_gpa(&self->e.d, b), 255));
 		EXPECT_EQ(0, self->c.rsp.status);
 		TH_LOG("INQUIRY 36 into 255: resid %u", self->c.rsp.resid);
 		EXPECT_EQ(255 - 36, self->c.rsp.resid);
+		/* LIO's emulation copies its zero-padded answer up to the
+		 * buffer's length (both targets): bytes 36..254 may change.
+		 */
+		TH_LOG("INQUIRY 36 into 255: bytes %d..%d changed",
+		       first_change(b, ref, 36), last_change(b, ref));
+		EXPECT_EQ(8192, first_change(b, ref, 255));
 	}
 
-	/* WRITE 8 blocks from 2048 bytes: refused */
+	/* WRITE 8 blocks from 2048 bytes: refused; the device only reads */
+	vsng_fill(b, 8192, 1);
 	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
 	ASSERT_EQ(0, vsng_rw(vq0(&self->e), &self->c, 10, true, 0, 8,
 			     vsng_gpa(&self->e.d, b), 2048));
 	EXPECT_EQ(VIRTIO_SCSI_S_OK, self->c.rsp.response);
 	EXPECT_EQ(2, self->c.rsp.status);
 	EXPECT_EQ(5, vsng_sense_key(&self->c.rsp));
+	EXPECT_EQ(8192, first_change(b, ref, 0));
 	EXPECT_TRUE(vsng_guard_ok(b, 8192, 256));
 }
 
