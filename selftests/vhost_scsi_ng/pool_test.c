@@ -27,7 +27,7 @@ FIXTURE_SETUP(pool)
 	int err;
 
 	self->e.d.fd = -1;
-	err = vsng_env_up_slow(&self->e, &o, NB, 300);
+	err = vsng_env_up_slow(&self->e, &o, NB, 2000);
 	if (err == -ENOENT)
 		SKIP(return, "no null_blk configfs");
 	self->nullb = true;
@@ -68,7 +68,7 @@ TEST_F_TIMEOUT(pool, task_set_full_when_pool_exhausted, 120)
 	}
 	vsng_vq_kick(vq, true);
 	usleep(50 * 1000);
-	/* nothing can be back yet: the backend takes 300 ms per I/O */
+	/* nothing can be back yet: the backend takes 2 s per I/O */
 	ASSERT_EQ(0, (uint16_t)(vsng_vq_used_idx(vq) - start));
 	/* hostile: the same QN heads again, while the first QN are in flight */
 	for (i = 0; i < QN; i++)
@@ -77,7 +77,7 @@ TEST_F_TIMEOUT(pool, task_set_full_when_pool_exhausted, 120)
 	/*
 	 * Read each used entry's response as soon as the entry shows up: an
 	 * extra and its original share the response buffer, and the
-	 * original's normal answer (300 ms after it was sent) overwrites the
+	 * original's normal answer (2 s after it was sent) overwrites the
 	 * extra's.  The status written first is the target's answer to the
 	 * extra.
 	 */
