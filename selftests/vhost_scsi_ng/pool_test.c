@@ -4,7 +4,7 @@
  *
  * The target keeps a command pool per queue sized to the ring, so a
  * well-behaved guest can never exhaust it.  A hostile one can: with every
- * command held in flight by a slow backend (null_blk, 300 ms completion,
+ * command held in flight by a slow backend (null_blk, 2 s completion,
  * made through null_blk's configfs), it republishes the same heads.  The
  * extra requests must each get an answer (SCSI status TASK SET FULL at
  * once, in-tree and ours), nothing may crash, and the device must be
