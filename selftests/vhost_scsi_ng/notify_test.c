@@ -156,16 +156,50 @@ static int split_cpus(void)
 	return n;
 }
 
+/*
+ * Does the device, as the ring shows it, want a kick for the next request?
+ * EVENT_IDX: avail_event is the driver's current avail index; otherwise
+ * VRING_USED_F_NO_NOTIFY is clear.
+ */
+static bool kicks_on(FIXTURE_DATA(notify) *self, bool event_idx)
+{
+	struct vsng_vq *vq = self->vq;
+	uint16_t ae;
+
+	if (event_idx) {
+		memcpy(&ae, &vq->used->ring[vq->num], 2);
+		return ae == vq->avail_idx;
+	}
+	return !(__atomic_load_n(&vq->used->flags, __ATOMIC_ACQUIRE) &
+		 VRING_USED_F_NO_NOTIFY);
+}
+
+static void log_kick_state(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(notify) *self)
+{
+	uint16_t ae;
+
+	memcpy(&ae, &self->vq->used->ring[self->vq->num], 2);
+	TH_LOG("avail idx %u, avail_event %u, used flags %#x",
+	       self->vq->avail_idx, ae, self->vq->used->flags);
+}
+
 TEST_F_TIMEOUT(notify, kicks_suppressed_while_draining, 120)
 {
 	enum { BIG = 48, BIGLEN = 131072, SMALL = 48 };
 	uint8_t *big = vsng_alloc(&self->e.d, 0, BIG * BIGLEN, 4096);
 	uint64_t k0 = self->vq->kicks, s0 = self->vq->kicks_suppressed;
+	struct vhost_scsi_ng_vq_stats a, b;
 	uint64_t supp = 0, t;
 	int i, round;
 
 	ASSERT_NE(NULL, big);
 	TH_LOG("%d device threads moved to CPU 1", split_cpus());
+	/* idle after setup: the device must want the next kick */
+	EXPECT_TRUE(kicks_on(self, variant->event_idx))
+		log_kick_state(_metadata, self);
+	if (vsng_target_is_ours())
+		ASSERT_EQ(0, vsng_vq_stats(&self->e.d, self->vq->index, &a));
 	for (i = 0; i < 128; i++) {
 		prep_read(self, i);
 		ASSERT_EQ(0, vsng_cmd_submit(self->vq, &self->cmds[i]));
@@ -175,7 +209,20 @@ TEST_F_TIMEOUT(notify, kicks_suppressed_while_draining, 120)
 	TH_LOG("128 requests one by one, each followed by a kick decision: %llu kicks, %llu suppressed",
 	       (unsigned long long)(self->vq->kicks - k0),
 	       (unsigned long long)(self->vq->kicks_suppressed - s0));
-	EXPECT_EQ(128, self->vq->kicks - k0 + self->vq->kicks_suppressed - s0);
+	/* the first request found the idle device asking for a kick */
+	EXPECT_GE(self->vq->kicks - k0, 1);
+	if (vsng_target_is_ours()) {
+		/* the device saw kicks, never more than were sent */
+		ASSERT_EQ(0, vsng_vq_stats(&self->e.d, self->vq->index, &b));
+		TH_LOG("device counted %llu kick wake-ups",
+		       (unsigned long long)(b.kicks - a.kicks));
+		EXPECT_GE(b.kicks - a.kicks, 1);
+		EXPECT_LE(b.kicks - a.kicks, self->vq->kicks - k0);
+	}
+	/* drained and idle again: kicks are back on */
+	usleep(200 * 1000);
+	EXPECT_TRUE(kicks_on(self, variant->event_idx))
+		log_kick_state(_metadata, self);
 
 	for (round = 0; round < 3 && !supp; round++) {
 		k0 = self->vq->kicks;
@@ -220,14 +267,8 @@ TEST_F_TIMEOUT(notify, kicks_suppressed_while_draining, 120)
 		       (unsigned long long)supp);
 	}
 	usleep(200 * 1000);
-	if (variant->event_idx) {
-		uint16_t ae;
-
-		memcpy(&ae, &self->vq->used->ring[self->vq->num], 2);
-		EXPECT_EQ(self->vq->avail_idx, ae);
-	} else {
-		EXPECT_EQ(0, self->vq->used->flags & VRING_USED_F_NO_NOTIFY);
-	}
+	EXPECT_TRUE(kicks_on(self, variant->event_idx))
+		log_kick_state(_metadata, self);
 }
 
 /* Proves: when the driver asks for no interrupts (VRING_AVAIL_F_NO_INTERRUPT,
@@ -295,13 +336,20 @@ TEST_F_TIMEOUT(notify, event_idx_one_interrupt_per_batch, 120)
 }
 
 /* Proves: a lone request (queue depth 1) is answered at once, not held
- * back waiting for a batch: median and worst latency over 50 requests.
+ * back waiting for a batch.  A held-back signal costs only the coalescing
+ * delay (50 us by default), far below what wall-clock time on a shared TCG
+ * host can resolve, so for ours the device's own count of deferred signals
+ * (stats.coalesced) must not move over 50 QD1 requests.  The latencies
+ * (median < 100 ms, worst < 2 s) only catch gross stalls, on both targets.
  */
 TEST_F_TIMEOUT(notify, qd1_answered_without_waiting, 120)
 {
+	struct vhost_scsi_ng_vq_stats a, b;
 	uint64_t lat[50], t0, tmp;
 	int i, j;
 
+	if (vsng_target_is_ours())
+		ASSERT_EQ(0, vsng_vq_stats(&self->e.d, self->vq->index, &a));
 	for (i = 0; i < 50; i++) {
 		prep_read(self, 0);
 		t0 = vsng_now_ms();
@@ -319,19 +367,29 @@ TEST_F_TIMEOUT(notify, qd1_answered_without_waiting, 120)
 	       (unsigned long long)lat[25], (unsigned long long)lat[49]);
 	EXPECT_LT(lat[25], 100);
 	EXPECT_LT(lat[49], 2000);
+	if (vsng_target_is_ours()) {
+		ASSERT_EQ(0, vsng_vq_stats(&self->e.d, self->vq->index, &b));
+		TH_LOG("signals deferred by coalescing: %llu, interrupts %llu",
+		       (unsigned long long)(b.coalesced - a.coalesced),
+		       (unsigned long long)(b.interrupts - a.interrupts));
+		EXPECT_EQ(0, b.coalesced - a.coalesced);
+		EXPECT_EQ(50, b.interrupts - a.interrupts);
+	}
 }
 
 /* Proves (ours only): completions are published in batches: one used->idx
  * store and at most one interrupt per completion pass, so for a burst of 64
- * the used-index writes are fewer than the completions, interrupts are not
+ * there are at most 8 used-index writes (2 measured), interrupts are not
  * more than used-index writes, and the device's kick/interrupt counters
- * match what the driver saw.
+ * match what the driver saw.  The driver waits for the call eventfd only
+ * (irq_only): every completion must be signalled, at least one interrupt
+ * arrives, and a lost one is a timeout here.
  */
 TEST_F_TIMEOUT(notify, used_idx_writes_per_pass, 120)
 {
 	struct vhost_scsi_ng_vq_stats a, b;
 	uint64_t k0, i0;
-	int i;
+	int i, done = 0;
 
 	VSNG_OURS_ONLY("per-queue statistics");
 	ASSERT_EQ(0, vsng_vq_stats(&self->e.d, self->vq->index, &a));
@@ -343,19 +401,30 @@ TEST_F_TIMEOUT(notify, used_idx_writes_per_pass, 120)
 		ASSERT_EQ(0, vsng_cmd_submit(self->vq, &self->cmds[i]));
 	}
 	vsng_vq_kick(self->vq, false);
-	ASSERT_EQ(64, wait_all(self->vq, 64, VSNG_TMO));
+	self->vq->irq_only = true;
+	while (done < 64 && vsng_vq_wait(self->vq, VSNG_TMO))
+		done += vsng_vq_reap(self->vq);
+	self->vq->irq_only = false;
+	EXPECT_EQ(64, done) {
+		TH_LOG("%d of 64 completions signalled (%llu interrupts)", done,
+		       (unsigned long long)(self->vq->interrupts - i0));
+	}
+	ASSERT_EQ(64, done + wait_all(self->vq, 64 - done, VSNG_TMO));
 	usleep(100 * 1000);
 	vsng_vq_drain_irq(self->vq);
 	ASSERT_EQ(0, vsng_vq_stats(&self->e.d, self->vq->index, &b));
-	TH_LOG("64 reqs: used_idx_writes %llu interrupts %llu kicks %llu (driver: kicks %llu irqs %llu)",
+	TH_LOG("64 reqs: used_idx_writes %llu interrupts %llu kicks %llu (driver: kicks %llu irqs %llu, waits ended without one %llu)",
 	       (unsigned long long)(b.used_idx_writes - a.used_idx_writes),
 	       (unsigned long long)(b.interrupts - a.interrupts),
 	       (unsigned long long)(b.kicks - a.kicks),
 	       (unsigned long long)(self->vq->kicks - k0),
-	       (unsigned long long)(self->vq->interrupts - i0));
+	       (unsigned long long)(self->vq->interrupts - i0),
+	       (unsigned long long)self->vq->irq_less);
 	EXPECT_EQ(64, b.requests - a.requests);
 	EXPECT_EQ(64, b.completions - a.completions);
-	EXPECT_LT(b.used_idx_writes - a.used_idx_writes, 64);
+	EXPECT_GE(b.used_idx_writes - a.used_idx_writes, 1);
+	EXPECT_LE(b.used_idx_writes - a.used_idx_writes, 8);
+	EXPECT_GE(self->vq->interrupts - i0, 1);
 	EXPECT_LE(b.interrupts - a.interrupts,
 		  b.used_idx_writes - a.used_idx_writes);
 	EXPECT_EQ(self->vq->interrupts - i0, b.interrupts - a.interrupts);

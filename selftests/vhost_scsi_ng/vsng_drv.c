@@ -701,11 +701,45 @@ static bool vq_pending(struct vsng_vq *vq)
 	return READ_ONCE16(vq->used->idx) != vq->last_used;
 }
 
+/*
+ * vq->irq_only: block on the call eventfd alone.  With EVENT_IDX, entries
+ * published before used_event moved may legitimately come without a
+ * signal (vring_need_event): virtio drivers look once after publishing
+ * used_event, and so do we (counted in irq_less).  Without EVENT_IDX every
+ * publication signals unless NO_INTERRUPT is set: no look at all.
+ */
+static int vq_wait_irq(struct vsng_vq *vq, int timeout_ms)
+{
+	uint64_t end = vsng_now_ms() + timeout_ms;
+	struct pollfd p = { .fd = vq->call_fd, .events = POLLIN };
+
+	if (vq->event_idx && !vq->no_interrupt) {
+		WRITE_ONCE16(*used_event_p(vq), vq->last_used);
+		/* used_event store before re-reading used->idx */
+		smp_mb();
+		if (vq_pending(vq)) {
+			vq->irq_less++;
+			return 1;
+		}
+	}
+	for (;;) {
+		int64_t left = (int64_t)end - (int64_t)vsng_now_ms();
+
+		if (left <= 0)
+			return 0;
+		if (poll(&p, 1, left > INT32_MAX ? INT32_MAX : left) > 0 &&
+		    vsng_vq_drain_irq(vq) && vq_pending(vq))
+			return 1;
+	}
+}
+
 int vsng_vq_wait(struct vsng_vq *vq, int timeout_ms)
 {
 	uint64_t end = vsng_now_ms() + timeout_ms;
 	struct pollfd p = { .fd = vq->call_fd, .events = POLLIN };
 
+	if (vq->irq_only)
+		return vq_wait_irq(vq, timeout_ms);
 	for (;;) {
 		int64_t left;
 

@@ -94,6 +94,14 @@ struct vsng_vq {
 	struct vring_desc *indir;	/* num tables of VSNG_INDIR_MAX */
 	bool event_idx;
 	bool no_interrupt;	/* driver asked for no interrupts */
+	/*
+	 * vsng_vq_wait() returns only when a call eventfd signal came (and
+	 * used entries are pending): the used ring is not looked at before
+	 * a signal, so a lost interrupt is a timeout, not a slow success.
+	 * With EVENT_IDX the one look virtio allows (after publishing
+	 * used_event) is kept and counted in irq_less.
+	 */
+	bool irq_only;
 
 	/* Driver-side counters. */
 	uint64_t kicks;		/* kick eventfd writes */
@@ -101,6 +109,7 @@ struct vsng_vq {
 	uint64_t interrupts;	/* sum of call eventfd counts read */
 	uint64_t irq_wakeups;	/* reads of the call eventfd returning > 0 */
 	uint64_t completions;	/* used entries consumed */
+	uint64_t irq_less;	/* irq_only waits ended without a signal */
 };
 
 struct vsng_dev_opts {
@@ -172,7 +181,8 @@ bool vsng_vq_kick(struct vsng_vq *vq, bool force);
 /* Consume one used entry: 1 if got one, 0 if none. */
 int vsng_vq_get_used(struct vsng_vq *vq, uint32_t *len, void **cookie);
 /* Wait for used entries by call eventfd (poll) up to timeout_ms; >0 if
- * some are pending, 0 on timeout.  Does not consume them.
+ * some are pending, 0 on timeout.  Does not consume them.  Unless
+ * vq->irq_only, the used ring is also looked at every 100 ms.
  */
 int vsng_vq_wait(struct vsng_vq *vq, int timeout_ms);
 /* Busy-poll the used ring (no eventfd) up to timeout_ms. */
