@@ -181,4 +181,25 @@ static inline const char *vsng_module(void)
 
 #define RESP_OK(c) ((c)->done && (c)->rsp.response == VIRTIO_SCSI_S_OK)
 
+/*
+ * A defect that the in-tree target is known to have (Documentation/
+ * selftests.md lists them).  @bad true means the defect showed up.  On
+ * in-tree this prints "# in-tree: affected: ..." and the test passes (the
+ * suite documents the reference, it does not fail on it); on ours it is
+ * an EXPECT failure with the same text.  Evaluates to @bad, so a test can
+ * stop checking what follows from the defect.
+ */
+#define VSNG_INTREE_AFFECTED(bad, fmt, ...) ({				\
+	bool __bad = (bad);						\
+									\
+	if (__bad && !vsng_target_is_ours()) {				\
+		ksft_print_msg("in-tree: affected: " fmt "\n",		\
+			       ##__VA_ARGS__);				\
+	} else if (__bad) {						\
+		TH_LOG("affected: " fmt, ##__VA_ARGS__);		\
+		EXPECT_FALSE(__bad);					\
+	}								\
+	__bad;								\
+})
+
 #endif /* VSNG_TEST_H */
