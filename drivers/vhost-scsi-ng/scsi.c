@@ -346,13 +346,17 @@ static void vsng_cmd_submit(struct vsng_cmd *cmd, struct se_session *sess,
 {
 	struct se_cmd *se_cmd = &cmd->se_cmd;
 	struct scatterlist *sgl = NULL, *prot_sgl = NULL;
+	unsigned int prot_count = 0;
 
+	/* Never a PI count without its list (no PI without data anyway). */
 	if (cmd->sgl_count) {
 		sgl = cmd->sgl;
-		if (cmd->prot_sgl_count)
+		if (cmd->prot_sgl_count) {
 			prot_sgl = cmd->prot_sgl;
-		else
+			prot_count = cmd->prot_sgl_count;
+		} else {
 			se_cmd->prot_pto = true;
+		}
 	}
 
 	/* The virtio tag is what ABORT TASK names. */
@@ -362,7 +366,7 @@ static void vsng_cmd_submit(struct vsng_cmd *cmd, struct se_session *sess,
 			TARGET_SCF_ACK_KREF);
 	/* On failure LIO has already queued a CHECK CONDITION response. */
 	if (target_submit_prep(se_cmd, cmd->cdb, sgl, cmd->sgl_count,
-			       NULL, 0, prot_sgl, cmd->prot_sgl_count,
+			       NULL, 0, prot_sgl, prot_count,
 			       GFP_KERNEL))
 		return;
 	target_submit(se_cmd);
@@ -467,20 +471,36 @@ static int vsng_scsi_handle_req(struct vsng_vq *vq, struct vsng_chain *ch)
 
 	/* T10-PI bytes come first in the data area. */
 	if (req.pi_out) {
-		if (dir != DMA_TO_DEVICE)
+		if (unlikely(dir != DMA_TO_DEVICE)) {
+			vsng_vq_bad_request(vq, "pi_bytesout %u without data-out",
+					    req.pi_out);
 			goto bad_target;
+		}
 		prot_len = req.pi_out;
 	} else if (req.pi_in) {
-		if (dir != DMA_FROM_DEVICE)
+		if (unlikely(dir != DMA_FROM_DEVICE)) {
+			vsng_vq_bad_request(vq, "pi_bytesin %u without data-in",
+					    req.pi_in);
 			goto bad_target;
+		}
 		prot_len = req.pi_in;
 	}
-	if (unlikely(prot_len > data_len))
+	/*
+	 * The PI bytes are not data: LIO gets the data bytes alone as the
+	 * expected transfer length (its emulated commands copy up to that
+	 * length through the data scatterlist), and a request that is all
+	 * PI and no data has nothing to carry the PI for.
+	 */
+	if (unlikely(prot_len && prot_len >= data_len)) {
+		vsng_vq_bad_request(vq, "T10-PI bytes %zu leave no data in a %zu-byte data area",
+				    prot_len, data_len);
 		goto bad_target;
+	}
 	if (prot_len) {
 		prot_iter = data_iter;
 		iov_iter_truncate(&prot_iter, prot_len);
 		iov_iter_advance(&data_iter, prot_len);
+		data_len -= prot_len;
 	}
 
 	if (unlikely(!vsng_cdb_fits(req.cdb))) {
@@ -515,8 +535,8 @@ static int vsng_scsi_handle_req(struct vsng_vq *vq, struct vsng_chain *ch)
 		if (ret)
 			goto release;
 	}
-	if (data_len > prot_len) {
-		ret = vsng_map_data(cmd, &data_iter, data_len - prot_len);
+	if (data_len) {
+		ret = vsng_map_data(cmd, &data_iter, data_len);
 		if (ret)
 			goto release;
 	}
