@@ -213,14 +213,23 @@ unpin:
  * Misaligned buffers that would need more than BIO_MAX_VECS segments
  * can be split by the block layer into bios that are not multiples of
  * the sector size (Windows guests send these).  Copy through freshly
- * allocated pages instead; reads are copied back at completion.
+ * allocated pages instead; reads are copied back at completion, only as
+ * far as the backend produced data (vsng_data_in_produced()).  The pages
+ * are the guest's doing: charged to the owner's memory cgroup (the
+ * worker is a thread of the owner), and zeroed for reads so that no
+ * stale host memory can reach the guest even if a backend reports more
+ * than it wrote.
  */
 static int vsng_bounce(struct vsng_cmd *cmd, struct iov_iter *iter,
 		       size_t len)
 {
 	unsigned int n = DIV_ROUND_UP(len, PAGE_SIZE), i;
+	gfp_t gfp = GFP_KERNEL_ACCOUNT;
 	struct page *page;
 	int ret;
+
+	if (cmd->dir == DMA_FROM_DEVICE)
+		gfp |= __GFP_ZERO;
 
 	ret = vsng_cmd_sgl_reserve(cmd, n);
 	if (ret)
@@ -228,7 +237,7 @@ static int vsng_bounce(struct vsng_cmd *cmd, struct iov_iter *iter,
 	for (i = 0; i < n; i++) {
 		size_t chunk = min_t(size_t, PAGE_SIZE, len);
 
-		page = alloc_page(GFP_KERNEL);
+		page = alloc_page(gfp);
 		if (!page) {
 			ret = -ENOMEM;
 			goto free;
@@ -346,13 +355,17 @@ static void vsng_cmd_submit(struct vsng_cmd *cmd, struct se_session *sess,
 {
 	struct se_cmd *se_cmd = &cmd->se_cmd;
 	struct scatterlist *sgl = NULL, *prot_sgl = NULL;
+	unsigned int prot_count = 0;
 
+	/* Never a PI count without its list (no PI without data anyway). */
 	if (cmd->sgl_count) {
 		sgl = cmd->sgl;
-		if (cmd->prot_sgl_count)
+		if (cmd->prot_sgl_count) {
 			prot_sgl = cmd->prot_sgl;
-		else
+			prot_count = cmd->prot_sgl_count;
+		} else {
 			se_cmd->prot_pto = true;
+		}
 	}
 
 	/* The virtio tag is what ABORT TASK names. */
@@ -362,7 +375,7 @@ static void vsng_cmd_submit(struct vsng_cmd *cmd, struct se_session *sess,
 			TARGET_SCF_ACK_KREF);
 	/* On failure LIO has already queued a CHECK CONDITION response. */
 	if (target_submit_prep(se_cmd, cmd->cdb, sgl, cmd->sgl_count,
-			       NULL, 0, prot_sgl, cmd->prot_sgl_count,
+			       NULL, 0, prot_sgl, prot_count,
 			       GFP_KERNEL))
 		return;
 	target_submit(se_cmd);
@@ -467,20 +480,36 @@ static int vsng_scsi_handle_req(struct vsng_vq *vq, struct vsng_chain *ch)
 
 	/* T10-PI bytes come first in the data area. */
 	if (req.pi_out) {
-		if (dir != DMA_TO_DEVICE)
+		if (unlikely(dir != DMA_TO_DEVICE)) {
+			vsng_vq_bad_request(vq, "pi_bytesout %u without data-out",
+					    req.pi_out);
 			goto bad_target;
+		}
 		prot_len = req.pi_out;
 	} else if (req.pi_in) {
-		if (dir != DMA_FROM_DEVICE)
+		if (unlikely(dir != DMA_FROM_DEVICE)) {
+			vsng_vq_bad_request(vq, "pi_bytesin %u without data-in",
+					    req.pi_in);
 			goto bad_target;
+		}
 		prot_len = req.pi_in;
 	}
-	if (unlikely(prot_len > data_len))
+	/*
+	 * The PI bytes are not data: LIO gets the data bytes alone as the
+	 * expected transfer length (its emulated commands copy up to that
+	 * length through the data scatterlist), and a request that is all
+	 * PI and no data has nothing to carry the PI for.
+	 */
+	if (unlikely(prot_len && prot_len >= data_len)) {
+		vsng_vq_bad_request(vq, "T10-PI bytes %zu leave no data in a %zu-byte data area",
+				    prot_len, data_len);
 		goto bad_target;
+	}
 	if (prot_len) {
 		prot_iter = data_iter;
 		iov_iter_truncate(&prot_iter, prot_len);
 		iov_iter_advance(&data_iter, prot_len);
+		data_len -= prot_len;
 	}
 
 	if (unlikely(!vsng_cdb_fits(req.cdb))) {
@@ -515,8 +544,8 @@ static int vsng_scsi_handle_req(struct vsng_vq *vq, struct vsng_chain *ch)
 		if (ret)
 			goto release;
 	}
-	if (data_len > prot_len) {
-		ret = vsng_map_data(cmd, &data_iter, data_len - prot_len);
+	if (data_len) {
+		ret = vsng_map_data(cmd, &data_iter, data_len);
 		if (ret)
 			goto release;
 	}
@@ -551,7 +580,31 @@ void vsng_scsi_handle_kick(struct vsng_work *work)
 	blk_finish_plug(&plug);
 }
 
-static int vsng_bounce_copy_back(struct vsng_cmd *cmd)
+/*
+ * Bytes of data-in the backend produced: none unless the command
+ * succeeded (or LIO marked its data good despite the status), and no
+ * more than LIO's final transfer length and what the residual reported
+ * to the guest leaves.
+ */
+static u32 vsng_data_in_produced(const struct vsng_cmd *cmd)
+{
+	const struct se_cmd *se_cmd = &cmd->se_cmd;
+	u32 len;
+
+	if (cmd->flags & VSNG_CMD_ABORTED)
+		return 0;
+	if (se_cmd->scsi_status != SAM_STAT_GOOD &&
+	    !(se_cmd->se_cmd_flags & SCF_TREAT_READ_AS_NORMAL))
+		return 0;
+	len = min(cmd->data_len, se_cmd->data_length);
+	if (se_cmd->se_cmd_flags & SCF_UNDERFLOW_BIT)
+		len = min(len, cmd->data_len -
+			  min(se_cmd->residual_count, cmd->data_len));
+	return len;
+}
+
+/* Copy the first @len bytes of the bounce pages to the guest's data-in. */
+static int vsng_bounce_copy_back(struct vsng_cmd *cmd, u32 len)
 {
 	struct iov_iter it;
 	unsigned int i;
@@ -559,12 +612,13 @@ static int vsng_bounce_copy_back(struct vsng_cmd *cmd)
 	iov_iter_init(&it, ITER_DEST, cmd->in_iov, cmd->in_cnt, cmd->in_len);
 	iov_iter_advance(&it, sizeof(struct virtio_scsi_cmd_resp) +
 			 cmd->prot_len);
-	for (i = 0; i < cmd->sgl_count; i++) {
+	for (i = 0; i < cmd->sgl_count && len; i++) {
 		struct scatterlist *sg = &cmd->sgl[i];
+		size_t chunk = min(sg->length, len);
 
-		if (copy_page_to_iter(sg_page(sg), 0, sg->length, &it) !=
-		    sg->length)
+		if (copy_page_to_iter(sg_page(sg), 0, chunk, &it) != chunk)
 			return -EFAULT;
+		len -= chunk;
 	}
 	return 0;
 }
@@ -578,7 +632,7 @@ static void vsng_scsi_send_cmd_resp(struct vsng_vq *vq, struct vsng_cmd *cmd)
 
 	memset(&rsp, 0, sizeof(rsp));
 	if ((cmd->flags & VSNG_CMD_BOUNCE) && cmd->dir == DMA_FROM_DEVICE &&
-	    vsng_bounce_copy_back(cmd)) {
+	    vsng_bounce_copy_back(cmd, vsng_data_in_produced(cmd))) {
 		rsp.response = VIRTIO_SCSI_S_BAD_TARGET;
 	} else if (cmd->flags & VSNG_CMD_ABORTED) {
 		rsp.response = VIRTIO_SCSI_S_ABORTED;

@@ -146,7 +146,7 @@ struct vsng_cmd {
 	u16 head;			/* descriptor head to complete */
 	u8 flags;
 	enum dma_data_direction dir;
-	u32 data_len;			/* data + protection bytes */
+	u32 data_len;			/* data bytes, without PI */
 	u32 prot_len;			/* protection bytes */
 	struct scatterlist *sgl;	/* inline_sgl or big_sgl */
 	unsigned int sgl_count;

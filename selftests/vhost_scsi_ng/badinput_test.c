@@ -595,4 +595,202 @@ TEST_F(bad, data_in_onto_ring)
 	verdict(_metadata, self, false);
 }
 
+/* ---- T10-PI lengths ---------------------------------------------------- */
+
+#define PG	4096
+
+/*
+ * Re-create the device with T10_PI negotiated (the request header grows
+ * pi_bytesout/pi_bytesin); the fixture's buffers move into the new
+ * device's memory.  -EOPNOTSUPP if the target does not offer T10_PI.
+ */
+static int pi_reinit(FIXTURE_DATA(bad) *self)
+{
+	struct vsng_dev_opts o = bad_opts;
+	struct vsng_dev *d = &self->e.d;
+	int err;
+
+	if (!(d->offered & VSNG_F_T10_PI))
+		return -EOPNOTSUPP;
+	o.features = d->offered & (VSNG_F_VERSION_1 | VSNG_F_ANY_LAYOUT |
+				   VSNG_F_INDIRECT | VSNG_F_EVENT_IDX |
+				   VSNG_F_T10_PI);
+	vsng_dev_clear_endpoint(d);
+	vsng_dev_close(d);
+	err = vsng_dev_init(d, &o);
+	if (!err)
+		err = vsng_dev_set_endpoint(d, self->e.t.wwpn);
+	if (err)
+		return err;
+	vsng_clear_ua(vsng_req_vq(&self->e, 0), 0);
+	vsng_clear_ua(vsng_req_vq(&self->e, 1), 0);
+	self->vq = vsng_req_vq(&self->e, 0);
+	/* the PI header is longer: req_pi lives where req points */
+	self->req = vsng_alloc_guarded(d, 0,
+				       sizeof(struct virtio_scsi_cmd_req_pi),
+				       GUARD);
+	self->resp = vsng_alloc_guarded(d, 0, sizeof(*self->resp), GUARD);
+	self->data = vsng_alloc_guarded(d, 0, DLEN, GUARD);
+	self->ind = vsng_alloc_guarded(d, 0, 64 * 16, GUARD);
+	if (!self->req || !self->resp || !self->data || !self->ind)
+		return -ENOMEM;
+	memset(self->resp, 0x77, sizeof(*self->resp));
+	memset(self->data, 0x77, DLEN);
+	return 0;
+}
+
+/*
+ * A PI request: INQUIRY with allocation length @alloc, pi_bytesin @pi,
+ * one data-in descriptor of @din bytes at @buf (PI bytes first, then
+ * data).
+ */
+static int pi_inquiry_chain(FIXTURE_DATA(bad) *self, uint16_t alloc,
+			    uint32_t pi, const uint8_t *buf, uint32_t din)
+{
+	struct virtio_scsi_cmd_req_pi *r = (void *)self->req;
+	uint16_t i[3];
+	int head = take(self->vq, 3, i);
+
+	memset(r, 0, sizeof(*r));
+	vsng_lun_encode(r->lun, VSNG_TPGT, 0);
+	vsng_cdb_inquiry(r->cdb, false, 0, alloc);
+	r->pi_bytesin = pi;
+	set_desc(&self->vq->desc[i[0]], G(&self->e, r), sizeof(*r),
+		 VRING_DESC_F_NEXT, i[1]);
+	set_desc(&self->vq->desc[i[1]], G(&self->e, self->resp),
+		 sizeof(*self->resp), VRING_DESC_F_NEXT | VRING_DESC_F_WRITE,
+		 i[2]);
+	set_desc(&self->vq->desc[i[2]], G(&self->e, buf), din,
+		 VRING_DESC_F_WRITE, 0);
+	return head;
+}
+
+/*
+ * The harmless probe of the PI length confusion: one page of PI, then
+ * 16 data bytes at the START of the next page, the rest of that page a
+ * pattern the device must not touch; INQUIRY asks for 255 bytes.  A
+ * target that hands LIO the data and PI bytes together as the expected
+ * transfer length (16 + 4096 >= 255) lets LIO's INQUIRY emulation copy
+ * 255 bytes into the 16-byte data buffer: the 239 bytes past it land in
+ * the same page (kmap of the data page), never beyond it, so the probe
+ * is safe for the host even where it shows the defect.  Returns the
+ * number of bytes changed past the data-in descriptor (in that page).
+ */
+static size_t pi_probe(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(bad) *self, uint8_t **bufp)
+{
+	uint8_t *buf = vsng_alloc(&self->e.d, 0, 2 * PG, PG);
+	size_t past = 0, k;
+
+	if (!buf)
+		return (size_t)-1;
+	*bufp = buf;
+	memset(buf, 0x77, 2 * PG);
+	snap_allow(self, buf, PG + 16);
+	run_chain(self, pi_inquiry_chain(self, 255, PG, buf, PG + 16));
+	for (k = PG + 16; k < 2 * PG; k++)
+		past += buf[k] != 0x77;
+	TH_LOG("probe: used %d err %d response %u status %#x resid %u, %zu bytes past the data-in descriptor changed",
+	       self->used, self->err_fired, self->resp->response,
+	       self->resp->status, self->resp->resid, past);
+	return past;
+}
+
+/* The device still answers on the other queue. */
+static void pi_still_works(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(bad) *self)
+{
+	struct vsng_cmd c = { 0 };
+
+	ASSERT_EQ(0, vsng_tur(vsng_req_vq(&self->e, 1), VSNG_TPGT, 0, &c));
+	EXPECT_EQ(VIRTIO_SCSI_S_OK, c.rsp.response);
+	EXPECT_EQ(0, c.rsp.status);
+}
+
+/*
+ * Proves: pi_bytesin larger than what the CDB asks, with a small data
+ * area, does not let the device write past the data-in descriptor: the
+ * expected transfer length given to LIO is the data area alone, so an
+ * INQUIRY for 255 bytes into 16 data bytes is an overflow (CHECK
+ * CONDITION, ILLEGAL REQUEST), and all other guest memory is untouched.
+ * In-tree 6.12 passes data + PI bytes to LIO: affected (the probe stays
+ * inside one page, see pi_probe()).
+ */
+TEST_F(bad, pi_bytesin_past_data)
+{
+	uint64_t first;
+	uint8_t *buf;
+	size_t past, nbad;
+
+	if (pi_reinit(self) == -EOPNOTSUPP)
+		SKIP(return, "T10_PI not offered");
+	ASSERT_EQ(0, self->nallow);
+	past = pi_probe(_metadata, self, &buf);
+	ASSERT_NE((size_t)-1, past);
+	ASSERT_TRUE(self->used || self->err_fired);
+	nbad = snap_diff(self, true, &first);
+	if (VSNG_INTREE_AFFECTED(past || nbad,
+				 "INQUIRY for 255 bytes, pi_bytesin 4096, 16 data bytes: %zu bytes past the data-in descriptor written (%zu outside the chain's buffers, first at %#llx)",
+				 past, nbad, (unsigned long long)first))
+		return;
+	/* not affected: an overflow of the 16-byte data area, refused */
+	EXPECT_TRUE(self->used);
+	EXPECT_EQ(VIRTIO_SCSI_S_OK, self->resp->response);
+	EXPECT_EQ(2, self->resp->status);
+	EXPECT_EQ(5, vsng_sense_key(self->resp));
+	EXPECT_TRUE(vsng_guard_ok(self->req,
+				  sizeof(struct virtio_scsi_cmd_req_pi), GUARD));
+	EXPECT_TRUE(vsng_guard_ok(self->resp, sizeof(*self->resp), GUARD));
+	pi_still_works(_metadata, self);
+}
+
+/*
+ * Proves: pi_bytesin equal to the whole data-in area (PI bytes and no
+ * data) is refused as a bad request (BAD_TARGET, err eventfd) and
+ * writes nothing, instead of reaching LIO with PI and no data.
+ * In-tree 6.12 is NOT sent this request: it would map a data area of
+ * 0 bytes with sg_init_table(sgl, 0), whose end marker lands at
+ * sgl[0xffffffff] (a write about 128 GiB past its array: an oops at
+ * best).  Its affliction with the same length arithmetic is shown by
+ * the harmless probe of pi_bytesin_past_data instead.
+ */
+TEST_F(bad, pi_bytesin_fills_data_in)
+{
+	uint64_t first;
+	uint8_t *buf;
+	size_t nbad, k, chg = 0;
+
+	if (pi_reinit(self) == -EOPNOTSUPP)
+		SKIP(return, "T10_PI not offered");
+	if (!vsng_target_is_ours()) {
+		size_t past = pi_probe(_metadata, self, &buf);
+
+		ASSERT_NE((size_t)-1, past);
+		VSNG_INTREE_AFFECTED(past != 0,
+				     "pi_bytesin == data-in length not sent (would run sg_init_table(sgl, 0)); the same data + PI length arithmetic shows in the probe: %zu bytes past a 16-byte data-in descriptor written",
+				     past);
+		return;
+	}
+	buf = vsng_alloc(&self->e.d, 0, 2 * PG, PG);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0x77, 2 * PG);
+	snap_allow(self, buf, PG);
+	run_chain(self, pi_inquiry_chain(self, 255, PG, buf, PG));
+	TH_LOG("used %d err %d response %u status %#x resid %u",
+	       self->used, self->err_fired, self->resp->response,
+	       self->resp->status, self->resp->resid);
+	nbad = snap_diff(self, true, &first);
+	EXPECT_EQ(0, nbad) {
+		TH_LOG("%zu bytes outside the chain's buffers changed, first at %#llx",
+		       nbad, (unsigned long long)first);
+	}
+	for (k = 0; k < 2 * PG; k++)
+		chg += buf[k] != 0x77;
+	EXPECT_EQ(0, chg);
+	EXPECT_TRUE(self->used);
+	EXPECT_EQ(VIRTIO_SCSI_S_BAD_TARGET, self->resp->response);
+	EXPECT_TRUE(self->err_fired);
+	pi_still_works(_metadata, self);
+}
+
 TEST_HARNESS_MAIN

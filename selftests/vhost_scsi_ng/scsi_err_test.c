@@ -249,4 +249,109 @@ TEST_F(err, read_without_buffer)
 	EXPECT_EQ(0, self->c.rsp.status);
 }
 
+/*
+ * A data-in buffer that takes the bounce path: one descriptor of 1 MiB +
+ * 4 KiB at an odd address spans 258 pages, more than BIO_MAX_VECS (256),
+ * and is not sector aligned, so the target reads into pages of its own
+ * and copies them to the guest at completion.  The whole area around it
+ * is filled with 0x77 first.
+ */
+#define BNC_LEN		((1u << 20) + 4096)
+#define BNC_AREA	(BNC_LEN + 3 * 4096)
+
+struct bounce_area {
+	uint8_t *area;
+	uint8_t *buf;	/* area + 4096 + 3 */
+};
+
+static void bounce_fill(struct bounce_area *b)
+{
+	memset(b->area, 0x77, BNC_AREA);
+}
+
+/*
+ * Bytes of the area changed outside the first @produced bytes of the
+ * buffer; *stale counts those that are neither the fill nor zero (host
+ * memory that was never the device's answer).
+ */
+static size_t bounce_changed(const struct bounce_area *b, uint32_t produced,
+			     size_t *stale)
+{
+	size_t i, n = 0;
+
+	*stale = 0;
+	for (i = 0; i < BNC_AREA; i++) {
+		const uint8_t *p = b->area + i;
+
+		if (p >= b->buf && p < b->buf + produced)
+			continue;
+		if (*p != 0x77) {
+			n++;
+			*stale += *p != 0;
+		}
+	}
+	return n;
+}
+
+/*
+ * Proves: on the bounce path only what the device produced is copied back
+ * to the guest: an INQUIRY for 36 bytes, a READ of 8 blocks and a READ
+ * that fails (LBA out of range) into a 1 MiB + 4 KiB bounced buffer leave
+ * every byte after the answer (for the failed READ: every byte) as the
+ * guest left it, so no host memory (bounce pages are not the guest's) can
+ * reach the guest.  In-tree 6.12 copies every bounce page back whatever
+ * the residual and the status: affected.
+ */
+TEST_F_TIMEOUT(err, bounce_copies_back_only_the_answer, 120)
+{
+	struct bounce_area b;
+	size_t changed, stale;
+	uint8_t cdb[6];
+	int n;
+
+	b.area = vsng_alloc(&self->e.d, 2, BNC_AREA, 4096);
+	ASSERT_NE(NULL, b.area);
+	b.buf = b.area + 4096 + 3;
+
+	/* INQUIRY, allocation length 36: GOOD, resid = the rest */
+	bounce_fill(&b);
+	n = vsng_cdb_inquiry(cdb, false, 0, 36);
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, vsng_scsi(vq0(&self->e), &self->c, cdb, n, 0, 0,
+			       vsng_gpa(&self->e.d, b.buf), BNC_LEN));
+	EXPECT_EQ(VIRTIO_SCSI_S_OK, self->c.rsp.response);
+	EXPECT_EQ(0, self->c.rsp.status);
+	EXPECT_EQ(BNC_LEN - 36, self->c.rsp.resid);
+	EXPECT_EQ(0, memcmp(b.buf + 8, "LIO-ORG", 7));
+	changed = bounce_changed(&b, 36, &stale);
+	VSNG_INTREE_AFFECTED(changed != 0,
+			     "bounced INQUIRY for 36 bytes (resid %u): %zu bytes after the answer overwritten, %zu of them neither the fill nor zero (stale host memory)",
+			     self->c.rsp.resid, changed, stale);
+
+	/* READ of 8 blocks into the whole buffer: 4096 bytes produced */
+	bounce_fill(&b);
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, vsng_rw(vq0(&self->e), &self->c, 10, false, 0, 8,
+			     vsng_gpa(&self->e.d, b.buf), BNC_LEN));
+	EXPECT_EQ(VIRTIO_SCSI_S_OK, self->c.rsp.response);
+	EXPECT_EQ(0, self->c.rsp.status);
+	EXPECT_EQ(BNC_LEN - 4096, self->c.rsp.resid);
+	changed = bounce_changed(&b, 4096, &stale);
+	VSNG_INTREE_AFFECTED(changed != 0,
+			     "bounced READ of 8 blocks (resid %u): %zu bytes after the data overwritten, %zu of them neither the fill nor zero (stale host memory)",
+			     self->c.rsp.resid, changed, stale);
+
+	/* READ past the end of the LUN: CHECK CONDITION, nothing produced */
+	bounce_fill(&b);
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, vsng_rw(vq0(&self->e), &self->c, 10, false,
+			     self->e.blocks - 1, BNC_LEN / 512,
+			     vsng_gpa(&self->e.d, b.buf), BNC_LEN));
+	EXPECT_SENSE(&self->c, 5, 0x21);
+	changed = bounce_changed(&b, 0, &stale);
+	VSNG_INTREE_AFFECTED(changed != 0,
+			     "bounced READ answered CHECK CONDITION: %zu bytes of the buffer overwritten, %zu of them neither the fill nor zero (stale host memory)",
+			     changed, stale);
+}
+
 TEST_HARNESS_MAIN
