@@ -152,6 +152,15 @@ rg_lun() {
 	mkdir -p "$l" || return 1
 	ln -s "$4" "$l/vsng_port"
 }
+# rg_lun_backstore WWPN TPGT LUN: "<hba>/<backstore>" every symlink in the
+# LUN's directory points to (none: no output).
+rg_lun_backstore() {
+	local f
+	for f in "$CFS/vhost/$1/tpgt_$2/lun/lun_$3"/*; do
+		[ -L "$f" ] || continue
+		f=$(readlink -f "$f") && echo "${f#"$CFS"/core/}"
+	done
+}
 rg_unlun() {
 	local l=$CFS/vhost/$1/tpgt_$2/lun/lun_$3
 	rm -f "$l"/* 2>/dev/null
