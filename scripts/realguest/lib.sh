@@ -524,9 +524,10 @@ rg_hang_verdict() { python3 "$RG_DIR/classify.py" queues "$1" "$2"; [ $? != 1 ];
 # ("not ok", RG_TARGET_FAULT=1, no retry). An inner guest that reset or
 # triple-faulted does not get here with requests pending: with -no-reboot
 # QEMU exits (rg_wait_console returns 1, the device and its debugfs are
-# gone), and a reset inside QEMU stops the vhost device, which zeroes every
-# queue's state. In-tree vhost_scsi has no such state to read: its silent
-# guests stay platform failures, with a log line saying so.
+# gone), and a reset inside QEMU stops the vhost device (flushing our
+# commands) and starts it again, which zeroes each queue's inflight and
+# pending_used (vsng_vq_init_access). In-tree vhost_scsi has no such state
+# to read: its silent guests stay platform failures, with a log line.
 rg_silent() {
 	local b=$RG_SDIR/$RG_QNAME.vq-before.txt a=$RG_SDIR/$RG_QNAME.vq-after.txt why
 	RG_JUDGED=1
