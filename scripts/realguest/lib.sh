@@ -152,6 +152,15 @@ rg_lun() {
 	mkdir -p "$l" || return 1
 	ln -s "$4" "$l/vsng_port"
 }
+# rg_lun_backstore WWPN TPGT LUN: "<hba>/<backstore>" every symlink in the
+# LUN's directory points to (none: no output).
+rg_lun_backstore() {
+	local f
+	for f in "$CFS/vhost/$1/tpgt_$2/lun/lun_$3"/*; do
+		[ -L "$f" ] || continue
+		f=$(readlink -f "$f") && echo "${f#"$CFS"/core/}"
+	done
+}
 rg_unlun() {
 	local l=$CFS/vhost/$1/tpgt_$2/lun/lun_$3
 	rm -f "$l"/* 2>/dev/null
@@ -320,6 +329,7 @@ rg_qemu_start() {
 	initrd=$RG_WORK/$name.initrd
 	rg_make_initrd "$initrd" "$test" $fio || return 1
 	RG_CONSOLE=$RG_SDIR/$name.console.log
+	RG_QNAME=$name RG_JUDGED=
 	: >"$RG_CONSOLE"
 	# Control channel to the inner guest: its second serial port (ttyS1)
 	# reads this fifo (QEMU opens a plain fifo path read-write); see rg_send.
@@ -363,6 +373,8 @@ rg_send() {
 
 # rg_wait_console PATTERN TIMEOUT: wait until the console shows PATTERN
 # (grep -E). Returns 0 when seen, 1 when QEMU exited first, 2 on timeout.
+# On a timeout, with QEMU still alive, rg_silent judges whose fault it is
+# (once per inner QEMU) before the caller stops QEMU.
 rg_wait_console() {
 	local pat=$1 to=$2 start=$SECONDS
 	while :; do
@@ -371,7 +383,10 @@ rg_wait_console() {
 			grep -aqE "$pat" "$RG_CONSOLE" 2>/dev/null && return 0
 			return 1
 		fi
-		[ $((SECONDS - start)) -ge "$to" ] && return 2
+		if [ $((SECONDS - start)) -ge "$to" ]; then
+			[ -n "${RG_JUDGED:-}" ] || rg_silent
+			return 2
+		fi
 		sleep 0.2
 	done
 }
@@ -488,6 +503,53 @@ rg_timeout_dump() {
 	rg_log "inner guest $1 silent: state kept in $f"
 }
 
+# rg_vq_snapshot PID FILE: our debugfs ring state of every queue of QEMU
+# PID, each as "== <path>" and its "name value" lines (classify.py's input).
+rg_vq_snapshot() {
+	local files=(/sys/kernel/debug/vhost-scsi-ng/"$1"-*/vq*)
+	[ -e "${files[0]}" ] || { : >"$2"; return 1; }
+	awk 'FNR == 1 { print "== " FILENAME } { print }' "${files[@]}" >"$2" 2>/dev/null
+}
+# rg_hang_verdict BEFORE AFTER: 1 (and the reasons on stdout) when the two
+# snapshots show a request our target holds up (scripts/realguest/classify.py).
+rg_hang_verdict() { python3 "$RG_DIR/classify.py" queues "$1" "$2"; [ $? != 1 ]; }
+
+# rg_silent: the inner guest $RG_QNAME printed nothing more before its
+# timeout and its QEMU is alive. Keep its state (rg_timeout_dump), then
+# decide whether the silence is ours. Rule (Documentation/realguest-tests.md,
+# "A silent inner guest: platform or target?"): QEMU alive, the device's
+# queues still set up, and our debugfs shows a request held up (in flight
+# without any completion, avail entries not taken, used entries not
+# published) in two snapshots RG_SETTLE_SECS apart: the target's failure
+# ("not ok", RG_TARGET_FAULT=1, no retry). An inner guest that reset or
+# triple-faulted does not get here with requests pending: with -no-reboot
+# QEMU exits (rg_wait_console returns 1, the device and its debugfs are
+# gone), and a reset inside QEMU stops the vhost device (flushing our
+# commands) and starts it again, which zeroes each queue's inflight and
+# pending_used (vsng_vq_init_access). In-tree vhost_scsi has no such state
+# to read: its silent guests stay platform failures, with a log line.
+rg_silent() {
+	local b=$RG_SDIR/$RG_QNAME.vq-before.txt a=$RG_SDIR/$RG_QNAME.vq-after.txt why
+	RG_JUDGED=1
+	rg_timeout_dump "$RG_QNAME"
+	if [ "$TARGET" != ours ]; then
+		rg_log "inner guest $RG_QNAME silent: in-tree vhost_scsi shows no ring state; counted as a platform failure"
+		return 0
+	fi
+	rg_vq_snapshot "$RG_QPID" "$b" || { rg_log "inner guest $RG_QNAME silent: no debugfs queues for QEMU $RG_QPID"; return 0; }
+	sleep "${RG_SETTLE_SECS:-5}"
+	rg_vq_snapshot "$RG_QPID" "$a"
+	kill -0 "$RG_QPID" 2>/dev/null || { rg_log "inner guest $RG_QNAME: QEMU exited while judged"; return 0; }
+	if why=$(rg_hang_verdict "$b" "$a"); then
+		rg_log "inner guest $RG_QNAME silent, nothing of ours pending: platform"
+		return 0
+	fi
+	printf '%s\n' "$why" | sed 's/^/#   /'
+	RG_TARGET_FAULT=1
+	rg_notok "$RG_NAME: target answered every request of the silent inner guest $RG_QNAME" \
+		"$(printf '%s' "$why" | grep '^STUCK' | head -n 3 | sed 's/^STUCK //' | tr '\n' ';')"
+}
+
 # rg_boot LOGNAME TESTSCRIPT PREFIX [qemu options as rg_qemu_start]:
 # one complete inner boot: start, wait for the verdict, stop, collect.
 # Returns 0 when a verdict was seen, 3 on a platform failure (no verdict).
@@ -497,12 +559,15 @@ rg_boot() {
 	rg_qemu_start "$name" "$test" "$@" || { rg_notok "${prefix}start QEMU" "see $name.qemu.log"; return 1; }
 	rg_wait_console 'VSNG-VERDICT: DONE' "$RG_BOOT_TIMEOUT"
 	rc=$?
-	[ $rc = 2 ] && rg_timeout_dump "$name"
 	rg_qemu_stop 10
 	if [ $rc != 0 ]; then
 		rg_log "inner guest $name: no verdict (wait rc $rc); console tail:"
 		tail -n 15 "$RG_CONSOLE" | sed 's/^/#   /'
 		rg_qemu_failed "$prefix" "$name" && return 1
+		if [ "${RG_TARGET_FAULT:-0}" = 1 ]; then
+			rg_collect "$prefix"
+			return 1
+		fi
 		if grep -aq 'VSNG-RESULT: not ok' "$RG_CONSOLE"; then
 			rg_collect "$prefix"
 			rg_notok "${prefix}inner guest finished" "no verdict after a failed check"
@@ -521,6 +586,15 @@ rg_dmesg_new() { dmesg | tail -n +"$((RG_DMESG_START + 1))"; }
 rg_dmesg_clean() {
 	! rg_dmesg_new | grep -E 'WARNING:|BUG:|BUG |Oops|Call Trace|general protection|KASAN|refcount_t|list_(add|del) corruption|hung_task|INFO: task' >&2
 }
+
+# rg_dmesg_verdict FILE: scripts/kreport-scan.py on FILE (outer kernel log
+# lines): 1 when a WARN, BUG, Oops, KASAN, lockdep, hung-task or RCU-stall
+# report has a frame of the target under test (vhost_scsi_ng, or in-tree
+# vhost_scsi and the vhost core) or of LIO (target_core_*). Reports without
+# such a frame (the platform's) are listed, not failed. Lines that are no
+# report (the harmless "Unhandled WRMSR", "MODE SENSE: unimplemented page"
+# of the platform notes) are never one.
+rg_dmesg_verdict() { python3 "$REPO/scripts/kreport-scan.py" "$1"; }
 
 # rg_vq_stats PID FIRST LAST: our module's per-queue counters (debugfs
 # vhost-scsi-ng/<pid>-<dev>/vqN, the same numbers VHOST_SCSI_NG_GET_VQ_STATS
@@ -556,22 +630,34 @@ rg_begin() {
 	RG_TAPFILE=${RG_TAPFILE:-$RG_SDIR/results.txt}
 	: >>"$RG_TAPFILE"
 	RG_FAILED=0
+	RG_TARGET_FAULT=0
 	RG_QPID=
 	rg_dmesg_mark
 	trap 'rg_qemu_stop 0; rg_cleanup_hook' EXIT
-	rg_setup_host || { rg_notok "$RG_NAME: set up LIO, $TARGET target and KVM" "see output"; exit 1; }
+	rg_setup_host || { rg_notok "$RG_NAME: set up LIO, $TARGET target and KVM" "see output"; rg_end 1; }
 	[ "${2:-}" = --keep-config ] && return 0
-	rg_target_clear || { rg_notok "$RG_NAME: clean LIO configuration" "leftover configuration could not be removed"; exit 1; }
+	rg_target_clear || { rg_notok "$RG_NAME: clean LIO configuration" "leftover configuration could not be removed"; rg_end 1; }
 }
 rg_cleanup_hook() { :; }
 
 # rg_end RC: RC is what the last rg_boot returned. Keeps the outer dmesg when
 # something failed; exits 3 on a platform failure so run.sh retries.
+# Every scenario's outer kernel log since rg_begin is scanned here
+# (rg_dmesg_verdict): a report of the target or LIO is a "not ok" and,
+# like a target hang found by rg_silent, a verdict: no platform retry then.
 rg_end() {
-	local rc=$1
+	local rc=$1 out name
 	rg_qemu_stop 0
 	rg_dmesg_new >"$RG_SDIR/outer-dmesg.txt"
-	if [ "$rc" = 3 ]; then
+	name="$RG_NAME: outer kernel log has no WARN/BUG/Oops/KASAN/lockdep/RCU-stall report from $(rg_target_module) or LIO"
+	if out=$(rg_dmesg_verdict "$RG_SDIR/outer-dmesg.txt"); then
+		rg_ok "$name"
+	else
+		rg_notok "$name" "$(printf '%s\n' "$out" | sed -n 's/^# [^:]*: REPORT FROM THE TARGET OR LIO //p' | head -n 2 | tr '\n' ';')"
+		RG_TARGET_FAULT=1
+	fi
+	printf '%s\n' "$out" | grep -v '^# reports by origin: 0 from the target or LIO, 0 kernel'
+	if [ "$rc" = 3 ] && [ "${RG_TARGET_FAULT:-0}" != 1 ]; then
 		exit 3
 	fi
 	if [ "$RG_FAILED" = 1 ]; then

@@ -2,17 +2,22 @@
 # SPDX-License-Identifier: GPL-2.0
 # multiqueue: num_queues=4 and a 2-vCPU inner guest, once with one worker
 # per device and once with worker_per_virtqueue=on. fio runs 4 jobs split
-# over both vCPUs with verify=crc32c. Checks:
-#  - the guest's disk has as many blk-mq queues as request virtqueues it
-#    set up (Linux virtio_scsi uses min(num_queues, nr_cpu_ids) = 2 here);
+# over both vCPUs with verify=crc32c. How many request queues the guest
+# uses is the guest's choice (Linux virtio_scsi: min(num_queues,
+# nr_cpu_ids) = 2 here; printed, not checked). What the target decides, and
+# is checked:
 #  - fio verified;
 #  - with worker_per_virtqueue=on QEMU's process holds more than one vhost
 #    worker thread;
-#  - every request virtqueue the guest uses carried I/O during fio:
-#    both targets: each request queue's MSI-X vector raised completion
-#    interrupts in the guest (/proc/interrupts, before/after fio);
-#    ours also: each request queue's "requests" counter (debugfs, the same
-#    numbers as VHOST_SCSI_NG_GET_VQ_STATS) grew during fio.
+#  - completions came back on more than one request queue, and on every
+#    queue the guest uses:
+#    both targets: more than one request queue's MSI-X vector, and every
+#    one, raised interrupts in the guest during fio (/proc/interrupts
+#    before/after; the target signals each queue's call eventfd);
+#    ours also: our per-queue counters (debugfs, the same numbers as
+#    VHOST_SCSI_NG_GET_VQ_STATS) over all num_queues request virtqueues:
+#    more than one of them completed requests during fio, every queue the
+#    guest uses took requests, and completions = requests.
 # Figures printed (RG-FIGURE lines, also in figures.txt): guest interrupts
 # per I/O (both targets); ours: used-index writes, interrupts (call eventfd
 # signals) and kicks per request, from our counters over the fio run.
@@ -26,12 +31,12 @@ W=$(rg_wwpn 7)
 rg_rd mq 64 && rg_tpg "$W" 1 && rg_lun "$W" 1 0 "$CFS/core/rd_mcp_0/mq" ||
 	{ rg_notok "multiqueue: configure LIO" "configfs"; rg_end 1; }
 MQ_JOB_MB=${MQ_JOB_MB:-4}
+MQ_NQ=4			# num_queues: request virtqueues vq2..vq$((1 + MQ_NQ))
 T=$RG_WORK/multiqueue.test.sh
 cat >"$T" <<INNER
 wait_disk 1 0 20; d=\$(disk 1 0)
 nq=\$(ls -d /sys/block/\$d/mq/* | wc -l)
 echo "VSNG-NQ \$nq"
-check "disk has one blk-mq queue per vCPU (\$nq)" [ "\$nq" = 2 ]
 irq_requests >/tmp/irq0; io0=\$(blk_ios \$d)
 echo "VSNG-FIO-START"
 ctl_wait go1 60
@@ -47,7 +52,7 @@ while read -r irq c1; do
 	[ \$dl -gt 0 ] && busy=\$((busy + 1))
 done </tmp/irq1
 echo "VSNG-IRQS \$all"
-check "every request queue's vector raised interrupts during fio (\$busy of \$n:\$list)" [ \$n = \$nq -a \$busy = \$n ]
+check "completions on more than one request queue: vectors that raised interrupts during fio (\$busy of \$n:\$list)" [ \$busy -ge 2 -a \$busy = \$n ]
 ctl_wait go2 60
 INNER
 
@@ -60,7 +65,7 @@ fig() { echo "RG-FIGURE TARGET=$TARGET $*" | tee -a "$FIG"; }
 rc=0
 for wpv in off on; do
 	rg_qemu_start "mq-wpv-$wpv" "$T" --smp 2 --fio -- \
-		-device "vhost-scsi-pci,wwpn=$W,num_queues=4,worker_per_virtqueue=$wpv"
+		-device "vhost-scsi-pci,wwpn=$W,num_queues=$MQ_NQ,worker_per_virtqueue=$wpv"
 	p="multiqueue (worker_per_virtqueue=$wpv): "
 	if ! rg_wait_console 'VSNG-FIO-START' "$RG_BOOT_TIMEOUT"; then
 		rg_qemu_stop 0
@@ -75,7 +80,7 @@ for wpv in off on; do
 	nq=${nq:-0}
 	last=$((1 + nq))	# vq0 control, vq1 event, vq2.. requests
 	s0=
-	[ "$TARGET" = ours ] && s0=$(rg_vq_stats "$RG_QPID" 2 "$last")
+	[ "$TARGET" = ours ] && s0=$(rg_vq_stats "$RG_QPID" 2 $((1 + MQ_NQ)))
 	rg_send go1
 	if ! rg_wait_console 'VSNG-IO-DONE' 120; then
 		rg_qemu_stop 0
@@ -88,7 +93,7 @@ for wpv in off on; do
 	fi
 	# Read the counters while the device is still there.
 	s1=
-	[ "$TARGET" = ours ] && s1=$(rg_vq_stats "$RG_QPID" 2 "$last")
+	[ "$TARGET" = ours ] && s1=$(rg_vq_stats "$RG_QPID" 2 $((1 + MQ_NQ)))
 	nw=$(cat /proc/"$RG_QPID"/task/*/comm 2>/dev/null | grep -c '^vhost-' || true)
 	rg_send go2
 	rg_wait_console 'VSNG-VERDICT: DONE' 60 || rc=3
@@ -103,16 +108,20 @@ for wpv in off on; do
 		rg_check "${p}QEMU has more than one vhost worker thread ($nw)" [ "$nw" -gt 1 ]
 	fi
 	if [ "$TARGET" = ours ]; then
-		busy=0 want=0 tr=0 tc=0 tu=0 ti=0 tk=0 per=
-		for ((q = 2; q <= last; q++)); do
-			want=$((want + 1))
-			d() { echo $(($(rg_stat_get "$s1" "vq$q" "$1") - $(rg_stat_get "$s0" "vq$q" "$1"))); }
+		busy=0 want=0 done=0 tr=0 tc=0 tu=0 ti=0 tk=0 per=
+		for ((q = 2; q <= 1 + MQ_NQ; q++)); do
+			d() { echo $(($(rg_stat_get "$s1" "vq$q" "$1") + 0 - $(rg_stat_get "$s0" "vq$q" "$1") - 0)); }
 			r=$(d requests) c=$(d completions) u=$(d used_idx_writes) i=$(d interrupts) k=$(d kicks)
+			[ "$c" -gt 0 ] && done=$((done + 1))
+			[ $q -le "$last" ] || { [ "$r" = 0 ] || per+=" vq$q:req=$r(unused by the guest)"; continue; }
+			want=$((want + 1))
 			[ "$r" -gt 0 ] && busy=$((busy + 1))
 			tr=$((tr + r)) tc=$((tc + c)) tu=$((tu + u)) ti=$((ti + i)) tk=$((tk + k))
 			per+=" vq$q:req=$r,used_idx_writes=$u,irq=$i,kicks=$k"
 		done
 		rg_log "${p}per-queue counters during fio:$per"
+		rg_check "${p}our counters: more than one of the $MQ_NQ request virtqueues completed requests during fio ($done)" \
+			[ "$done" -ge 2 ]
 		rg_check "${p}every request virtqueue the guest uses carried I/O: our counters ($busy of $want;$per)" \
 			[ "$want" -gt 0 -a "$busy" = "$want" ]
 		rg_check "${p}our counters: completions = requests during fio ($tc of $tr)" [ "$tc" = "$tr" -a "$tr" -gt 0 ]

@@ -46,13 +46,19 @@ tc "clearconfig confirm=True"
 left=$(find "$CFS/vhost" "$CFS/core" -mindepth 1 -maxdepth 2 -type d \( -name 'naa.*' -o -path '*fileio_*/*' \) 2>/dev/null | wc -l)
 rg_check "persist: targetcli clearconfig removed every target and backstore ($left left)" [ "$left" = 0 ]
 tc "restoreconfig savefile=$SAVE clear_existing=true"
-n=0
+# A LUN is back when its directory holds the link to its own backstore
+# (the directory alone always holds alua_* entries, link or not).
+n=0 bad=
 for e in $ML_LUNS; do
 	IFS=: read -r t l mb <<<"$e"
-	ls "$CFS/vhost/$ML_WWPN/tpgt_$t/lun/lun_$l"/ 2>/dev/null | grep -q . && n=$((n + 1))
+	if rg_lun_backstore "$ML_WWPN" "$t" "$l" | grep -qx "fileio_[0-9]*/ml_t${t}l${l}"; then
+		n=$((n + 1))
+	else
+		bad+=" $t:$l"
+	fi
 done
 nexus=$(cat "$CFS/vhost/$ML_WWPN/tpgt_1/nexus" "$CFS/vhost/$ML_WWPN/tpgt_2/nexus" 2>/dev/null | grep -c naa)
-rg_check "persist: targetcli restoreconfig brought back 5 LUNs ($n) with a nexus on both TPGs ($nexus)" [ $n = 5 -a "$nexus" = 2 ]
+rg_check "persist: targetcli restoreconfig brought back 5 LUNs linked to their backstores ($n${bad:+, not:$bad}) with a nexus on both TPGs ($nexus)" [ $n = 5 -a "$nexus" = 2 ]
 rg_log "persist: targetcli save/clear/restore took $((SECONDS - t0))s"
 
 T=$RG_WORK/persist-verify.test.sh
