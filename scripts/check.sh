@@ -7,8 +7,9 @@
 #   lint       scripts/lint.sh: checkpatch --strict, W=1, sparse C=2
 #   build      make (module, selftests, tools), inner-guest initramfs, and
 #              the module for Debian's 6.1 kernel too (scratch copy)
-#   harness    scripts/tests/*-test.sh on the host: the harness's own logic
-#              (how a guest's death is classified, ...) on canned logs
+#   harness    scripts/tests/*-test.sh and scripts/realguest/selftest-classify.sh
+#              on the host: the harness's own logic (how a guest's death, a
+#              kernel report, a silent inner guest are classified) on canned logs
 #   runner     vm-run smoke test: boots, exit code, shares, timeout kill
 #   selftests  selftests/vhost_scsi_ng/run.sh in the guest, TARGET=ours and
 #              TARGET=intree (selftests, demo and realguest run target by
@@ -289,7 +290,7 @@ fi
 # ---- harness: tests of the test harness itself, on the host ----------------------
 harness_tests() {
 	local f rc=0
-	for f in scripts/tests/*-test.sh; do
+	for f in scripts/tests/*-test.sh scripts/realguest/selftest-classify.sh; do
 		[ -f "$f" ] || continue
 		echo "# $f"
 		bash "$f" || rc=1
