@@ -301,6 +301,17 @@ long vsng_set_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t)
 			mutex_unlock(&tpg->mutex);
 			continue;
 		}
+		/*
+		 * Target port names are unique (vsng_make_tport()), so a tag
+		 * has one TPG; never overwrite a slot (the TPG it held would
+		 * stay claimed forever).
+		 */
+		if (tpgs[tpg->tpgt]) {
+			pr_err_ratelimited("vhost-scsi-ng: %s: two TPGs with tag %u, the second is not attached\n",
+					   t->vhost_wwpn, tpg->tpgt);
+			mutex_unlock(&tpg->mutex);
+			continue;
+		}
 		tpg->vhost_count++;
 		tpg->vs = vs;
 		tpgs[tpg->tpgt] = tpg;
