@@ -2,6 +2,11 @@
 /*
  * ABI tests: the ioctl contract QEMU and libvirt rely on.
  */
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -413,6 +418,238 @@ TEST_F(wwn_alias, refused)
 	wwn_dir(self->iqn, false);
 	ASSERT_EQ(0, wwn_dir(self->fc, false));
 	EXPECT_EQ(0, wwn_dir(self->iqn, true));
+}
+
+/*
+ * A process that shares the fd but not the owner's mm, with its ioctl
+ * argument on a userfaultfd page: the kernel's copy of the argument stops
+ * until the handler thread fills the page, which it does only after the
+ * owner-to-be has taken ownership.  So the ioctl starts while the device
+ * has no owner and reads its argument after SET_OWNER returned: the order
+ * is forced, no timing luck is needed.
+ */
+struct uffd_stall {
+	int uffd;
+	void *page;
+	int stalled_w;		/* handler -> parent: the copy is stopped */
+	int go_r;		/* parent -> handler: ownership taken */
+	const void *arg;
+	size_t len;
+};
+
+#define STALL_PG	4096
+
+static void *uffd_handler(void *p)
+{
+	static char buf[STALL_PG] __attribute__((aligned(STALL_PG)));
+	struct uffd_stall *u = p;
+	struct pollfd pfd = { .fd = u->uffd, .events = POLLIN };
+	struct uffdio_copy copy = { 0 };
+	struct uffd_msg msg;
+	char c = 's';
+
+	if (poll(&pfd, 1, 30000) == 1 &&
+	    read(u->uffd, &msg, sizeof(msg)) == sizeof(msg) &&
+	    msg.event == UFFD_EVENT_PAGEFAULT) {
+		if (write(u->stalled_w, &c, 1) == 1) {
+			pfd.fd = u->go_r;
+			poll(&pfd, 1, 30000);
+		}
+	}
+	memcpy(buf, u->arg, u->len);
+	copy.dst = (uintptr_t)u->page;
+	copy.src = (uintptr_t)buf;
+	copy.len = STALL_PG;
+	ioctl(u->uffd, UFFDIO_COPY, &copy);
+	return NULL;
+}
+
+/* In the child: ioctl(fd, req, arg) with arg read through a stalled page. */
+static int stalled_ioctl(int fd, unsigned long req, const void *arg,
+			 size_t len, int stalled_w, int go_r)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { 0 };
+	struct uffd_stall u = { .stalled_w = stalled_w, .go_r = go_r,
+				.arg = arg, .len = len };
+	pthread_t th;
+	int r;
+
+	u.page = mmap(NULL, STALL_PG, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (u.page == MAP_FAILED)
+		return -200;
+	u.uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (u.uffd < 0)
+		return -201;
+	if (ioctl(u.uffd, UFFDIO_API, &api))
+		return -202;
+	reg.range.start = (uintptr_t)u.page;
+	reg.range.len = STALL_PG;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(u.uffd, UFFDIO_REGISTER, &reg))
+		return -203;
+	if (pthread_create(&th, NULL, uffd_handler, &u))
+		return -204;
+	r = ioctl(fd, req, u.page) ? -errno : 0;
+	pthread_join(th, NULL);
+	return r;
+}
+
+FIXTURE(owner_race) {
+	struct vsng_env e;
+};
+
+FIXTURE_VARIANT(owner_race) {
+	unsigned long req;
+	bool endpoint_set;	/* the endpoint is set before the race */
+	bool intree_safe;	/* harmless to run against in-tree */
+};
+
+FIXTURE_VARIANT_ADD(owner_race, set_features) {
+	.req = VHOST_SET_FEATURES, .intree_safe = true,
+};
+
+FIXTURE_VARIANT_ADD(owner_race, set_backend_features) {
+	.req = VHOST_SET_BACKEND_FEATURES, .intree_safe = true,
+};
+
+FIXTURE_VARIANT_ADD(owner_race, set_events_missed) {
+	.req = VHOST_SCSI_SET_EVENTS_MISSED, .intree_safe = true,
+};
+
+FIXTURE_VARIANT_ADD(owner_race, set_endpoint) {
+	.req = VHOST_SCSI_SET_ENDPOINT,
+};
+
+FIXTURE_VARIANT_ADD(owner_race, clear_endpoint) {
+	.req = VHOST_SCSI_CLEAR_ENDPOINT, .endpoint_set = true,
+};
+
+FIXTURE_SETUP(owner_race)
+{
+	self->e.d.fd = -1;
+	vsng_target_init(&self->e.t, vsng_test_id());
+	ASSERT_EQ(0, vsng_target_create(&self->e.t, 1));
+	/* Open, no owner yet. */
+	ASSERT_EQ(0, vsng_dev_open(&self->e.d, NULL));
+}
+
+FIXTURE_TEARDOWN(owner_race)
+{
+	vsng_env_down(&self->e);
+}
+
+/* Proves (issue 14, item 4): the owner check and the operation are one
+ * critical section.  A forked child (same fd, other mm) starts an ioctl
+ * while the device has no owner; its argument is read (userfaultfd) only
+ * after the parent's SET_OWNER returned.  It must get -EPERM and must not
+ * act: the endpoint and events_missed are as the owner left them.  Each
+ * variant runs 5 times.  In-tree checks no owner for these ioctls at all:
+ * "in-tree: affected" (only the harmless variants are run there).
+ */
+TEST_F(owner_race, nonowner_refused)
+{
+	struct vhost_scsi_target t = { .abi_version = VHOST_SCSI_ABI_VERSION };
+	uint64_t features = VSNG_F_VERSION_1, backend = 0;
+	uint32_t missed = 1, got;
+	int stalled[2], go[2], status, i, err;
+	const void *arg;
+	size_t len;
+	char c;
+	pid_t pid;
+
+	if (!vsng_target_is_ours() && !variant->intree_safe)
+		SKIP(return, "not run against in-tree (it checks no owner for this ioctl: a non-owner acts on the device)");
+	snprintf(t.vhost_wwpn, sizeof(t.vhost_wwpn), "%s", self->e.t.wwpn);
+	switch (variant->req) {
+	case VHOST_SET_FEATURES:
+		arg = &features, len = sizeof(features);
+		break;
+	case VHOST_SET_BACKEND_FEATURES:
+		arg = &backend, len = sizeof(backend);
+		break;
+	case VHOST_SCSI_SET_EVENTS_MISSED:
+		arg = &missed, len = sizeof(missed);
+		break;
+	default:
+		arg = &t, len = sizeof(t);
+		break;
+	}
+
+	for (i = 0; i < 5; i++) {
+		if (i) {
+			vsng_dev_close(&self->e.d);
+			ASSERT_EQ(0, vsng_dev_open(&self->e.d, NULL));
+		}
+		if (variant->endpoint_set)
+			ASSERT_EQ(0, vsng_dev_set_endpoint(&self->e.d,
+							   self->e.t.wwpn));
+		ASSERT_EQ(0, pipe(stalled));
+		ASSERT_EQ(0, pipe(go));
+		pid = fork();
+		ASSERT_GE(pid, 0);
+		if (!pid) {
+			close(stalled[0]);
+			close(go[1]);
+			_exit(-stalled_ioctl(self->e.d.fd, variant->req, arg,
+					     len, stalled[1], go[0]));
+		}
+		close(stalled[1]);
+		close(go[0]);
+		/* The child's ioctl has begun and waits for its argument. */
+		{
+			struct pollfd pfd = { .fd = stalled[0],
+					      .events = POLLIN };
+
+			ASSERT_EQ(1, poll(&pfd, 1, 30000));
+			ASSERT_EQ(1, read(stalled[0], &c, 1));
+		}
+		ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_OWNER, NULL));
+		ASSERT_EQ(1, write(go[1], "g", 1));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		close(stalled[0]);
+		close(go[1]);
+		ASSERT_TRUE(WIFEXITED(status));
+		err = -WEXITSTATUS(status);
+		ASSERT_GT(err, -200) {
+			TH_LOG("userfaultfd set-up failed in the child (%d)",
+			       err);
+		}
+		if (!vsng_target_is_ours() && !err) {
+			VSNG_INTREE_AFFECTED("ioctl 0x%lx from a process that is not the owner succeeds on an owned device",
+					     variant->req);
+			return;
+		}
+		EXPECT_EQ(-EPERM, err) {
+			TH_LOG("round %d: ioctl 0x%lx by a non-owner after SET_OWNER: %d (%s)",
+			       i, variant->req, err, strerror(-err));
+		}
+		/* And it did nothing. */
+		switch (variant->req) {
+		case VHOST_SCSI_SET_EVENTS_MISSED:
+			ASSERT_EQ(0, vsng_ioctl(&self->e.d,
+						VHOST_SCSI_GET_EVENTS_MISSED,
+						&got));
+			EXPECT_EQ(0, got);
+			break;
+		case VHOST_SCSI_SET_ENDPOINT:
+			/* Not set by the child: the owner can set it. */
+			EXPECT_EQ(0, vsng_dev_set_endpoint(&self->e.d,
+							   self->e.t.wwpn));
+			break;
+		case VHOST_SCSI_CLEAR_ENDPOINT:
+			/* Not cleared by the child: still set. */
+			EXPECT_EQ(-EEXIST,
+				  vsng_dev_set_endpoint(&self->e.d,
+							self->e.t.wwpn));
+			break;
+		}
+		if (self->e.d.endpoint || variant->endpoint_set)
+			vsng_dev_clear_endpoint(&self->e.d);
+		if (_metadata->exit_code == KSFT_FAIL)
+			break;
+	}
 }
 
 TEST_HARNESS_MAIN
