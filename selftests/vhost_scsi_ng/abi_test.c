@@ -492,7 +492,11 @@ static int stalled_ioctl(int fd, unsigned long req, const void *arg,
 	if (pthread_create(&th, NULL, uffd_handler, &u))
 		return -204;
 	r = ioctl(fd, req, u.page) ? -errno : 0;
-	pthread_join(th, NULL);
+	/*
+	 * Not joined: if the ioctl read its argument the handler is done;
+	 * if it was refused without reading it, the handler would wait in
+	 * vain.  The child exits at once either way.
+	 */
 	return r;
 }
 
@@ -503,19 +507,18 @@ FIXTURE(owner_race) {
 FIXTURE_VARIANT(owner_race) {
 	unsigned long req;
 	bool endpoint_set;	/* the endpoint is set before the race */
-	bool intree_safe;	/* harmless to run against in-tree */
 };
 
 FIXTURE_VARIANT_ADD(owner_race, set_features) {
-	.req = VHOST_SET_FEATURES, .intree_safe = true,
+	.req = VHOST_SET_FEATURES,
 };
 
 FIXTURE_VARIANT_ADD(owner_race, set_backend_features) {
-	.req = VHOST_SET_BACKEND_FEATURES, .intree_safe = true,
+	.req = VHOST_SET_BACKEND_FEATURES,
 };
 
 FIXTURE_VARIANT_ADD(owner_race, set_events_missed) {
-	.req = VHOST_SCSI_SET_EVENTS_MISSED, .intree_safe = true,
+	.req = VHOST_SCSI_SET_EVENTS_MISSED,
 };
 
 FIXTURE_VARIANT_ADD(owner_race, set_endpoint) {
@@ -545,8 +548,7 @@ FIXTURE_TEARDOWN(owner_race)
  * while the device has no owner; its argument is read (userfaultfd) only
  * after the parent's SET_OWNER returned.  It must get -EPERM and must not
  * act: the endpoint and events_missed are as the owner left them.  Each
- * variant runs 5 times.  In-tree checks no owner for these ioctls at all:
- * "in-tree: affected" (only the harmless variants are run there).
+ * variant runs 5 times.  Not run against in-tree (see the SKIP).
  */
 TEST_F(owner_race, nonowner_refused)
 {
@@ -556,11 +558,18 @@ TEST_F(owner_race, nonowner_refused)
 	int stalled[2], go[2], status, i, err;
 	const void *arg;
 	size_t len;
+	bool owned;
 	char c;
 	pid_t pid;
 
-	if (!vsng_target_is_ours() && !variant->intree_safe)
-		SKIP(return, "not run against in-tree (it checks no owner for this ioctl: a non-owner acts on the device)");
+	/*
+	 * In-tree checks no owner for SET/CLEAR_ENDPOINT, SET_FEATURES and
+	 * events missed at all (design.md, section 9).  A run of the first
+	 * version of this test against in-tree hung the test VM (timeout,
+	 * no output, cause not found): it is not run there.
+	 */
+	if (!vsng_target_is_ours())
+		SKIP(return, "in-tree checks no owner for these ioctls (design.md section 9); not run there: it hung the test VM once");
 	snprintf(t.vhost_wwpn, sizeof(t.vhost_wwpn), "%s", self->e.t.wwpn);
 	switch (variant->req) {
 	case VHOST_SET_FEATURES:
@@ -597,15 +606,20 @@ TEST_F(owner_race, nonowner_refused)
 		}
 		close(stalled[1]);
 		close(go[0]);
-		/* The child's ioctl has begun and waits for its argument. */
+		/*
+		 * The child's ioctl has begun and waits for its argument, or
+		 * it ended without reading it (EOF: refused at once).
+		 */
 		{
 			struct pollfd pfd = { .fd = stalled[0],
 					      .events = POLLIN };
 
 			ASSERT_EQ(1, poll(&pfd, 1, 30000));
-			ASSERT_EQ(1, read(stalled[0], &c, 1));
+			owned = read(stalled[0], &c, 1) == 1;
 		}
-		ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_OWNER, NULL));
+		if (owned)
+			ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_OWNER,
+						NULL));
 		ASSERT_EQ(1, write(go[1], "g", 1));
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		close(stalled[0]);
@@ -616,10 +630,12 @@ TEST_F(owner_race, nonowner_refused)
 			TH_LOG("userfaultfd set-up failed in the child (%d)",
 			       err);
 		}
-		if (!vsng_target_is_ours() && !err) {
-			VSNG_INTREE_AFFECTED("ioctl 0x%lx from a process that is not the owner succeeds on an owned device",
-					     variant->req);
-			return;
+		if (!owned) {
+			/* Refused before reading its argument: no race. */
+			TH_LOG("ioctl 0x%lx by a non-owner refused before it read its argument: %d (%s)",
+			       variant->req, err, strerror(-err));
+			EXPECT_NE(0, err);
+			break;
 		}
 		EXPECT_EQ(-EPERM, err) {
 			TH_LOG("round %d: ioctl 0x%lx by a non-owner after SET_OWNER: %d (%s)",
