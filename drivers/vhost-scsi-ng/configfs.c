@@ -31,6 +31,13 @@
 DEFINE_MUTEX(vsng_tpg_list_mutex);
 LIST_HEAD(vsng_tpg_list);
 
+/*
+ * Protects vsng_tport_list: every target port, so that no two have the
+ * same stored name (a leaf lock: nothing is taken under it).
+ */
+static DEFINE_MUTEX(vsng_tport_mutex);
+static LIST_HEAD(vsng_tport_list);
+
 static const char *vsng_proto_name(u8 proto_id)
 {
 	switch (proto_id) {
@@ -333,7 +340,7 @@ void vsng_drop_tpg(struct se_portal_group *se_tpg)
 struct se_wwn *vsng_make_tport(struct target_fabric_configfs *tf,
 			       struct config_group *group, const char *name)
 {
-	struct vsng_tport *tport;
+	struct vsng_tport *tport, *other;
 	size_t skip;
 	u8 proto_id;
 
@@ -350,12 +357,36 @@ struct se_wwn *vsng_make_tport(struct target_fabric_configfs *tf,
 		return ERR_PTR(-ENOMEM);
 	tport->proto_id = proto_id;
 	strscpy(tport->name, name + skip, sizeof(tport->name));
+
+	/*
+	 * "fc." is not part of the stored name, so "fc.iqn.X" and "iqn.X"
+	 * would be one target port: SET_ENDPOINT would attach the TPGs of
+	 * both into one slot per tag and lose one of them.  Refuse the
+	 * second name.
+	 */
+	mutex_lock(&vsng_tport_mutex);
+	list_for_each_entry(other, &vsng_tport_list, node) {
+		if (!strcmp(other->name, tport->name)) {
+			mutex_unlock(&vsng_tport_mutex);
+			pr_err_ratelimited("vhost-scsi-ng: cannot create target port %s: its name %s is already used by another target port (an \"fc.\" prefix is not part of the name)\n",
+					   name, tport->name);
+			kfree(tport);
+			return ERR_PTR(-EEXIST);
+		}
+	}
+	list_add_tail(&tport->node, &vsng_tport_list);
+	mutex_unlock(&vsng_tport_mutex);
 	return &tport->wwn;
 }
 
 void vsng_drop_tport(struct se_wwn *wwn)
 {
-	kfree(container_of(wwn, struct vsng_tport, wwn));
+	struct vsng_tport *tport = container_of(wwn, struct vsng_tport, wwn);
+
+	mutex_lock(&vsng_tport_mutex);
+	list_del(&tport->node);
+	mutex_unlock(&vsng_tport_mutex);
+	kfree(tport);
 }
 
 /* ---- <fabric>/version --------------------------------------------------- */

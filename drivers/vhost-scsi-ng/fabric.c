@@ -261,6 +261,9 @@ static bool vsng_rings_ok(struct vsng_scsi *vs)
  * never takes, is held across the pin.  A TPG whose tpgt_N directory is
  * being removed fails the pin (-ENOENT); vsng_drop_tpg() waits for such a
  * claim to be given back before it frees the TPG.
+ *
+ * Called with dev->mutex held (the ioctl checks the owner in the same
+ * critical section).
  */
 long vsng_set_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t)
 {
@@ -269,7 +272,7 @@ long vsng_set_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t)
 	struct vsng_vq *vq;
 	int i, j, ret, found = 0;
 
-	mutex_lock(&vs->dev.mutex);
+	lockdep_assert_held(&vs->dev.mutex);
 	if (!vsng_rings_ok(vs)) {
 		ret = -EFAULT;
 		goto out;
@@ -298,6 +301,17 @@ long vsng_set_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t)
 		}
 		if (tpg->vhost_count) {
 			claimed_elsewhere = true;
+			mutex_unlock(&tpg->mutex);
+			continue;
+		}
+		/*
+		 * Target port names are unique (vsng_make_tport()), so a tag
+		 * has one TPG; never overwrite a slot (the TPG it held would
+		 * stay claimed forever).
+		 */
+		if (tpgs[tpg->tpgt]) {
+			pr_err_ratelimited("vhost-scsi-ng: %s: two TPGs with tag %u, the second is not attached\n",
+					   t->vhost_wwpn, tpg->tpgt);
 			mutex_unlock(&tpg->mutex);
 			continue;
 		}
@@ -371,7 +385,6 @@ destroy_pools:
 free_tpgs:
 	kfree(tpgs);
 out:
-	mutex_unlock(&vs->dev.mutex);
 	return ret;
 }
 
@@ -379,7 +392,7 @@ out:
  * VHOST_SCSI_CLEAR_ENDPOINT (and release): stop every queue, drain every
  * command, free the pools and give the TPGs back.  With @check (the
  * ioctl) the rings must be accessible and the WWPN must match, as
- * in-tree; release passes @t NULL and @check false.
+ * in-tree; release passes @t NULL and @check false.  dev->mutex held.
  */
 long vsng_clear_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t,
 			 bool check)
@@ -389,7 +402,7 @@ long vsng_clear_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t,
 	long ret = 0;
 	int i;
 
-	mutex_lock(&vs->dev.mutex);
+	lockdep_assert_held(&vs->dev.mutex);
 	if (check && !vsng_rings_ok(vs)) {
 		ret = -EFAULT;
 		goto out;
@@ -428,6 +441,5 @@ long vsng_clear_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t,
 	memset(vs->wwpn, 0, sizeof(vs->wwpn));
 	kfree(tpgs);
 out:
-	mutex_unlock(&vs->dev.mutex);
 	return ret;
 }

@@ -153,6 +153,7 @@ static int vsng_kt_ring_init(struct kunit *test)
 				 BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC);
 	mutex_init(&r->vq->mutex);
 	r->vq->dev = r->dev;
+	r->vq->acked_features = r->dev->acked_features;
 	r->vq->num = KT_NUM;
 	r->vq->desc = (void __user *)(r->ua + KT_RING);
 	r->vq->avail = (void __user *)(r->ua + KT_RING + 0x1000);

@@ -122,7 +122,9 @@ static int vsng_release(struct inode *inode, struct file *f)
 {
 	struct vsng_scsi *vs = f->private_data;
 
+	mutex_lock(&vs->dev.mutex);
 	vsng_clear_endpoint(vs, NULL, false);
+	mutex_unlock(&vs->dev.mutex);
 	vsng_dev_stop(&vs->dev);
 	vsng_evt_drop_all(vs);
 	vsng_dev_cleanup(&vs->dev);
@@ -132,143 +134,138 @@ static int vsng_release(struct inode *inode, struct file *f)
 
 /* ---- ioctls ------------------------------------------------------------ */
 
-static long vsng_set_features(struct vsng_scsi *vs, u64 __user *argp)
-{
+/* The arguments of the ioctls handled here, copied in before dev->mutex. */
+union vsng_ioctl_arg {
 	u64 features;
-	long r;
-
-	if (copy_from_user(&features, argp, sizeof(features)))
-		return -EFAULT;
-	if (features & ~VSNG_FEATURES)
-		return -EOPNOTSUPP;
-	mutex_lock(&vs->dev.mutex);
-	r = vsng_dev_set_features(&vs->dev, features);
-	mutex_unlock(&vs->dev.mutex);
-	return r;
-}
-
-static long vsng_set_backend_features(struct vsng_scsi *vs, u64 __user *argp)
-{
-	u64 features;
-
-	if (copy_from_user(&features, argp, sizeof(features)))
-		return -EFAULT;
-	if (features & ~VSNG_BACKEND_FEATURES)
-		return -EOPNOTSUPP;
-	mutex_lock(&vs->dev.mutex);
-	vs->dev.acked_backend_features = features;
-	mutex_unlock(&vs->dev.mutex);
-	return 0;
-}
-
-static long vsng_events_missed_ioctl(struct vsng_scsi *vs, unsigned int ioctl,
-				     u32 __user *argp)
-{
-	struct vsng_vq *vq = &vs->svqs[VSNG_VQ_EVT]->vq;
 	u32 missed;
+	int abi_version;
+	struct vhost_scsi_target t;
+};
 
-	if (ioctl == VHOST_SCSI_SET_EVENTS_MISSED) {
-		if (get_user(missed, argp))
+/*
+ * Copy the argument in first, without any lock: the copy may fault and
+ * sleep for as long as the caller likes (userfaultfd), and it must not do
+ * so with dev->mutex held, nor read the argument after the owner check.
+ */
+static long vsng_ioctl_copy_in(unsigned int ioctl, void __user *argp,
+			       union vsng_ioctl_arg *a)
+{
+	switch (ioctl) {
+	case VHOST_SCSI_SET_ENDPOINT:
+	case VHOST_SCSI_CLEAR_ENDPOINT:
+		if (copy_from_user(&a->t, argp, sizeof(a->t)))
 			return -EFAULT;
-		mutex_lock(&vq->mutex);
-		vs->events_missed = missed;
-		mutex_unlock(&vq->mutex);
+		return 0;
+	case VHOST_SET_FEATURES:
+	case VHOST_SET_BACKEND_FEATURES:
+		if (copy_from_user(&a->features, argp, sizeof(a->features)))
+			return -EFAULT;
+		return 0;
+	case VHOST_SCSI_SET_EVENTS_MISSED:
+		return get_user(a->missed, (u32 __user *)argp);
+	default:
 		return 0;
 	}
-	mutex_lock(&vq->mutex);
-	missed = vs->events_missed;
-	mutex_unlock(&vq->mutex);
-	return put_user(missed, argp);
 }
 
-static long vsng_endpoint_ioctl(struct vsng_scsi *vs, unsigned int ioctl,
-				void __user *argp)
+/*
+ * Everything an ioctl does, under dev->mutex and after the owner check in
+ * the same critical section.  Results to copy out go to @a (@out_len bytes
+ * of it); the caller copies them after dropping the lock.
+ */
+static long vsng_ioctl_locked(struct vsng_scsi *vs, unsigned int ioctl,
+			      void __user *argp, union vsng_ioctl_arg *a,
+			      size_t *out_len)
 {
-	struct vhost_scsi_target t;
-
-	if (copy_from_user(&t, argp, sizeof(t)))
-		return -EFAULT;
-	if (t.reserved)
-		return -EOPNOTSUPP;
-	if (ioctl == VHOST_SCSI_SET_ENDPOINT)
-		return vsng_set_endpoint(vs, &t);
-	return vsng_clear_endpoint(vs, &t, true);
-}
-
-/* Engine ioctls, under dev->mutex. */
-static long vsng_engine_ioctl(struct vsng_scsi *vs, unsigned int ioctl,
-			      void __user *argp)
-{
+	struct vsng_vq *evq = &vs->svqs[VSNG_VQ_EVT]->vq;
 	long r;
 
-	mutex_lock(&vs->dev.mutex);
+	lockdep_assert_held(&vs->dev.mutex);
+	*out_len = 0;
 	switch (ioctl) {
+	case VHOST_SCSI_SET_ENDPOINT:
+	case VHOST_SCSI_CLEAR_ENDPOINT:
+		if (a->t.reserved)
+			return -EOPNOTSUPP;
+		if (ioctl == VHOST_SCSI_SET_ENDPOINT)
+			return vsng_set_endpoint(vs, &a->t);
+		return vsng_clear_endpoint(vs, &a->t, true);
+	case VHOST_SCSI_GET_ABI_VERSION:
+		/* Declared _IOW, but it writes the version back (as in-tree). */
+		a->abi_version = VHOST_SCSI_ABI_VERSION;
+		*out_len = sizeof(a->abi_version);
+		return 0;
+	case VHOST_SCSI_SET_EVENTS_MISSED:
+		mutex_lock(&evq->mutex);
+		vs->events_missed = a->missed;
+		mutex_unlock(&evq->mutex);
+		return 0;
+	case VHOST_SCSI_GET_EVENTS_MISSED:
+		mutex_lock(&evq->mutex);
+		a->missed = vs->events_missed;
+		mutex_unlock(&evq->mutex);
+		*out_len = sizeof(a->missed);
+		return 0;
+	case VHOST_GET_FEATURES:
+		a->features = VSNG_FEATURES;
+		*out_len = sizeof(a->features);
+		return 0;
+	case VHOST_SET_FEATURES:
+		if (a->features & ~VSNG_FEATURES)
+			return -EOPNOTSUPP;
+		return vsng_dev_set_features(&vs->dev, a->features);
+	case VHOST_GET_BACKEND_FEATURES:
+		a->features = VSNG_BACKEND_FEATURES;
+		*out_len = sizeof(a->features);
+		return 0;
+	case VHOST_SET_BACKEND_FEATURES:
+		if (a->features & ~VSNG_BACKEND_FEATURES)
+			return -EOPNOTSUPP;
+		vs->dev.acked_backend_features = a->features;
+		return 0;
 	case VHOST_NEW_WORKER:
 	case VHOST_FREE_WORKER:
 	case VHOST_ATTACH_VRING_WORKER:
 	case VHOST_GET_VRING_WORKER:
-		r = vsng_worker_ioctl(&vs->dev, ioctl, argp);
-		break;
+		return vsng_worker_ioctl(&vs->dev, ioctl, argp);
 	case VHOST_SCSI_NG_GET_VQ_STATS:
-		r = vsng_stats_ioctl(&vs->dev, argp);
-		break;
+		return vsng_stats_ioctl(&vs->dev, argp);
 	default:
+		/* SET_OWNER, memory table, log, rings. */
 		r = vsng_dev_ioctl(&vs->dev, ioctl, argp);
 		if (r == -ENOIOCTLCMD)
 			r = vsng_vring_ioctl(&vs->dev, ioctl, argp);
-		break;
+		return r;
 	}
-	mutex_unlock(&vs->dev.mutex);
-	return r;
 }
 
 static long vsng_ioctl(struct file *f, unsigned int ioctl, unsigned long arg)
 {
 	struct vsng_scsi *vs = f->private_data;
 	void __user *argp = (void __user *)arg;
-	int abi_version = VHOST_SCSI_ABI_VERSION;
-	u64 features;
+	union vsng_ioctl_arg a;
+	size_t out_len;
 	long r;
 
-	/* Once owned, only the owner's mm may drive the device. */
-	if (ioctl != VHOST_SET_OWNER) {
-		mutex_lock(&vs->dev.mutex);
-		r = vsng_dev_has_owner(&vs->dev) ?
-		    vsng_dev_check_owner(&vs->dev) : 0;
-		mutex_unlock(&vs->dev.mutex);
-		if (r)
-			return r;
-	}
+	r = vsng_ioctl_copy_in(ioctl, argp, &a);
+	if (r)
+		return r;
 
-	switch (ioctl) {
-	case VHOST_SCSI_SET_ENDPOINT:
-	case VHOST_SCSI_CLEAR_ENDPOINT:
-		return vsng_endpoint_ioctl(vs, ioctl, argp);
-	case VHOST_SCSI_GET_ABI_VERSION:
-		/* Declared _IOW, but it writes the version back (as in-tree). */
-		if (copy_to_user(argp, &abi_version, sizeof(abi_version)))
-			return -EFAULT;
-		return 0;
-	case VHOST_SCSI_SET_EVENTS_MISSED:
-	case VHOST_SCSI_GET_EVENTS_MISSED:
-		return vsng_events_missed_ioctl(vs, ioctl, argp);
-	case VHOST_GET_FEATURES:
-		features = VSNG_FEATURES;
-		if (copy_to_user(argp, &features, sizeof(features)))
-			return -EFAULT;
-		return 0;
-	case VHOST_SET_FEATURES:
-		return vsng_set_features(vs, argp);
-	case VHOST_GET_BACKEND_FEATURES:
-		features = VSNG_BACKEND_FEATURES;
-		if (copy_to_user(argp, &features, sizeof(features)))
-			return -EFAULT;
-		return 0;
-	case VHOST_SET_BACKEND_FEATURES:
-		return vsng_set_backend_features(vs, argp);
-	default:
-		return vsng_engine_ioctl(vs, ioctl, argp);
-	}
+	/*
+	 * Once owned, only the owner's mm may drive the device.  The check
+	 * and the operation are one critical section: no SET_OWNER can come
+	 * between them.
+	 */
+	mutex_lock(&vs->dev.mutex);
+	if (ioctl != VHOST_SET_OWNER && vsng_dev_has_owner(&vs->dev))
+		r = vsng_dev_check_owner(&vs->dev);
+	if (!r)
+		r = vsng_ioctl_locked(vs, ioctl, argp, &a, &out_len);
+	mutex_unlock(&vs->dev.mutex);
+
+	if (!r && out_len && copy_to_user(argp, &a, out_len))
+		r = -EFAULT;
+	return r;
 }
 
 static const struct file_operations vsng_fops = {

@@ -966,6 +966,7 @@ static void vsng_vq_reset(struct vsng_vq *vq)
 	vq->used = NULL;
 	vq->log_addr = -1ULL;
 	vq->log_used = false;
+	vq->acked_features = 0;
 	vq->kick = NULL;
 	vq->call_ctx = NULL;
 	vq->error_ctx = NULL;
@@ -1057,6 +1058,7 @@ void vsng_dev_cycle_vqs(struct vsng_dev *dev)
 int vsng_dev_set_features(struct vsng_dev *dev, u64 features)
 {
 	const struct vsng_memtable *mt;
+	int i;
 
 	lockdep_assert_held(&dev->mutex);
 	mt = rcu_dereference_protected(dev->mem,
@@ -1064,8 +1066,18 @@ int vsng_dev_set_features(struct vsng_dev *dev, u64 features)
 	if ((features & (1ULL << VHOST_F_LOG_ALL)) && mt &&
 	    !vsng_mem_log_access_ok(mt, dev->log_base))
 		return -EFAULT;
-	WRITE_ONCE(dev->acked_features, features);
-	vsng_dev_cycle_vqs(dev);
+	/*
+	 * Quiesce, then publish: a queue gets the new features only while
+	 * its mutex is held, i.e. between two handler passes, never half-way
+	 * through a request (EVENT_IDX, VERSION_1 or LOG_ALL changing under
+	 * a handler would answer one request with a mix of both).
+	 */
+	for (i = 0; i < dev->nvqs; i++) {
+		mutex_lock(&dev->vqs[i]->mutex);
+		dev->vqs[i]->acked_features = features;
+		mutex_unlock(&dev->vqs[i]->mutex);
+	}
+	dev->acked_features = features;
 	return 0;
 }
 

@@ -28,9 +28,12 @@
  * Lock order (outer to inner):
  *   dev->mutex  ->  dev->worker_rwsem  ->  worker->mutex  ->  vq->mutex
  * Only one vq->mutex is ever held at a time: operations on "all queues"
- * (SET_MEM_TABLE, SET_LOG_BASE, features) update the device field and then
- * take and release every vq->mutex in turn, so that no queue can still be
- * using the old value when they return.
+ * (SET_MEM_TABLE, SET_LOG_BASE) update the device field and then take and
+ * release every vq->mutex in turn, so that no queue can still be using the
+ * old value when they return.  Features are different: a handler tests
+ * them many times per request, so each queue has its own copy, written
+ * only under its vq->mutex (quiesce, then publish): no handler sees them
+ * change half-way through a request.
  *
  * dev->mutex   protects the device configuration: owner, features, memory
  *              table pointer, log base, the worker list, vq->worker changes.
@@ -147,6 +150,12 @@ struct vsng_vq {
 	struct vring_used __user *used;
 	u64 log_addr;				/* GPA of the used ring */
 	bool log_used;				/* VHOST_VRING_F_LOG */
+	/*
+	 * dev->acked_features as this queue sees them: written with both
+	 * dev->mutex and @mutex held (vsng_dev_set_features()), so a reader
+	 * holding either sees one value for as long as it holds it.
+	 */
+	u64 acked_features;
 
 	struct file *kick;
 	struct eventfd_ctx *call_ctx;
@@ -328,9 +337,10 @@ bool vsng_vq_access_ok(struct vsng_vq *vq);
 /* Read used->flags etc. once when a backend starts; caller holds vq->mutex. */
 int vsng_vq_init_access(struct vsng_vq *vq);
 
+/* Caller holds vq->mutex (handlers) or dev->mutex (set-up checks). */
 static inline bool vsng_has_feature(struct vsng_vq *vq, int bit)
 {
-	return vq->dev->acked_features & (1ULL << bit);
+	return vq->acked_features & (1ULL << bit);
 }
 
 /*

@@ -31,6 +31,8 @@
  *                        the command pools (created/destroyed only with
  *                        every backend stopped and every command drained).
  *   vsng_tpg_list_mutex  the global list of TPGs (vsng_tpg_list).
+ *   vsng_tport_mutex     the global list of target ports (configfs.c),
+ *                        whose stored names are unique; a leaf lock.
  *   tpg->mutex           tpg->nexus, tpg->port_count, tpg->vhost_count,
  *                        tpg->vs and the TPG tunables.
  *   vq->mutex (engine)   ring state; vq->private_data (the backend, here
@@ -112,7 +114,8 @@ struct vsng_nexus {
 
 struct vsng_tport {
 	u8 proto_id;			/* SCSI_PROTOCOL_SAS/FCP/ISCSI */
-	char name[VSNG_NAMELEN];	/* WWPN without an "fc." prefix */
+	char name[VSNG_NAMELEN];	/* WWPN without an "fc." prefix; unique */
+	struct list_head node;		/* vsng_tport_list, vsng_tport_mutex */
 	struct se_wwn wwn;
 };
 
