@@ -397,7 +397,7 @@ TEST_F(wwn_alias, refused)
 	ASSERT_EQ(0, wwn_dir(self->iqn, true));
 	err = wwn_dir(self->fc, true);
 	if (!err && !vsng_target_is_ours()) {
-		VSNG_INTREE_AFFECTED("mkdir %s next to %s succeeds: both are target port %s; SET_ENDPOINT then attaches both TPGs and loses one",
+		VSNG_INTREE_AFFECTED(true, "mkdir %s next to %s succeeds: both are target port %s; SET_ENDPOINT then attaches both TPGs and loses one",
 				     self->fc, self->iqn, self->iqn);
 		return;
 	}

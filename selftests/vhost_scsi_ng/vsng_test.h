@@ -179,14 +179,6 @@ static inline const char *vsng_module(void)
 		SKIP(return, "in-tree vhost_scsi has no " what); \
 } while (0)
 
-/*
- * A defect the in-tree target has and ours must not: for TARGET=intree the
- * test reports it with this line and passes (in-tree is not ours to fix).
- * Call it, then return from the test.
- */
-#define VSNG_INTREE_AFFECTED(fmt, ...) \
-	fprintf(stderr, "# in-tree: affected: " fmt "\n", ##__VA_ARGS__)
-
 #define RESP_OK(c) ((c)->done && (c)->rsp.response == VIRTIO_SCSI_S_OK)
 
 /*
