@@ -135,8 +135,11 @@ TEST_F_TIMEOUT(ev, events_missed, 60)
 /* Proves: LOGICAL UNIT RESET sent right behind a burst of 64 reads on a
  * ramdisk LUN succeeds, every request is answered, and the LUN works
  * afterwards.  That the reset really meets outstanding I/O is asserted
- * first: when it is sent, not all 64 are answered (used ring), and for
- * ours the device itself has not completed them all (its counters).
+ * first, as the guest sees it: when it is sent, not all 64 are answered
+ * (used ring).  On a ramdisk the device may already have finished them
+ * inside (ours logs its counters; a CI run saw 64 of 64 completed with 0
+ * answered): that the reset meets I/O inside the backend is what
+ * slow.lun_reset_with_backend_io_in_flight proves, on a 2 s null_blk.
  */
 TEST_F_TIMEOUT(ev, lun_reset_with_io_in_flight, 120)
 {
@@ -177,7 +180,6 @@ TEST_F_TIMEOUT(ev, lun_reset_with_io_in_flight, 120)
 		TH_LOG("device: %llu taken, %llu completed when the reset was sent",
 		       (unsigned long long)(b.requests - a.requests),
 		       (unsigned long long)(b.completions - a.completions));
-		ASSERT_LT(b.completions - a.completions, 64);
 	}
 	end = vsng_now_ms() + VSNG_TMO;
 	while ((!ctl.done || done < 64) && vsng_now_ms() < end) {
