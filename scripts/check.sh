@@ -485,8 +485,8 @@ BOOTS=$(find "$RES" -name console.log -exec sed -n 's/.*vm-run: guest up in \([0
 	echo "guest boot (kernel to command): ${BOOTS:-none}"
 	echo "platform retries (outer guest panicked or reset, phase run again): $PLATFORM_RETRIES"
 	echo "kernel reports by origin (every guest's console and dmesg): $(cat "$RES"/*.log 2>/dev/null |
-		sed -n 's/.*reports by origin: \([0-9]*\) from the target or LIO, \([0-9]*\) kernel\/platform.*/\1 \2/p' |
-		awk '{ t += $1; k += $2 } END { printf "%d from the target or LIO, %d kernel/platform", t, k }')"
+		sed -n 's/.*reports by origin: \([0-9]*\) from the target or LIO, \([0-9]*\) kernel\/platform\(, \([0-9]*\) known in-tree\)\{0,1\}.*/\1 \2 \4/p' |
+		awk '{ t += $1; k += $2; i += $3 } END { printf "%d from the target or LIO, %d kernel/platform, %d known in-tree defect", t, k, i }')"
 	echo "logs: ${RES#"$REPO"/}/"
 } >>"$SUMMARY"
 echo
