@@ -27,7 +27,13 @@
  * protects attachment_cnt and killed and serialises flush, attach, free
  * and the kill handler.  vq->worker is changed with both worker->mutex and
  * vq->mutex held and read under RCU by vsng_vq_work_queue().
+ *
+ * KCOV: a worker remembers the owner's common KCOV handle and runs each
+ * item as a remote-coverage section, as the vhost core does, so a fuzzer
+ * that enabled remote coverage with that handle sees the data path.  On a
+ * kernel without CONFIG_KCOV the calls are empty.
  */
+#include <linux/kcov.h>
 #include <linux/kthread.h>
 #include <linux/nospec.h>
 #include <linux/sched/mm.h>
@@ -48,6 +54,7 @@ struct vsng_worker {
 	int attachment_cnt;		/* queues using us; worker->mutex */
 	bool killed;			/* owner SIGKILLed us; worker->mutex */
 	u32 id;				/* key in dev->worker_xa */
+	u64 kcov_handle;		/* owner's; set at creation */
 };
 
 struct vsng_flush {
@@ -61,8 +68,11 @@ void vsng_work_init(struct vsng_work *work, vsng_work_fn_t fn)
 	work->fn = fn;
 }
 
-/* Run everything queued on @list; returns whether anything ran. */
-static bool vsng_run_list(struct llist_head *list)
+/*
+ * Run everything queued on @list, each item as a KCOV remote section of
+ * @kcov_handle (0: none); returns whether anything ran.
+ */
+static bool vsng_run_list(struct llist_head *list, u64 kcov_handle)
 {
 	struct vsng_work *work, *next;
 	struct llist_node *node;
@@ -76,7 +86,9 @@ static bool vsng_run_list(struct llist_head *list)
 	smp_wmb();
 	llist_for_each_entry_safe(work, next, node, node) {
 		clear_bit(VSNG_WORK_QUEUED, &work->flags);
+		kcov_remote_start_common(kcov_handle);
 		work->fn(work);
+		kcov_remote_stop();
 		cond_resched();
 	}
 	return true;
@@ -131,7 +143,7 @@ static void vsng_orphan_fn(struct work_struct *ws)
 	/* dev->mm stays referenced until cleanup has flushed us. */
 	if (mm)
 		kthread_use_mm(mm);
-	while (vsng_run_list(&dev->orphan_list))
+	while (vsng_run_list(&dev->orphan_list, 0))
 		;
 	if (mm)
 		kthread_unuse_mm(mm);
@@ -183,7 +195,7 @@ static bool vsng_vhost_task_fn(void *data)
 {
 	struct vsng_worker *w = data;
 
-	return vsng_run_list(&w->work_list);
+	return vsng_run_list(&w->work_list, w->kcov_handle);
 }
 
 /* The owner was SIGKILLed; runs in the dying worker itself. */
@@ -211,7 +223,7 @@ static void vsng_worker_killed(void *data)
 	if (detached)
 		synchronize_rcu();
 	/* Whatever slipped in before the detach, flushes included. */
-	vsng_run_list(&w->work_list);
+	vsng_run_list(&w->work_list, w->kcov_handle);
 	mutex_unlock(&w->mutex);
 }
 
@@ -246,11 +258,11 @@ static int vsng_kthread_fn(void *data)
 			__set_current_state(TASK_RUNNING);
 			break;
 		}
-		if (!vsng_run_list(&w->work_list))
+		if (!vsng_run_list(&w->work_list, w->kcov_handle))
 			schedule();
 	}
 	/* Anything queued after the last pass (flushes) still runs. */
-	vsng_run_list(&w->work_list);
+	vsng_run_list(&w->work_list, w->kcov_handle);
 	kthread_unuse_mm(mm);
 	return 0;
 }
@@ -286,6 +298,7 @@ static struct vsng_worker *vsng_worker_create(struct vsng_dev *dev)
 	if (!w)
 		return ERR_PTR(-ENOMEM);
 	w->dev = dev;
+	w->kcov_handle = kcov_common_handle();
 	init_llist_head(&w->work_list);
 	mutex_init(&w->mutex);
 	snprintf(name, sizeof(name), "vhost-%d", current->pid);
