@@ -132,6 +132,62 @@ TEST_F_TIMEOUT(ev, events_missed, 60)
 	EXPECT_EQ(0, missed_flag);
 }
 
+/* Proves (issue 14, defect 8): with EVENT_IDX, when an event is lost for
+ * want of a buffer, the device asks the guest to kick the event queue
+ * (avail_event = the avail index it saw), so the guest's next buffer is
+ * kicked and VIRTIO_SCSI_T_EVENTS_MISSED arrives at once, not at the next
+ * real event.  Before the fix ours never wrote avail_event on the event
+ * queue: the guest's kick decision said no and the notice never came.
+ */
+TEST_F_TIMEOUT(ev, events_missed_asks_for_kick, 60)
+{
+	struct vsng_vq *vq = &self->e.d.vq[VSNG_VQ_EVT];
+	struct virtio_scsi_event ev;
+	uint32_t missed_flag = 0;
+	uint64_t kicks, end;
+	uint16_t avail_event;
+	bool missed = false;
+	int r;
+
+	if (!(self->e.d.features & VSNG_F_HOTPLUG))
+		SKIP(return, "HOTPLUG not offered");
+	if (!vq->event_idx)
+		SKIP(return, "EVENT_IDX not negotiated");
+	/* One buffer, used up by the first event. */
+	ASSERT_EQ(0, vsng_evt_post(&self->e.d, 1));
+	usleep(100 * 1000);
+	ASSERT_EQ(0, vsng_target_add_lun(&self->e.t, 1));
+	ASSERT_EQ(1, next_event(&self->e.d, &ev, 5000, &missed));
+	EXPECT_EQ(VIRTIO_SCSI_EVT_RESET_RESCAN, ev.reason);
+	/* No buffer left: this one is lost. */
+	ASSERT_EQ(0, vsng_target_del_lun(&self->e.t, 1));
+	end = vsng_now_ms() + 5000;
+	do {
+		usleep(50 * 1000);
+		ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SCSI_GET_EVENTS_MISSED,
+					&missed_flag));
+	} while (!missed_flag && vsng_now_ms() < end);
+	ASSERT_NE(0, missed_flag);
+
+	avail_event = __atomic_load_n((uint16_t *)&vq->used->ring[vq->num],
+				      __ATOMIC_ACQUIRE);
+	TH_LOG("avail idx %u, avail_event %u", vq->avail_idx, avail_event);
+	if (VSNG_INTREE_AFFECTED(avail_event != vq->avail_idx,
+				 "avail_event %u, want %u: no kick asked for",
+				 avail_event, vq->avail_idx))
+		return;
+
+	kicks = vq->kicks;
+	ASSERT_EQ(0, vsng_evt_post(&self->e.d, 1));
+	EXPECT_EQ(kicks + 1, vq->kicks);
+	missed = false;
+	r = vsng_evt_get(&self->e.d, &ev, 3000);
+	ASSERT_EQ(1, r);
+	EXPECT_NE(0, ev.event & VIRTIO_SCSI_T_EVENTS_MISSED);
+	EXPECT_EQ(VIRTIO_SCSI_T_NO_EVENT,
+		  ev.event & ~VIRTIO_SCSI_T_EVENTS_MISSED);
+}
+
 /* Proves: LOGICAL UNIT RESET sent right behind a burst of 64 reads on a
  * ramdisk LUN succeeds, every request is answered, and the LUN works
  * afterwards.  That the reset really meets outstanding I/O is asserted
