@@ -8,8 +8,9 @@
  * places them in guest buffers.  When more than VSNG_MAX_EVENT are
  * pending, an allocation fails or the guest has no buffer, the event is
  * lost and vs->events_missed is set; the next event delivered carries
- * VIRTIO_SCSI_T_EVENTS_MISSED (a guest kick on the event queue produces
- * such an event at once).
+ * VIRTIO_SCSI_T_EVENTS_MISSED.  Running out of buffers asks the guest for
+ * a kick on its next one (avail_event with EVENT_IDX), and that kick
+ * produces such an event at once.
  *
  * vs->events_nr and vs->events_missed are protected by the event
  * queue's vq->mutex.
@@ -85,13 +86,21 @@ static void vsng_evt_queue(struct vsng_scsi *vs, struct vsng_tpg *tpg,
 		vsng_evt_drop_locked(vs);
 }
 
-/* Next guest event buffer, re-checking once after enabling kicks. */
+/*
+ * Next guest event buffer.  Out of buffers, the event will be lost, so
+ * ask the guest to kick when it adds one (avail_event = the index we saw,
+ * or the used flags without EVENT_IDX), then look once more.  Nothing
+ * else on this queue disables kicks, so the pair always writes the ring.
+ */
 static int vsng_evt_pop(struct vsng_vq *vq, struct vsng_chain *ch)
 {
 	int r = vsng_vq_pop(vq, ch);
 
-	if (r == 0 && vsng_vq_enable_notify(vq))
-		r = vsng_vq_pop(vq, ch);
+	if (r == 0) {
+		vsng_vq_disable_notify(vq);
+		if (vsng_vq_enable_notify(vq))
+			r = vsng_vq_pop(vq, ch);
+	}
 	return r;
 }
 
@@ -140,11 +149,8 @@ void vsng_evt_work(struct vsng_work *work)
 		vsng_evt_send(vs, evt);
 		vsng_evt_free(vs, evt);
 	}
-	if (vq->private_data && vsng_vq_is_setup(vq)) {
+	if (vq->private_data && vsng_vq_is_setup(vq))
 		vsng_vq_flush_used(vq);
-		/* Keep avail_event current so the guest kicks for buffers. */
-		vsng_vq_enable_notify(vq);
-	}
 	mutex_unlock(&vq->mutex);
 }
 
