@@ -178,6 +178,7 @@ TEST_F_TIMEOUT(dlog, inflight_read_logged, 120)
 
 	/* the old table back: the device works */
 	ASSERT_EQ(0, vsng_mem_set_table(d));
+	vsng_cmd_init(&c2, VSNG_TPGT, 0);
 	ASSERT_EQ(0, vsng_rw(vq, &c2, 10, false, 8, 8, gpa, 4096));
 	EXPECT_TRUE(RESP_OK(&c2) && c2.rsp.status == 0);
 	if (vsng_target_is_ours())

@@ -56,36 +56,55 @@ FIXTURE_TEARDOWN(tmff)
 		vsng_nullb_slow_destroy(NB);
 }
 
-/* /dev/kmsg positioned at the end of the log (records added later). */
+/*
+ * Kernel log records are counted by their sequence numbers, not read one
+ * by one: a flood overwrites the ring buffer faster than a reader keeps
+ * up.  kmsg_mark() logs a marker and returns its sequence number; the
+ * records between two markers are what the kernel logged meanwhile.
+ */
 static int kmsg_open(void)
 {
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	int fd = open("/dev/kmsg", O_RDWR | O_NONBLOCK);
 
 	if (fd >= 0)
 		lseek(fd, 0, SEEK_END);
 	return fd;
 }
 
-/* Records added since kmsg_open(); prints the first few. */
-static int kmsg_count(int fd, const char *show)
+static long long kmsg_mark(int fd, int id, const char *show)
 {
-	char rec[2048];
-	int n = 0;
+	char rec[2048], mark[64];
+	long long seq = -1;
+	int shown = 0;
+	uint64_t end = vsng_now_ms() + 5000;
 	ssize_t r;
 
-	for (;;) {
+	snprintf(mark, sizeof(mark), "vsng_tmfflood: mark %d %llu", id,
+		 (unsigned long long)vsng_now_ms());
+	if (write(fd, mark, strlen(mark)) < 0)
+		return -1;
+	while (vsng_now_ms() < end) {
 		r = read(fd, rec, sizeof(rec) - 1);
-		if (r < 0 && errno == EPIPE)	/* overwritten: go on */
+		if (r < 0 && errno == EPIPE)	/* overwritten: skip on */
 			continue;
+		if (r < 0 && errno == EAGAIN) {
+			usleep(1000);
+			continue;
+		}
 		if (r <= 0)
 			break;
 		rec[r] = 0;
-		if (n < 3 || (show && strstr(rec, show) && n < 6))
+		if (show && shown < 3 && strstr(rec, show)) {
 			ksft_print_msg("kmsg: %s", strchr(rec, ';') ?
 				       strchr(rec, ';') + 1 : rec);
-		n++;
+			shown++;
+		}
+		if (strstr(rec, mark)) {
+			sscanf(rec, "%*d,%lld", &seq);
+			break;
+		}
 	}
-	return n;
+	return seq;
 }
 
 /* The control queue's TMFs in flight (ours), -1 on in-tree. */
@@ -183,12 +202,15 @@ TEST_F_TIMEOUT(tmff, abort_task_flood, 300)
 	uint8_t *buf = vsng_alloc(&self->e.d, 2, 16 * 4096, 4096);
 	struct vsng_cmd rd[16] = { 0 }, c = { 0 };
 	int kfd, lines, nfree = 0, sent = 0, i, done = 0;
+	long long seq0;
 	long held, held_max = 0;
 	uint64_t t0, end, ms;
 
 	ASSERT_TRUE(ctl && freeq && t && buf);
 	kfd = kmsg_open();
 	ASSERT_LE(0, kfd);
+	seq0 = kmsg_mark(kfd, 0, NULL);
+	ASSERT_LE(0, seq0);
 	ASSERT_EQ(0, slow_reads(&self->e, rd, buf, 16));
 
 	for (i = 0; i < OUTST; i++)
@@ -214,7 +236,7 @@ TEST_F_TIMEOUT(tmff, abort_task_flood, 300)
 	}
 	ms = vsng_now_ms() - t0;
 	usleep(200 * 1000);	/* LIO's last lines */
-	lines = kmsg_count(kfd, "ABORT_TASK");
+	lines = kmsg_mark(kfd, 1, "ABORT_TASK") - seq0 - 1;
 	close(kfd);
 	TH_LOG("%d ABORT TASKs answered of %d in %llu ms: %d OK, %d BUSY, %d REJECTED, %d other codes; %d kernel log lines; most held %ld",
 	       t->total, sent, (unsigned long long)ms,
@@ -244,6 +266,7 @@ TEST_F_TIMEOUT(tmff, abort_task_flood, 300)
 	EXPECT_EQ(16, done);
 	for (i = 0; i < 16; i++)
 		EXPECT_TRUE(RESP_OK(&rd[i]) && rd[i].rsp.status == 0);
+	vsng_cmd_init(&c, VSNG_TPGT, 0);
 	ASSERT_EQ(0, vsng_rw(rq, &c, 10, false, 0, 8, vsng_gpa(&self->e.d, buf),
 			     4096));
 	EXPECT_TRUE(RESP_OK(&c) && c.rsp.status == 0);
@@ -318,6 +341,7 @@ TEST_F_TIMEOUT(tmff, lun_reset_pileup, 120)
 	}
 	EXPECT_TRUE(rd.done);
 	vsng_clear_ua(rq, 0);
+	vsng_cmd_init(&c, VSNG_TPGT, 0);
 	ASSERT_EQ(0, vsng_rw(rq, &c, 10, false, 0, 8, vsng_gpa(&self->e.d, buf),
 			     4096));
 	EXPECT_TRUE(RESP_OK(&c) && c.rsp.status == 0);
