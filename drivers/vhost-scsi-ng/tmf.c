@@ -34,7 +34,8 @@ static void vsng_tmf_resp_work(struct vsng_work *work)
 	struct virtio_scsi_ctrl_tmf_resp rsp = { .response = tmf->response };
 
 	mutex_lock(&vq->mutex);
-	if (!vsng_write_resp(vq, tmf->in_iov, tmf->in_cnt, &rsp, sizeof(rsp)))
+	if (!vsng_write_resp(vq, tmf->in_iov, tmf->in_gpa, tmf->in_cnt, &rsp,
+			     sizeof(rsp)))
 		vsng_vq_add_used(vq, tmf->head, 0);
 	vsng_vq_flush_used(vq);
 	mutex_unlock(&vq->mutex);
@@ -125,8 +126,9 @@ static void vsng_tmf_handle(struct vsng_vq *vq, struct vsng_chain *ch,
 	tmf->subtype = subtype;
 	/* Until LIO answers (an aborted TMF never does). */
 	tmf->response = VIRTIO_SCSI_S_FUNCTION_REJECTED;
-	vsng_copy_resp_iov(tmf->in_iov, VSNG_INLINE_IOVS,
-			   &ch->iov[ch->out_num], ch->in_num,
+	vsng_copy_resp_iov(tmf->in_iov, tmf->in_gpa, VSNG_INLINE_IOVS,
+			   &ch->iov[ch->out_num], &ch->gpa[ch->out_num],
+			   ch->in_num,
 			   sizeof(struct virtio_scsi_ctrl_tmf_resp),
 			   &tmf->in_cnt);
 	vsng_inflight_get(svq);

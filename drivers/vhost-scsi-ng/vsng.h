@@ -160,6 +160,7 @@ struct vsng_cmd {
 	 * data-in area (needed for dirty logging and bounce copy-back).
 	 */
 	struct iovec *in_iov;		/* inline_iov or big_iov */
+	u64 *in_gpa;			/* their guest addresses (dirty log) */
 	unsigned int in_cnt;
 	size_t in_len;			/* bytes covered by in_iov */
 	/*
@@ -170,10 +171,12 @@ struct vsng_cmd {
 	struct scatterlist *big_sgl;
 	unsigned int big_sgl_cap;
 	struct iovec *big_iov;
+	u64 *big_gpa;			/* as big_iov, parallel to it */
 	unsigned int big_iov_cap;
 	unsigned char cdb[VSNG_MAX_CDB_SIZE];
 	unsigned char sense[TRANSPORT_SENSE_BUFFER];
 	struct iovec inline_iov[VSNG_INLINE_IOVS];
+	u64 inline_gpa[VSNG_INLINE_IOVS];
 	struct scatterlist inline_sgl[VSNG_INLINE_SGLS];
 };
 
@@ -187,6 +190,7 @@ struct vsng_tmf {
 	u8 response;			/* VIRTIO_SCSI_S_* to send */
 	unsigned int in_cnt;
 	struct iovec in_iov[VSNG_INLINE_IOVS];
+	u64 in_gpa[VSNG_INLINE_IOVS];
 };
 
 struct vsng_evt {
@@ -296,11 +300,12 @@ void vsng_scsi_complete_work(struct vsng_work *work);
 void vsng_scsi_queue_completion(struct vsng_cmd *cmd);
 int vsng_send_resp(struct vsng_vq *vq, struct vsng_chain *ch, u16 head,
 		   const void *buf, size_t len);
-size_t vsng_copy_resp_iov(struct iovec *dst, unsigned int max,
-			  const struct iovec *src, unsigned int cnt,
-			  size_t need, unsigned int *dst_cnt);
+size_t vsng_copy_resp_iov(struct iovec *dst, u64 *dst_gpa, unsigned int max,
+			  const struct iovec *src, const u64 *src_gpa,
+			  unsigned int cnt, size_t need, unsigned int *dst_cnt);
 int vsng_write_resp(struct vsng_vq *vq, const struct iovec *iov,
-		    unsigned int cnt, const void *buf, size_t len);
+		    const u64 *gpa, unsigned int cnt, const void *buf,
+		    size_t len);
 
 /* tmf.c */
 void vsng_ctl_handle_kick(struct vsng_work *work);
