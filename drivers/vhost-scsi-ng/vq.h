@@ -138,6 +138,7 @@ struct vsng_vq_stats {
 	u64 poll_hits;		/* found with kicks off (poll/kick hold) */
 	u64 errors;		/* malformed chains, faults */
 	u64 coalesced;		/* signals deferred by coalescing */
+	u64 busy;		/* answered BUSY: over a device limit */
 };
 
 struct vsng_vq {

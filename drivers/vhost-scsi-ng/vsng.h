@@ -55,6 +55,7 @@
 
 #include <linux/atomic.h>
 #include <linux/llist.h>
+#include <linux/ratelimit.h>
 #include <linux/scatterlist.h>
 #include <linux/virtio_byteorder.h>
 #include <linux/virtio_scsi.h>
@@ -180,10 +181,28 @@ struct vsng_cmd {
 	struct scatterlist inline_sgl[VSNG_INLINE_SGLS];
 };
 
+/*
+ * TMF flood control: at most VSNG_TMF_MAX_INFLIGHT TMFs of a device with
+ * LIO at once, and at most VSNG_ABORT_BURST ABORT TASKs handed to LIO per
+ * VSNG_ABORT_INTERVAL (LIO logs a line for each, unratelimited).  Beyond
+ * that a TMF is answered VIRTIO_SCSI_S_BUSY at once (design.md).
+ */
+#define VSNG_TMF_MAX_INFLIGHT	16
+#define VSNG_ABORT_BURST	10
+#define VSNG_ABORT_INTERVAL	(5 * HZ)
+
 struct vsng_tmf {
 	struct se_cmd se_cmd;
 	struct vsng_svq *svq;		/* the control queue */
-	struct work_struct flush_work;	/* system wq: flush, then respond */
+	/*
+	 * After LIO released the TMF, hop_work visits the worker of every
+	 * request queue in turn (hop: the next vq index; only the hop chain
+	 * itself touches them, one step at a time), so the answers to what the
+	 * TMF aborted are out before resp_work writes the TMF's own.
+	 */
+	struct vsng_work hop_work;
+	unsigned int hop;
+	const void *last_worker;	/* the previous hop's, compared only */
 	struct vsng_work resp_work;	/* worker: write the response */
 	u16 head;
 	u32 subtype;
@@ -224,6 +243,17 @@ struct vsng_scsi {
 	char wwpn[TRANSPORT_IQN_LEN];
 
 	wait_queue_head_t inflight_wq;	/* woken when a queue goes idle */
+
+	/*
+	 * TMF flood control (tmf.c).  tmf_inflight: TMFs handed to LIO and
+	 * not yet freed, at most VSNG_TMF_MAX_INFLIGHT (incremented on the
+	 * control queue's worker, decremented wherever a TMF is freed).
+	 * abort_rs: ABORT TASKs handed to LIO, VSNG_ABORT_BURST per
+	 * VSNG_ABORT_INTERVAL, since LIO logs a line for each; it has its
+	 * own lock.  Over either limit the TMF is answered BUSY at once.
+	 */
+	atomic_t tmf_inflight;
+	struct ratelimit_state abort_rs;
 
 	struct llist_head events;
 	struct vsng_work event_work;
