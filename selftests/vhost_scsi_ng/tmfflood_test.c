@@ -98,6 +98,16 @@ static long ctl_inflight(struct vsng_dev *d)
 	return st.inflight;
 }
 
+/* The control queue's busy count (ours), 0 on in-tree. */
+static uint64_t ctl_busy(struct vsng_dev *d)
+{
+	struct vhost_scsi_ng_vq_stats st = { 0 };
+
+	if (vsng_vq_stats(d, VSNG_VQ_CTL, &st))
+		return 0;
+	return st.busy;
+}
+
 /* A TMF response code virtio-scsi defines (5.6.6.2, plus the generic ones). */
 static bool tmf_code_valid(uint8_t r)
 {
@@ -169,8 +179,9 @@ static int ctl_reap(struct vsng_dev *d, struct tally *t,
  * time, while 16 slow READs are in flight) are each answered with a valid
  * virtio-scsi TMF response; the host log grows by a bounded number of
  * lines (not one per abort: LIO prints one per forwarded ABORT TASK);
- * (ours) the control queue never holds more than HELD_MAX TMFs; the READs
- * complete and normal I/O works afterwards.  In-tree answers ABORT TASK
+ * (ours) the control queue never holds more than HELD_MAX TMFs and its
+ * busy counter counts every BUSY answer; the READs complete and normal
+ * I/O works afterwards.  In-tree answers ABORT TASK
  * FUNCTION_REJECTED without asking LIO: quiet, passes.
  */
 TEST_F_TIMEOUT(tmff, abort_task_flood, 300)
@@ -184,6 +195,7 @@ TEST_F_TIMEOUT(tmff, abort_task_flood, 300)
 	struct vsng_cmd rd[16] = { 0 }, c = { 0 };
 	int kfd, lines, nfree = 0, sent = 0, i, done = 0;
 	long long seq0, seq1;
+	uint64_t busy0 = ctl_busy(&self->e.d);
 	long held, held_max = 0;
 	uint64_t t0, end, ms;
 
@@ -235,6 +247,9 @@ TEST_F_TIMEOUT(tmff, abort_task_flood, 300)
 	if (vsng_target_is_ours()) {
 		EXPECT_GE(HELD_MAX, held_max);
 		EXPECT_GT(t->code[VIRTIO_SCSI_S_OK], 0);
+		/* every BUSY answer is counted */
+		EXPECT_EQ((uint64_t)t->code[VIRTIO_SCSI_S_BUSY],
+			  ctl_busy(&self->e.d) - busy0);
 	}
 
 	/* the slow READs complete GOOD, then normal I/O works */
