@@ -53,6 +53,7 @@ void vsng_cmd_pool_destroy(struct vsng_svq *svq)
 	for (i = 0; i < svq->max_cmds; i++) {
 		kfree(svq->cmds[i].big_sgl);
 		kfree(svq->cmds[i].big_iov);
+		kfree(svq->cmds[i].big_gpa);
 	}
 	kvfree(svq->cmds);
 	svq->cmds = NULL;
@@ -104,6 +105,7 @@ struct vsng_cmd *vsng_cmd_get(struct vsng_svq *svq)
 	cmd->prot_sgl = NULL;
 	cmd->prot_sgl_count = 0;
 	cmd->in_iov = cmd->inline_iov;
+	cmd->in_gpa = cmd->inline_gpa;
 	cmd->in_cnt = 0;
 	cmd->in_len = 0;
 	cmd->prot_len = 0;
@@ -137,6 +139,7 @@ void vsng_cmd_release(struct vsng_cmd *cmd)
 	cmd->prot_sgl_count = 0;
 
 	cmd->in_iov = cmd->inline_iov;
+	cmd->in_gpa = cmd->inline_gpa;
 
 	llist_add(&cmd->node, &svq->free);
 	vsng_inflight_put(svq);

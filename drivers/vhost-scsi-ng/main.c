@@ -99,6 +99,11 @@ static int vsng_open(struct inode *inode, struct file *f)
 	}
 
 	init_waitqueue_head(&vs->inflight_wq);
+	atomic_set(&vs->tmf_inflight, 0);
+	ratelimit_state_init(&vs->abort_rs, VSNG_ABORT_INTERVAL,
+			     VSNG_ABORT_BURST);
+	/* No "callbacks suppressed" lines: the busy count says it. */
+	ratelimit_set_flags(&vs->abort_rs, RATELIMIT_MSG_ON_RELEASE);
 	init_llist_head(&vs->events);
 	vsng_work_init(&vs->event_work, vsng_evt_work);
 

@@ -37,12 +37,13 @@
 
 /*
  * Copy the iovecs that cover the first @need bytes of @src into @dst,
- * skipping empty ones.  Returns the bytes covered (< @need when @src is
- * too short or @max too small).
+ * and their guest addresses from @src_gpa into @dst_gpa, skipping empty
+ * ones.  Returns the bytes covered (< @need when @src is too short or
+ * @max too small).
  */
-size_t vsng_copy_resp_iov(struct iovec *dst, unsigned int max,
-			  const struct iovec *src, unsigned int cnt,
-			  size_t need, unsigned int *dst_cnt)
+size_t vsng_copy_resp_iov(struct iovec *dst, u64 *dst_gpa, unsigned int max,
+			  const struct iovec *src, const u64 *src_gpa,
+			  unsigned int cnt, size_t need, unsigned int *dst_cnt)
 {
 	unsigned int i, n = 0;
 	size_t got = 0;
@@ -50,6 +51,7 @@ size_t vsng_copy_resp_iov(struct iovec *dst, unsigned int max,
 	for (i = 0; i < cnt && got < need && n < max; i++) {
 		if (!src[i].iov_len)
 			continue;
+		dst_gpa[n] = src_gpa[i];
 		dst[n++] = src[i];
 		got += src[i].iov_len;
 	}
@@ -58,12 +60,14 @@ size_t vsng_copy_resp_iov(struct iovec *dst, unsigned int max,
 }
 
 /*
- * Write @len bytes of @buf through @iov and log the pages written.
- * The iterator is bounded by the iovecs' own total, so a short buffer
- * fails the copy instead of walking past the array.
+ * Write @len bytes of @buf through @iov and log the pages written (at
+ * @gpa, the iovecs' guest addresses).  The iterator is bounded by the
+ * iovecs' own total, so a short buffer fails the copy instead of walking
+ * past the array.
  */
 int vsng_write_resp(struct vsng_vq *vq, const struct iovec *iov,
-		    unsigned int cnt, const void *buf, size_t len)
+		    const u64 *gpa, unsigned int cnt, const void *buf,
+		    size_t len)
 {
 	struct iov_iter it;
 
@@ -73,7 +77,7 @@ int vsng_write_resp(struct vsng_vq *vq, const struct iovec *iov,
 		pr_err_ratelimited("vhost-scsi-ng: faulted writing a response\n");
 		return -EFAULT;
 	}
-	vsng_vq_log_write(vq, iov, cnt, len);
+	vsng_vq_log_write(vq, iov, gpa, cnt, len);
 	return 0;
 }
 
@@ -84,7 +88,8 @@ int vsng_send_resp(struct vsng_vq *vq, struct vsng_chain *ch, u16 head,
 	int ret;
 
 	lockdep_assert_held(&vq->mutex);
-	ret = vsng_write_resp(vq, &ch->iov[ch->out_num], ch->in_num, buf, len);
+	ret = vsng_write_resp(vq, &ch->iov[ch->out_num], &ch->gpa[ch->out_num],
+			      ch->in_num, buf, len);
 	if (!ret)
 		vsng_vq_add_used(vq, head, 0);
 	return ret;
@@ -315,15 +320,19 @@ static int vsng_cmd_save_in(struct vsng_cmd *cmd, struct vsng_chain *ch,
 			    size_t rsp_size)
 {
 	const struct iovec *in = &ch->iov[ch->out_num];
+	const u64 *in_gpa = &ch->gpa[ch->out_num];
 	unsigned int n = ch->in_num;
 	struct iovec *dst;
+	u64 *dst_gpa;
 
 	if (cmd->dir != DMA_FROM_DEVICE) {
 		cmd->in_len = vsng_copy_resp_iov(cmd->inline_iov,
-						 VSNG_INLINE_IOVS, in, n,
-						 rsp_size, &cmd->in_cnt);
+						 cmd->inline_gpa,
+						 VSNG_INLINE_IOVS, in, in_gpa,
+						 n, rsp_size, &cmd->in_cnt);
 		if (cmd->in_len >= rsp_size) {
 			cmd->in_iov = cmd->inline_iov;
+			cmd->in_gpa = cmd->inline_gpa;
 			return 0;
 		}
 		/* Response spread over many tiny buffers: keep them all. */
@@ -331,20 +340,32 @@ static int vsng_cmd_save_in(struct vsng_cmd *cmd, struct vsng_chain *ch,
 
 	if (n <= VSNG_INLINE_IOVS) {
 		dst = cmd->inline_iov;
+		dst_gpa = cmd->inline_gpa;
 	} else {
 		if (n > cmd->big_iov_cap) {
 			kfree(cmd->big_iov);
+			kfree(cmd->big_gpa);
 			cmd->big_iov_cap = 0;
 			cmd->big_iov = kmalloc_array(n, sizeof(*cmd->big_iov),
-						     GFP_KERNEL);
-			if (!cmd->big_iov)
+						     GFP_KERNEL_ACCOUNT);
+			cmd->big_gpa = kmalloc_array(n, sizeof(*cmd->big_gpa),
+						     GFP_KERNEL_ACCOUNT);
+			if (!cmd->big_iov || !cmd->big_gpa) {
+				kfree(cmd->big_gpa);
+				cmd->big_gpa = NULL;
+				kfree(cmd->big_iov);
+				cmd->big_iov = NULL;
 				return -ENOMEM;
+			}
 			cmd->big_iov_cap = n;
 		}
 		dst = cmd->big_iov;
+		dst_gpa = cmd->big_gpa;
 	}
 	memcpy(dst, in, n * sizeof(*dst));
+	memcpy(dst_gpa, in_gpa, n * sizeof(*dst_gpa));
 	cmd->in_iov = dst;
+	cmd->in_gpa = dst_gpa;
 	cmd->in_cnt = n;
 	cmd->in_len = ch->in_len;
 	return 0;
@@ -645,11 +666,13 @@ static void vsng_scsi_send_cmd_resp(struct vsng_vq *vq, struct vsng_cmd *cmd)
 		memcpy(rsp.sense, cmd->sense, sense_len);
 	}
 
-	if (vsng_write_resp(vq, cmd->in_iov, cmd->in_cnt, &rsp, sizeof(rsp)))
+	if (vsng_write_resp(vq, cmd->in_iov, cmd->in_gpa, cmd->in_cnt, &rsp,
+			    sizeof(rsp)))
 		return;
 	/* Data-in went to guest pages too: log them for migration. */
 	if (cmd->dir == DMA_FROM_DEVICE)
-		vsng_vq_log_write(vq, cmd->in_iov, cmd->in_cnt, cmd->in_len);
+		vsng_vq_log_write(vq, cmd->in_iov, cmd->in_gpa, cmd->in_cnt,
+				  cmd->in_len);
 	vsng_vq_add_used(vq, cmd->head, 0);
 	trace_vsng_complete(cmd->svq->vq.index, cmd->head, rsp.status,
 			    se_cmd->residual_count);

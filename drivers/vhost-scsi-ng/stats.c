@@ -52,6 +52,7 @@ static int vsng_vq_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "poll_hits %llu\n", READ_ONCE(s->poll_hits));
 	seq_printf(m, "errors %llu\n", READ_ONCE(s->errors));
 	seq_printf(m, "coalesced %llu\n", READ_ONCE(s->coalesced));
+	seq_printf(m, "busy %llu\n", READ_ONCE(s->busy));
 	seq_printf(m, "inflight %u\n", READ_ONCE(vq->inflight));
 	seq_printf(m, "broken %d\n", READ_ONCE(vq->broken));
 	seq_printf(m, "worker %d\n", vsng_worker_alive(vq));
@@ -140,6 +141,7 @@ long vsng_stats_ioctl(struct vsng_dev *dev, void __user *argp)
 	st.errors = vq->stats.errors;
 	st.coalesced = vq->stats.coalesced;
 	st.inflight = vq->inflight;
+	st.busy = vq->stats.busy;
 	if (vq->broken)
 		st.flags |= VHOST_SCSI_NG_VQ_BROKEN;
 	if (vsng_worker_alive(vq))

@@ -7,11 +7,22 @@
  * every other TMF is answered FUNCTION_REJECTED.  AN query/subscribe
  * are answered S_OK with no events, as in-tree.
  *
- * A TMF's life: parsed on the control queue's worker -> LIO -> LIO's last
- * reference calls vsng_tmf_release() -> flush_work (system workqueue)
- * waits until every worker has run what was queued before, so that the
- * responses of the commands the TMF aborted reach the guest first ->
- * resp_work on the control queue's worker writes the TMF response.
+ * A TMF's life: parsed on the control queue's worker -> (over the cap on
+ * TMFs in flight, or an ABORT TASK over the abort rate: answered BUSY at
+ * once) -> LIO -> LIO's last reference calls vsng_tmf_release() -> hop_work
+ * visits the worker of every request queue in turn, so that the responses
+ * of the commands the TMF aborted (queued on those workers before the
+ * release) reach the guest first -> resp_work on the control queue's
+ * worker writes the TMF response.  Nothing blocks and nothing runs on
+ * the system workqueue.
+ *
+ * Why BUSY: a guest can loop ABORT TASK, and LIO logs one line per ABORT
+ * TASK it is handed (core_tmr_abort_task(), printk without a ratelimit),
+ * and each TMF held costs memory.  virtio-scsi's VIRTIO_SCSI_S_BUSY
+ * ("the request failed because the target is busy; it may be retried")
+ * is the one answer that promises nothing about the task: a Linux guest
+ * treats it as a failed abort and escalates (LUN RESET), as it does for
+ * FUNCTION_REJECTED.
  */
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -24,6 +35,7 @@ static void vsng_tmf_free(struct vsng_tmf *tmf)
 	struct vsng_svq *svq = tmf->svq;
 
 	kfree(tmf);
+	atomic_dec(&svq->vs->tmf_inflight);
 	vsng_inflight_put(svq);
 }
 
@@ -34,7 +46,8 @@ static void vsng_tmf_resp_work(struct vsng_work *work)
 	struct virtio_scsi_ctrl_tmf_resp rsp = { .response = tmf->response };
 
 	mutex_lock(&vq->mutex);
-	if (!vsng_write_resp(vq, tmf->in_iov, tmf->in_cnt, &rsp, sizeof(rsp)))
+	if (!vsng_write_resp(vq, tmf->in_iov, tmf->in_gpa, tmf->in_cnt, &rsp,
+			     sizeof(rsp)))
 		vsng_vq_add_used(vq, tmf->head, 0);
 	vsng_vq_flush_used(vq);
 	mutex_unlock(&vq->mutex);
@@ -42,14 +55,42 @@ static void vsng_tmf_resp_work(struct vsng_work *work)
 	vsng_tmf_free(tmf);
 }
 
-static void vsng_tmf_flush_work(struct work_struct *work)
+/*
+ * Queue hop_work on the next request queue that has a worker, or, past
+ * the last one, the response on the control queue.  Each request queue's
+ * worker runs its work in order, so when hop_work has run there, every
+ * completion queued on it before the TMF's release has run too.  Any
+ * context; one step at a time, so tmf->hop needs no lock.
+ */
+static void vsng_tmf_next_hop(struct vsng_tmf *tmf)
 {
-	struct vsng_tmf *tmf = container_of(work, struct vsng_tmf, flush_work);
-	struct vsng_svq *svq = tmf->svq;
+	struct vsng_scsi *vs = tmf->svq->vs;
+	struct vsng_vq *vq;
+	const void *w;
 
-	vsng_dev_flush(&svq->vs->dev);
-	if (!vsng_vq_work_queue(&svq->vq, &tmf->resp_work))
+	while (tmf->hop < vs->nvqs) {
+		vq = &vs->svqs[tmf->hop++]->vq;
+		/*
+		 * Queues that share the worker of the previous hop were
+		 * passed with it (the default worker runs every queue
+		 * without one of its own).  The pointer is only compared.
+		 */
+		rcu_read_lock();
+		w = rcu_dereference(vq->worker);
+		rcu_read_unlock();
+		if (w && w == tmf->last_worker)
+			continue;
+		tmf->last_worker = w;
+		if (vsng_vq_work_queue(vq, &tmf->hop_work))
+			return;
+	}
+	if (!vsng_vq_work_queue(&tmf->svq->vq, &tmf->resp_work))
 		vsng_tmf_free(tmf);
+}
+
+static void vsng_tmf_hop_work(struct vsng_work *work)
+{
+	vsng_tmf_next_hop(container_of(work, struct vsng_tmf, hop_work));
 }
 
 /* LIO released the TMF (any context). */
@@ -57,7 +98,9 @@ void vsng_tmf_release(struct se_cmd *se_cmd)
 {
 	struct vsng_tmf *tmf = container_of(se_cmd, struct vsng_tmf, se_cmd);
 
-	schedule_work(&tmf->flush_work);
+	tmf->hop = VSNG_VQ_IO;
+	tmf->last_worker = NULL;
+	vsng_tmf_next_hop(tmf);
 }
 
 /* LIO's answer to the TMF; turned into a virtio-scsi response code. */
@@ -81,13 +124,39 @@ void vsng_tmf_queue_rsp(struct se_cmd *se_cmd)
 	transport_generic_free_cmd(se_cmd, 0);
 }
 
-static void vsng_tmf_reject(struct vsng_vq *vq, struct vsng_chain *ch)
+static void vsng_tmf_answer(struct vsng_vq *vq, struct vsng_chain *ch,
+			    u8 response)
 {
-	struct virtio_scsi_ctrl_tmf_resp rsp = {
-		.response = VIRTIO_SCSI_S_FUNCTION_REJECTED,
-	};
+	struct virtio_scsi_ctrl_tmf_resp rsp = { .response = response };
 
 	vsng_send_resp(vq, ch, ch->head, &rsp, sizeof(rsp));
+}
+
+/* One warning for the whole module per minute, however many guests flood. */
+static struct ratelimit_state vsng_tmf_busy_rs =
+	RATELIMIT_STATE_INIT_FLAGS(vsng_tmf_busy_rs, 60 * HZ, 1,
+				   RATELIMIT_MSG_ON_RELEASE);
+
+/*
+ * May the control queue hand this TMF to LIO?  Takes a slot of
+ * vs->tmf_inflight when it may (vsng_tmf_free() gives it back).
+ */
+static bool vsng_tmf_admit(struct vsng_vq *vq, struct vsng_scsi *vs,
+			   unsigned char tm_type)
+{
+	if (atomic_inc_return(&vs->tmf_inflight) > VSNG_TMF_MAX_INFLIGHT)
+		goto busy;
+	if (tm_type == TMR_ABORT_TASK && !__ratelimit(&vs->abort_rs))
+		goto busy;
+	return true;
+
+busy:
+	atomic_dec(&vs->tmf_inflight);
+	vq->stats.busy++;
+	if (__ratelimit(&vsng_tmf_busy_rs))
+		pr_warn("vhost-scsi-ng: task management flood from a guest (pid %d): answering BUSY; see the control queue's busy count\n",
+			task_tgid_nr(current));
+	return false;
 }
 
 static void vsng_tmf_handle(struct vsng_vq *vq, struct vsng_chain *ch,
@@ -115,18 +184,25 @@ static void vsng_tmf_handle(struct vsng_vq *vq, struct vsng_chain *ch,
 	if (!nexus || !nexus->se_sess)
 		goto reject;
 
-	tmf = kzalloc(sizeof(*tmf), GFP_KERNEL);
-	if (!tmf)
+	if (!vsng_tmf_admit(vq, svq->vs, tm_type)) {
+		vsng_tmf_answer(vq, ch, VIRTIO_SCSI_S_BUSY);
+		return;
+	}
+	tmf = kzalloc(sizeof(*tmf), GFP_KERNEL_ACCOUNT);
+	if (!tmf) {
+		atomic_dec(&svq->vs->tmf_inflight);
 		goto reject;
-	INIT_WORK(&tmf->flush_work, vsng_tmf_flush_work);
+	}
+	vsng_work_init(&tmf->hop_work, vsng_tmf_hop_work);
 	vsng_work_init(&tmf->resp_work, vsng_tmf_resp_work);
 	tmf->svq = svq;
 	tmf->head = ch->head;
 	tmf->subtype = subtype;
 	/* Until LIO answers (an aborted TMF never does). */
 	tmf->response = VIRTIO_SCSI_S_FUNCTION_REJECTED;
-	vsng_copy_resp_iov(tmf->in_iov, VSNG_INLINE_IOVS,
-			   &ch->iov[ch->out_num], ch->in_num,
+	vsng_copy_resp_iov(tmf->in_iov, tmf->in_gpa, VSNG_INLINE_IOVS,
+			   &ch->iov[ch->out_num], &ch->gpa[ch->out_num],
+			   ch->in_num,
 			   sizeof(struct virtio_scsi_ctrl_tmf_resp),
 			   &tmf->in_cnt);
 	vsng_inflight_get(svq);
@@ -141,7 +217,7 @@ static void vsng_tmf_handle(struct vsng_vq *vq, struct vsng_chain *ch,
 	return;
 
 reject:
-	vsng_tmf_reject(vq, ch);
+	vsng_tmf_answer(vq, ch, VIRTIO_SCSI_S_FUNCTION_REJECTED);
 }
 
 static void vsng_an_resp(struct vsng_vq *vq, struct vsng_chain *ch)

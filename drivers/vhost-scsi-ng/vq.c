@@ -184,6 +184,7 @@ static int vsng_walk_add(struct vsng_vq *vq, struct vsng_walk *w,
 			 u64 addr, u32 len, u16 flags)
 {
 	struct vsng_chain *ch = w->ch;
+	unsigned int i;
 	int n;
 
 	if (unlikely(addr + len < addr)) {
@@ -213,6 +214,11 @@ static int vsng_walk_add(struct vsng_vq *vq, struct vsng_walk *w,
 		vsng_vq_error(vq, "buffer %#llx+%u outside guest memory",
 			      addr, len);
 		return n;
+	}
+	/* Where each piece came from, for the dirty log. */
+	for (i = w->nr_iov; i < w->nr_iov + n; i++) {
+		ch->gpa[i] = addr;
+		addr += ch->iov[i].iov_len;
 	}
 	w->nr_iov += n;
 	if (flags & VRING_DESC_F_WRITE)
@@ -317,6 +323,7 @@ int vsng_vq_pop(struct vsng_vq *vq, struct vsng_chain *ch)
 	ch->out_len = 0;
 	ch->in_len = 0;
 	ch->iov = vq->iov;
+	ch->gpa = vq->iov_gpa;
 
 	i = head;
 	for (steps = 0; ; steps++) {
@@ -625,51 +632,50 @@ out:
 /* ---- dirty log for device writes -------------------------------------- */
 
 int vsng_vq_log_write(struct vsng_vq *vq, const struct iovec *iov,
-		      unsigned int count, size_t len)
+		      const u64 *gpa, unsigned int count, size_t len)
 {
-	const struct vsng_memtable *mt;
-	unsigned int i, j;
-	u64 hva, l, start, end;
-	bool hit;
-	int r;
+	u64 start = 0, end = 0, l;
+	unsigned int i;
+	int r, err = 0;
 
 	lockdep_assert_held(&vq->mutex);
 	if (!vsng_has_feature(vq, VHOST_F_LOG_ALL))
 		return 0;
-	mt = vsng_vq_mem(vq);
-	if (!mt)
+	/* LOG_ALL before SET_LOG_BASE: nowhere to log yet (as in-tree). */
+	if (!READ_ONCE(vq->dev->log_base))
 		return -EFAULT;
 	/* The data must be visible before the log bits. */
 	smp_wmb();
 
+	/* [start, end): the current run of guest-contiguous iovecs. */
 	for (i = 0; i < count && len; i++) {
-		hva = (u64)(uintptr_t)iov[i].iov_base;
 		l = min_t(u64, iov[i].iov_len, len);
 		len -= l;
 		if (!l)
 			continue;
-		/* Several guest ranges may map one owner range: log all. */
-		hit = false;
-		for (j = 0; j < mt->nregions; j++) {
-			const struct vsng_mem_region *rg = &mt->regions[j];
-
-			if (rg->uaddr > hva + l - 1 ||
-			    rg->uaddr + rg->size - 1 < hva)
-				continue;
-			start = max(rg->uaddr, hva);
-			end = min(rg->uaddr + rg->size - 1, hva + l - 1);
-			r = vsng_log_gpa(vq, rg->gpa + (start - rg->uaddr),
-					 end - start + 1);
-			if (r)
-				return r;
-			hit = true;
+		if (end != start && gpa[i] == end) {
+			end += l;
+			continue;
 		}
-		if (!hit)
-			return -EFAULT;
+		if (end != start) {
+			r = vsng_log_gpa(vq, start, end - start);
+			err = err ?: r;
+		}
+		start = gpa[i];
+		end = start + l;
+	}
+	if (end != start) {
+		r = vsng_log_gpa(vq, start, end - start);
+		err = err ?: r;
+	}
+	if (unlikely(err)) {
+		vq->stats.errors++;
+		pr_err_ratelimited("vhost-scsi-ng: dirty log write failed (%d)\n",
+				   err);
 	}
 	if (vq->dev->log_ctx)
 		vsng_eventfd_signal(vq->dev->log_ctx);
-	return 0;
+	return err;
 }
 
 /* ---- vring ioctls ----------------------------------------------------- */

@@ -114,6 +114,9 @@ void vsng_dev_flush(struct vsng_dev *dev);
  * owner-process virtual addresses.  iov[0 .. out_num) are device-readable
  * (driver -> device), iov[out_num .. out_num + in_num) device-writable.
  * out_len / in_len are the byte totals, computed once while walking.
+ * gpa[i] is the guest-physical address iov[i] was translated from: the
+ * dirty log is written from it, never by mapping iov_base back through
+ * the memory table, which may have changed by the time the device writes.
  */
 struct vsng_chain {
 	u16 head;
@@ -122,6 +125,7 @@ struct vsng_chain {
 	size_t out_len;
 	size_t in_len;
 	struct iovec *iov;		/* points at vq->iov, VSNG_MAX_IOV long */
+	u64 *gpa;			/* points at vq->iov_gpa, parallel to iov */
 };
 
 /* Per-queue counters (read through debugfs/sysfs by the SCSI layer). */
@@ -134,6 +138,7 @@ struct vsng_vq_stats {
 	u64 poll_hits;		/* found with kicks off (poll/kick hold) */
 	u64 errors;		/* malformed chains, faults */
 	u64 coalesced;		/* signals deferred by coalescing */
+	u64 busy;		/* answered BUSY: over a device limit */
 };
 
 struct vsng_vq {
@@ -204,6 +209,7 @@ struct vsng_vq {
 	struct vsng_work signal_work;	/* deferred signal, queued by the timer */
 
 	struct iovec iov[VSNG_MAX_IOV];
+	u64 iov_gpa[VSNG_MAX_IOV];	/* guest address of each iov[] */
 };
 
 /* Memory table (guest-physical -> owner-virtual), sorted by gpa. */
@@ -418,11 +424,16 @@ void vsng_vq_bad_request(struct vsng_vq *vq, const char *fmt, ...)
 
 /*
  * Dirty logging for data written into guest memory by the device outside
- * the used ring (data-in buffers, responses, events).  @iov holds owner
- * virtual addresses; they are mapped back to guest-physical pages through
- * the memory table.  No-op unless VHOST_F_LOG_ALL is acked.
+ * the used ring (data-in buffers, responses, events): the first @len bytes
+ * of @iov, whose guest-physical addresses @gpa recorded when the chain was
+ * popped (struct vsng_chain).  The memory table is not consulted, so a
+ * SET_MEM_TABLE while a request is in flight cannot lose its pages, and
+ * the cost is one pass over the iovecs (adjacent ones merged), whatever
+ * the number of regions.  Every range is logged even if one fails; the
+ * first error is returned and counted.  No-op unless VHOST_F_LOG_ALL is
+ * acked.  vq->mutex held.
  */
 int vsng_vq_log_write(struct vsng_vq *vq, const struct iovec *iov,
-		      unsigned int count, size_t len);
+		      const u64 *gpa, unsigned int count, size_t len);
 
 #endif /* _VSNG_VQ_H */

@@ -55,6 +55,7 @@
 
 #include <linux/atomic.h>
 #include <linux/llist.h>
+#include <linux/ratelimit.h>
 #include <linux/scatterlist.h>
 #include <linux/virtio_byteorder.h>
 #include <linux/virtio_scsi.h>
@@ -160,6 +161,7 @@ struct vsng_cmd {
 	 * data-in area (needed for dirty logging and bounce copy-back).
 	 */
 	struct iovec *in_iov;		/* inline_iov or big_iov */
+	u64 *in_gpa;			/* their guest addresses (dirty log) */
 	unsigned int in_cnt;
 	size_t in_len;			/* bytes covered by in_iov */
 	/*
@@ -170,23 +172,44 @@ struct vsng_cmd {
 	struct scatterlist *big_sgl;
 	unsigned int big_sgl_cap;
 	struct iovec *big_iov;
+	u64 *big_gpa;			/* as big_iov, parallel to it */
 	unsigned int big_iov_cap;
 	unsigned char cdb[VSNG_MAX_CDB_SIZE];
 	unsigned char sense[TRANSPORT_SENSE_BUFFER];
 	struct iovec inline_iov[VSNG_INLINE_IOVS];
+	u64 inline_gpa[VSNG_INLINE_IOVS];
 	struct scatterlist inline_sgl[VSNG_INLINE_SGLS];
 };
+
+/*
+ * TMF flood control: at most VSNG_TMF_MAX_INFLIGHT TMFs of a device with
+ * LIO at once, and at most VSNG_ABORT_BURST ABORT TASKs handed to LIO per
+ * VSNG_ABORT_INTERVAL (LIO logs a line for each, unratelimited).  Beyond
+ * that a TMF is answered VIRTIO_SCSI_S_BUSY at once (design.md).
+ */
+#define VSNG_TMF_MAX_INFLIGHT	16
+#define VSNG_ABORT_BURST	10
+#define VSNG_ABORT_INTERVAL	(5 * HZ)
 
 struct vsng_tmf {
 	struct se_cmd se_cmd;
 	struct vsng_svq *svq;		/* the control queue */
-	struct work_struct flush_work;	/* system wq: flush, then respond */
+	/*
+	 * After LIO released the TMF, hop_work visits the worker of every
+	 * request queue in turn (hop: the next vq index; only the hop chain
+	 * itself touches them, one step at a time), so the answers to what the
+	 * TMF aborted are out before resp_work writes the TMF's own.
+	 */
+	struct vsng_work hop_work;
+	unsigned int hop;
+	const void *last_worker;	/* the previous hop's, compared only */
 	struct vsng_work resp_work;	/* worker: write the response */
 	u16 head;
 	u32 subtype;
 	u8 response;			/* VIRTIO_SCSI_S_* to send */
 	unsigned int in_cnt;
 	struct iovec in_iov[VSNG_INLINE_IOVS];
+	u64 in_gpa[VSNG_INLINE_IOVS];
 };
 
 struct vsng_evt {
@@ -220,6 +243,17 @@ struct vsng_scsi {
 	char wwpn[TRANSPORT_IQN_LEN];
 
 	wait_queue_head_t inflight_wq;	/* woken when a queue goes idle */
+
+	/*
+	 * TMF flood control (tmf.c).  tmf_inflight: TMFs handed to LIO and
+	 * not yet freed, at most VSNG_TMF_MAX_INFLIGHT (incremented on the
+	 * control queue's worker, decremented wherever a TMF is freed).
+	 * abort_rs: ABORT TASKs handed to LIO, VSNG_ABORT_BURST per
+	 * VSNG_ABORT_INTERVAL, since LIO logs a line for each; it has its
+	 * own lock.  Over either limit the TMF is answered BUSY at once.
+	 */
+	atomic_t tmf_inflight;
+	struct ratelimit_state abort_rs;
 
 	struct llist_head events;
 	struct vsng_work event_work;
@@ -296,11 +330,12 @@ void vsng_scsi_complete_work(struct vsng_work *work);
 void vsng_scsi_queue_completion(struct vsng_cmd *cmd);
 int vsng_send_resp(struct vsng_vq *vq, struct vsng_chain *ch, u16 head,
 		   const void *buf, size_t len);
-size_t vsng_copy_resp_iov(struct iovec *dst, unsigned int max,
-			  const struct iovec *src, unsigned int cnt,
-			  size_t need, unsigned int *dst_cnt);
+size_t vsng_copy_resp_iov(struct iovec *dst, u64 *dst_gpa, unsigned int max,
+			  const struct iovec *src, const u64 *src_gpa,
+			  unsigned int cnt, size_t need, unsigned int *dst_cnt);
 int vsng_write_resp(struct vsng_vq *vq, const struct iovec *iov,
-		    unsigned int cnt, const void *buf, size_t len);
+		    const u64 *gpa, unsigned int cnt, const void *buf,
+		    size_t len);
 
 /* tmf.c */
 void vsng_ctl_handle_kick(struct vsng_work *work);
