@@ -793,4 +793,45 @@ TEST_F(bad, pi_bytesin_fills_data_in)
 	pi_still_works(_metadata, self);
 }
 
+/*
+ * Proves (found by the fuzzer, fuzz-corpus/findings/readcap-writes-data-out):
+ * a command whose data LIO produces (READ CAPACITY) sent with a data-out
+ * buffer (device-readable) does not make the device write into that
+ * buffer: nothing the guest marked read-only changes, the guards around
+ * it hold, the command is answered, and READ CAPACITY with a data-in
+ * buffer still works.  Ours gives LIO a copy of the data-out of anything
+ * that is not a WRITE; in-tree 6.12 maps the guest's pages: affected.
+ */
+TEST_F(bad, data_out_not_written)
+{
+	uint8_t cdb[10] = { 0x25 };	/* READ CAPACITY(10) */
+	struct vsng_cmd c = { 0 };
+	uint8_t *din;
+	size_t k, chg = 0;
+
+	vsng_cmd_init(&c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, vsng_scsi(self->vq, &c, cdb, sizeof(cdb),
+			       vsng_gpa(&self->e.d, self->data), 8, 0, 0));
+	for (k = 0; k < DLEN; k++)
+		chg += self->data[k] != 0x77;
+	TH_LOG("response %u status %#x; %zu bytes of the data-out buffer changed",
+	       c.rsp.response, c.rsp.status, chg);
+	EXPECT_EQ(VIRTIO_SCSI_S_OK, c.rsp.response);
+	EXPECT_TRUE(vsng_guard_ok(self->data, DLEN, GUARD));
+	if (VSNG_INTREE_AFFECTED(chg != 0,
+				 "READ CAPACITY with an 8-byte data-out buffer: %zu bytes of it written by the device",
+				 chg))
+		return;
+
+	din = vsng_alloc(&self->e.d, 0, 8, 8);
+	ASSERT_NE(NULL, din);
+	memset(din, 0, 8);
+	vsng_cmd_init(&c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, vsng_scsi(self->vq, &c, cdb, sizeof(cdb), 0, 0,
+			       vsng_gpa(&self->e.d, din), 8));
+	EXPECT_EQ(0, c.rsp.status);
+	/* block length 512 in bytes 4..7 */
+	EXPECT_EQ(2, din[6]);
+}
+
 TEST_HARNESS_MAIN
