@@ -217,8 +217,9 @@ unpin:
 /*
  * Misaligned buffers that would need more than BIO_MAX_VECS segments
  * can be split by the block layer into bios that are not multiples of
- * the sector size (Windows guests send these).  Copy through freshly
- * allocated pages instead; reads are copied back at completion, only as
+ * the sector size (Windows guests send these); so is the data-out of
+ * commands other than WRITEs (vsng_data_out_zero_copy()).  Copy through
+ * freshly allocated pages instead; reads are copied back at completion, only as
  * far as the backend produced data (vsng_data_in_produced()).  The pages
  * are the guest's doing: charged to the owner's memory cgroup (the
  * worker is a thread of the owner), and zeroed for reads so that no
@@ -288,6 +289,31 @@ static int vsng_map_prot(struct vsng_cmd *cmd, struct iov_iter *iter)
 	return 0;
 }
 
+/*
+ * May LIO see the guest's own data-out pages?  Only for the WRITE family,
+ * whose data every backend only reads.  LIO's other commands with a
+ * data-out area parse it (UNMAP, MODE SELECT, PERSISTENT RESERVE OUT...),
+ * where a copy also keeps the guest from changing what LIO reads between
+ * two looks, and LIO's emulation writes its answer into the data buffer
+ * whatever its direction: READ CAPACITY sent with a data-out buffer would
+ * write into memory the guest marked device-readable.  Those get a copy.
+ */
+static bool vsng_data_out_zero_copy(const struct vsng_cmd *cmd)
+{
+	switch (cmd->cdb[0]) {
+	case WRITE_6:
+	case WRITE_10:
+	case WRITE_12:
+	case WRITE_16:
+	case WRITE_VERIFY:
+	case WRITE_VERIFY_12:
+	case WRITE_VERIFY_16:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int vsng_map_data(struct vsng_cmd *cmd, struct iov_iter *iter,
 			 size_t len)
 {
@@ -296,6 +322,8 @@ static int vsng_map_data(struct vsng_cmd *cmd, struct iov_iter *iter,
 	npages = iov_iter_npages(iter, VSNG_MAX_SGLS + 1);
 	if (npages <= 0 || npages > VSNG_MAX_SGLS)
 		return -EINVAL;
+	if (cmd->dir == DMA_TO_DEVICE && !vsng_data_out_zero_copy(cmd))
+		return vsng_bounce(cmd, iter, len);
 	if (npages > BIO_MAX_VECS &&
 	    !iov_iter_is_aligned(iter, SECTOR_SIZE - 1, SECTOR_SIZE - 1)) {
 		pr_warn_once("vhost-scsi-ng: misaligned I/O, using bounce buffers\n");
