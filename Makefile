@@ -3,6 +3,7 @@
 #
 #   make            build the module (vhost_scsi_ng.ko), the selftests, the tools
 #   make module     only the module        make deps   install what is needed
+#   make distclean-deps  undo what make deps added (see the README)
 #   make install    install the module into /lib/modules/$(KVER)/updates, depmod
 #   make lint       checkpatch --strict, W=1 and sparse (C=2) on our sources
 #   make demo       end-to-end demo in a guest (TARGET=ours|intree)
@@ -14,13 +15,13 @@
 # KVER/KDIR select the kernel to build against (default: Debian's 6.12
 # backports headers). The Kbuild file lists the module's objects.
 
+# scripts/kernel-paths.sh finds them: installed packages (/usr/src) or the
+# copy scripts/deps.sh extracts into /var/cache/vhost-scsi-ng/kernel/.
+KPATHS := $(dir $(lastword $(MAKEFILE_LIST)))scripts/kernel-paths.sh
 ifeq ($(origin KVER),undefined)
-KVER := $(strip $(or \
-	$(shell ls -d /usr/src/linux-headers-6.12.95+deb12-amd64 2>/dev/null | sed 's|.*/linux-headers-||'), \
-	$(shell ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V | tail -n1), \
-	6.12.95+deb12-amd64))
+KVER := $(shell $(KPATHS) kver)
 endif
-KDIR ?= /usr/src/linux-headers-$(KVER)
+KDIR ?= $(shell $(KPATHS) kdir $(KVER))
 AUTOCONF := drivers/vhost-scsi-ng/compat-autoconf.h
 TARGET ?= ours
 export KVER KDIR TARGET
@@ -28,7 +29,7 @@ export KVER KDIR TARGET
 SELFTESTS_DIR := selftests/vhost_scsi_ng
 TOOLS_DIR := tools
 
-.PHONY: all module selftests tools deps lint demo check clean help bench bench-quick install
+.PHONY: all module selftests tools deps distclean-deps lint demo check clean help bench bench-quick install
 
 all: module selftests tools
 
@@ -51,7 +52,10 @@ tools:
 	fi
 
 deps:
-	scripts/deps.sh
+	scripts/deps.sh $(if $(YES),--yes)
+
+distclean-deps:
+	scripts/deps.sh --remove $(if $(YES),--yes)
 
 install: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
@@ -61,7 +65,7 @@ lint:
 	scripts/lint.sh
 
 demo:
-	scripts/deps.sh
+	scripts/deps.sh $(if $(YES),--yes)
 	scripts/demo.sh
 
 # check.sh runs scripts/deps.sh itself, as its timed "setup" phase.
@@ -81,4 +85,4 @@ clean:
 	@if [ -f $(TOOLS_DIR)/Makefile ]; then $(MAKE) -C $(TOOLS_DIR) clean; fi
 
 help:
-	@sed -n '2,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'

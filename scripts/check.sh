@@ -222,12 +222,13 @@ if has_phase setup && [ "${VSNG_SKIP_DEPS:-0}" != 1 ]; then
 	fi
 	TIMES+=("setup $((SECONDS - t0))s")
 	count_tap setup "$RES/setup.log" 0
-	# On a fresh machine the headers only exist now: pick their version again.
-	if [ ! -d "/usr/src/linux-headers-$KVER" ]; then
-		KVER=$(make -s --no-print-directory -f - <<<'include Makefile
-print-kver: ; @echo $(KVER)' print-kver 2>/dev/null)
-		export KVER
-		say "kernel headers: $KVER"
+	# On a fresh machine the headers only exist now (in the cache, see
+	# scripts/kernel-paths.sh): pick their version and place again.
+	if [ ! -f "${KDIR:-/usr/src/linux-headers-$KVER}/Makefile" ]; then
+		KVER=$(scripts/kernel-paths.sh kver)
+		KDIR=$(scripts/kernel-paths.sh kdir "$KVER")
+		export KVER KDIR
+		say "kernel headers: $KVER in $KDIR"
 	fi
 fi
 
@@ -249,10 +250,11 @@ build_61() {
 	fi
 	tmp=$(mktemp -d /tmp/vsng-build61.XXXXXX) || return 1
 	{
-		git ls-files -z Kbuild Makefile drivers include scripts/kprobe.sh scripts/kprobes.d 2>/dev/null ||
-			find Kbuild Makefile drivers include scripts/kprobe.sh -type f -name '*' ! -name '*.o' ! -name '*.cmd' -print0
+		git ls-files -z Kbuild Makefile drivers include scripts/kprobe.sh scripts/kprobes.d scripts/kernel-paths.sh 2>/dev/null ||
+			find Kbuild Makefile drivers include scripts/kprobe.sh scripts/kernel-paths.sh -type f -name '*' ! -name '*.o' ! -name '*.cmd' -print0
 	} | tar -C "$REPO" --null -T - -cf - | tar -C "$tmp" -xf -
-	make -s -j"$JOBS" -C "$tmp" module KVER="$k61" >"$RES/build-module-6.1.log" 2>&1
+	# KDIR too: make check exported the 6.12 one, which would win over KVER.
+	make -s -j"$JOBS" -C "$tmp" module KVER="$k61" KDIR="/usr/src/linux-headers-$k61" >"$RES/build-module-6.1.log" 2>&1
 	rc=$?
 	if [ $rc = 0 ] && [ -f "$tmp/vhost_scsi_ng.ko" ]; then
 		echo "ok 6 build: module for $k61 ($(modinfo -F vermagic "$tmp/vhost_scsi_ng.ko" | cut -d' ' -f1))"
