@@ -41,14 +41,17 @@ done
 case "${CI:-}" in true|1|yes) YES=1 ;; esac
 [ "$(id -u)" = 0 ] || die "must run as root (apt-get; the cache is in /var/cache)"
 
-CACHE=/var/cache/vhost-scsi-ng
+CACHE=$KP_TOP
 KCACHE=$KP_CACHE
 STATE=/var/lib/vhost-scsi-ng/deps
 BPO_LIST=/etc/apt/sources.list.d/bookworm-backports.sources
 
-# Packages from bookworm itself (the 6.1 headers are handled below)
+# Packages from bookworm itself (the 6.1 headers are handled below). Not
+# busybox-static: on a machine with initramfs-tools, installing it rebuilds
+# the initramfs of the installed kernels (its hook puts busybox in them); it
+# is extracted into $CACHE/busybox instead.
 BASE_PKGS="build-essential bc bison flex libelf-dev libssl-dev dwarves kmod
-busybox-static cpio xz-utils zstd targetcli-fb python3-rtslib-fb python3-gi dbus fio
+cpio xz-utils zstd targetcli-fb python3-rtslib-fb python3-gi dbus fio
 sparse gnuplot-nox python3 procps iproute2"
 # Installed from bookworm-backports. None of them is a kernel image: the
 # 6.12 kernel (and its headers, whose package depends on the image) is
@@ -65,6 +68,11 @@ have_kernel() {
 	local k
 	k=$(kp_kver)
 	[ -r "$(kp_image "$k")" ] && [ -f "$(kp_kdir "$k")/Makefile" ]
+}
+have_busybox() {	# a static one
+	local b
+	b=$(kp_busybox)
+	[ -x "$b" ] && ! LC_ALL=C ldd "$b" 2>&1 | grep -q '=>'
 }
 has_bpo_source() { [ -e "$BPO_LIST" ] || grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; }
 size() { du -sh "$@" 2>/dev/null | awk '{ print $1 }' | paste -sd+; }
@@ -119,22 +127,14 @@ bpo_kver() {
 }
 
 extract_kernel() {
-	local k=$1 root=$KCACHE/$1 tmp dl pkgs p
+	local k=$1 root=$KCACHE/$1 tmp pkgs
 	# The headers package depends on the image and on these two.
 	pkgs="linux-image-$k linux-headers-$k $(apt-cache depends "linux-headers-$k" |
 		awk '$1 == "Depends:" && $2 ~ /^linux-(headers-.*-common|kbuild-)/ { print $2 }' | paste -sd' ')"
-	mkdir -p "$KCACHE"
 	tmp=$KCACHE/.$k.tmp
-	dl=$KCACHE/.download
-	rm -rf "$tmp" "$dl"
-	mkdir -p "$tmp" "$dl"
-	chown _apt "$dl" 2>/dev/null || true	# apt-get download's sandbox user
-	log "downloading $pkgs"
-	(cd "$dl" && apt-get download -qq $pkgs) || die "apt-get download failed for: $pkgs"
-	for p in "$dl"/*.deb; do
-		dpkg-deb -x "$p" "$tmp" || die "cannot extract $p"
-	done
-	rm -rf "$dl"
+	rm -rf "$tmp"
+	# shellcheck disable=SC2086
+	download_extract "$tmp" $pkgs
 	[ -r "$tmp/boot/vmlinuz-$k" ] || die "no boot/vmlinuz-$k in linux-image-$k"
 	[ -d "$tmp/lib/modules/$k/kernel" ] || die "no lib/modules/$k in linux-image-$k"
 	# Paths the packages give as absolute /usr/src/...: make them the cache's.
@@ -145,6 +145,34 @@ extract_kernel() {
 	depmod -b "$tmp" "$k" || die "depmod failed for $tmp/lib/modules/$k"
 	rm -rf "$root"
 	mv "$tmp" "$root"
+}
+
+# apt-get download PKGS into DIR/.download, dpkg-deb -x them all into DIR
+download_extract() {
+	local dir=$1 dl=$KP_TOP/.download p
+	shift
+	rm -rf "$dl"
+	mkdir -p "$dl" "$dir"
+	chown _apt "$dl" 2>/dev/null || true	# apt-get download's sandbox user
+	log "downloading $*"
+	(cd "$dl" && apt-get download -qq "$@") || die "apt-get download failed for: $*"
+	for p in "$dl"/*.deb; do
+		dpkg-deb -x "$p" "$dir" || die "cannot extract $p"
+	done
+	rm -rf "$dl"
+}
+
+extract_busybox() {
+	local tmp=$CACHE/.busybox.tmp b
+	rm -rf "$tmp"
+	download_extract "$tmp" busybox-static
+	b=$(ls "$tmp"/bin/busybox "$tmp"/usr/bin/busybox 2>/dev/null | head -n1)
+	[ -n "$b" ] || die "no busybox in the busybox-static package"
+	mkdir -p "$tmp/bin.new" && mv "$b" "$tmp/bin.new/busybox"
+	rm -rf "$CACHE/busybox"
+	mkdir -p "$CACHE/busybox"
+	mv "$tmp/bin.new" "$CACHE/busybox/bin"
+	rm -rf "$tmp"
 }
 
 # ---- remove (make distclean-deps) ---------------------------------------------
@@ -184,8 +212,9 @@ do_remove() {
 	fi
 	if [ -s "$STATE/sources" ]; then
 		p=$(cat "$STATE/sources")
-		if dpkg-query -W -f='${Version} ${Package}\n' | grep -q '~bpo'; then
-			log "keeping $p: installed packages come from bookworm-backports: $(dpkg-query -W -f='${Version} ${Package}\n' | awk '$1 ~ /~bpo/ { print $2 }' | paste -sd' ')"
+		extra=$(dpkg-query -W -f='${db:Status-Abbrev} ${Version} ${Package}\n' | awk '$1 == "ii" && $2 ~ /~bpo/ { print $3 }' | paste -sd' ')
+		if [ -n "$extra" ]; then
+			log "keeping $p: installed packages come from bookworm-backports: $extra"
 		else
 			log "removing the apt source $p"
 			rm -f "$p"
@@ -214,8 +243,10 @@ need61=0
 have_61_headers || need61=1
 needk=0
 have_kernel || needk=1
+needbb=0
+have_busybox || needbb=1
 
-if [ ${#missing[@]} -eq 0 ] && [ ${#bpo[@]} -eq 0 ] && [ $need61 = 0 ] && [ $needk = 0 ]; then
+if [ ${#missing[@]} -eq 0 ] && [ ${#bpo[@]} -eq 0 ] && [ $need61 = 0 ] && [ $needk = 0 ] && [ $needbb = 0 ]; then
 	k=$(kp_kver)
 	log "all dependencies present (kernel $(kp_image "$k"), $(qemu-system-x86_64 --version | head -n1 | sed 's/ *Copyright.*//'))"
 	exit 0
@@ -232,17 +263,24 @@ log "setup will change this machine as follows:"
 [ ${#bpo[@]} -eq 0 ] || log "  install from bookworm-backports: ${bpo[*]}"
 [ ${#missing[@]} -eq 0 ] && [ ${#bpo[@]} -eq 0 ] && [ $need61 = 0 ] ||
 	log "    (and the packages these depend on; all are listed in $STATE/packages)"
-[ $needk = 0 ] || log "  extract (not install) Debian's 6.12 kernel, modules and headers from bookworm-backports into $KCACHE/<kver>/ (about 330 MB; 120 MB download, not kept)"
-log "  /boot, the boot loader and /lib/modules are not touched"
+[ $needk = 0 ] || log "  extract (not install) Debian's 6.12 kernel, modules and headers from bookworm-backports into $KCACHE/<kver>/ (about 215 MB; 120 MB download, not kept)"
+[ $needbb = 0 ] || log "  extract (not install) busybox-static from bookworm into $CACHE/busybox/ (2 MB)"
+log "  /boot, the boot loader, the initramfs and /lib/modules are not touched"
 [ "$MODE" = plan ] && exit 0
 confirm deps
 
 export DEBIAN_FRONTEND=noninteractive
 before=$(installed_list)
 mkdir -p "$STATE"
+boot_before=$(ls -l --time-style=full-iso /boot 2>&1)
 record() {	# what setup added, for make distclean-deps
-	{ comm -13 <(echo "$before") <(installed_list); cat "$STATE/packages" 2>/dev/null; } |
+	{ comm -13 <(echo "$before") <(installed_list); cat "$STATE/packages" 2>/dev/null || true; } |
 		sort -u >"$STATE/packages.new" && mv "$STATE/packages.new" "$STATE/packages"
+	# Not expected: a package's trigger (an initramfs hook) rewrote /boot.
+	if [ "$boot_before" != "$(ls -l --time-style=full-iso /boot 2>&1)" ]; then
+		echo "deps: WARNING: /boot changed while packages were installed:" >&2
+		diff <(echo "$boot_before") <(ls -l --time-style=full-iso /boot 2>&1) | sed 's/^/deps:   /' >&2
+	fi
 }
 trap record EXIT
 
@@ -275,6 +313,9 @@ if [ ${#bpo[@]} -ne 0 ]; then
 	log "installing from bookworm-backports: ${bpo[*]}"
 	apt_install -t bookworm-backports "${bpo[@]}"
 fi
+if [ $needbb = 1 ]; then
+	extract_busybox
+fi
 if [ $needk = 1 ]; then
 	k=$(bpo_kver)
 	[ -n "$k" ] || die "no linux-image-6.12.*-amd64 package in the apt lists (is bookworm-backports in the apt sources?)"
@@ -282,6 +323,7 @@ if [ $needk = 1 ]; then
 fi
 
 have_kernel || die "6.12 kernel/headers missing after setup"
+have_busybox || die "static busybox missing after setup"
 have_qemu10 || die "QEMU 10 missing after setup"
 have_src || die "linux-source-6.12 missing after setup"
 k=$(kp_kver)
