@@ -7,9 +7,10 @@
 #   lint       scripts/lint.sh: checkpatch --strict, W=1, sparse C=2
 #   build      make (module, selftests, tools), inner-guest initramfs, and
 #              the module for Debian's 6.1 kernel too (scratch copy)
-#   harness    scripts/tests/*-test.sh (kernel-paths, kreport-scan, platform-death) and scripts/realguest/selftest-classify.sh
+#   harness    scripts/tests/*-test.sh and scripts/realguest/selftest-classify.sh
 #              on the host: the harness's own logic (how a guest's death, a
-#              kernel report, a silent inner guest are classified) on canned logs
+#              kernel report, a silent inner guest are classified) on canned
+#              logs, and where the test kernel is taken from (a fake cache)
 #   runner     vm-run smoke test: boots, exit code, shares, timeout kill
 #   selftests  selftests/vhost_scsi_ng/run.sh in the guest, TARGET=ours and
 #              TARGET=intree (selftests, demo and realguest run target by
