@@ -181,7 +181,7 @@ do_remove() {
 	[ -s "$STATE/packages" ] && mapfile -t ours < <(comm -12 "$STATE/packages" <(installed_list))
 	sz=$(size "$CACHE")
 	log "distclean-deps will change this machine as follows:"
-	[ ${#ours[@]} -eq 0 ] || log "  remove the ${#ours[@]} packages setup installed: ${ours[*]}"
+	[ ${#ours[@]} -eq 0 ] || log "  remove the ${#ours[@]} packages setup installed (listed in $STATE/packages), but none that another package needs"
 	[ -s "$STATE/sources" ] && log "  remove the apt source $(cat "$STATE/sources") (kept while packages from it remain)"
 	[ -d "$CACHE" ] && log "  delete $CACHE (${sz:-0}: test kernel, guest initramfs, checkpatch, debug kernel)"
 	[ -d "$STATE" ] && log "  delete $STATE (the record of what setup added)"
@@ -197,7 +197,7 @@ do_remove() {
 		extra=$(apt-get -s remove "${ours[@]}" | awk '$1 == "Remv" { print $2 }' | sort | comm -23 - "$STATE/packages")
 		if [ -n "$extra" ]; then
 			for p in "${ours[@]}"; do
-				if apt-get -s remove "$p" | awk '$1 == "Remv" { print $2 }' | sort | comm -23 - "$STATE/packages" | grep -q .; then
+				if [ -n "$(apt-get -s remove "$p" | awk '$1 == "Remv" { print $2 }' | sort | comm -23 - "$STATE/packages")" ]; then
 					log "keeping $p: other packages need it"
 				else
 					keep+=("$p")
