@@ -58,9 +58,9 @@ sparse gnuplot-nox python3 procps iproute2"
 # extracted into $KCACHE instead.
 BPO_PKGS="linux-source-6.12 qemu-system-x86 qemu-utils"
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = 'install ok installed' ]; }
 installed_list() { dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' | awk '$1 == "ii" { print $2 }' | sort; }
-have_qemu10() { qemu-system-x86_64 --version 2>/dev/null | grep -q 'version 1[0-9]\.'; }
+have_qemu10() { [[ $(qemu-system-x86_64 --version 2>/dev/null) =~ version\ 1[0-9]\. ]]; }
 have_src() { [ -r /usr/src/linux-source-6.12.tar.xz ]; }
 have_61_headers() { ls -d /usr/src/linux-headers-6.1.*-amd64 >/dev/null 2>&1; }
 # The test kernel: bzImage, modules and headers, installed or in the cache.
@@ -72,7 +72,7 @@ have_kernel() {
 have_busybox() {	# a static one
 	local b
 	b=$(kp_busybox)
-	[ -x "$b" ] && ! LC_ALL=C ldd "$b" 2>&1 | grep -q '=>'
+	[ -x "$b" ] && [[ $(LC_ALL=C ldd "$b" 2>&1) != *'=>'* ]]
 }
 has_bpo_source() { [ -e "$BPO_LIST" ] || grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; }
 size() { du -sh "$@" 2>/dev/null | awk '{ print $1 }' | paste -sd+; }
