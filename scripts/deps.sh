@@ -166,8 +166,9 @@ extract_busybox() {
 	local tmp=$CACHE/.busybox.tmp b
 	rm -rf "$tmp"
 	download_extract "$tmp" busybox-static
-	b=$(ls "$tmp"/bin/busybox "$tmp"/usr/bin/busybox 2>/dev/null | head -n1)
-	[ -n "$b" ] || die "no busybox in the busybox-static package"
+	b=$tmp/bin/busybox
+	[ -f "$b" ] || b=$tmp/usr/bin/busybox
+	[ -f "$b" ] || die "no bin/busybox in the busybox-static package"
 	mkdir -p "$tmp/bin.new" && mv "$b" "$tmp/bin.new/busybox"
 	rm -rf "$CACHE/busybox"
 	mkdir -p "$CACHE/busybox"

@@ -34,6 +34,7 @@ kp_releases() {
 	for d in "$KP_CACHE"/*/usr/src/linux-headers-6.12.*-amd64 /usr/src/linux-headers-6.12.*-amd64; do
 		[ -f "$d/Makefile" ] && echo "${d##*/linux-headers-}"
 	done
+	return 0
 }
 
 kp_kver() {
