@@ -242,7 +242,7 @@ fi
 # build_61: the module must also build for Debian's other kernel (6.1), in a
 # scratch copy so that the tree's own 6.12 build is left alone.
 build_61() {
-	local k61 tmp rc
+	local k61 tmp rc vm
 	k61=$(ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n1)
 	k61=${k61#/usr/src/linux-headers-}
 	if [ -z "$k61" ]; then
@@ -257,8 +257,11 @@ build_61() {
 	# KDIR too: make check exported the 6.12 one, which would win over KVER.
 	make -s -j"$JOBS" -C "$tmp" module KVER="$k61" KDIR="/usr/src/linux-headers-$k61" >"$RES/build-module-6.1.log" 2>&1
 	rc=$?
-	if [ $rc = 0 ] && [ -f "$tmp/vhost_scsi_ng.ko" ]; then
-		echo "ok 6 build: module for $k61 ($(modinfo -F vermagic "$tmp/vhost_scsi_ng.ko" | cut -d' ' -f1))"
+	vm=$(modinfo -F vermagic "$tmp/vhost_scsi_ng.ko" 2>/dev/null | cut -d' ' -f1)
+	if [ $rc = 0 ] && [ "$vm" = "$k61" ]; then
+		echo "ok 6 build: module for $k61 ($vm)"
+	elif [ $rc = 0 ]; then
+		echo "not ok 6 build: module for $k61 was built for '$vm' (wrong KDIR)"
 	else
 		echo "not ok 6 build: module for $k61 (see build-module-6.1.log)"
 		tail -n 30 "$RES/build-module-6.1.log" | sed 's/^/# /'
