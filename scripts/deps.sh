@@ -53,10 +53,9 @@ BPO_LIST=/etc/apt/sources.list.d/bookworm-backports.sources
 BASE_PKGS="build-essential bc bison flex libelf-dev libssl-dev dwarves kmod
 cpio xz-utils zstd targetcli-fb python3-rtslib-fb python3-gi dbus fio
 sparse gnuplot-nox python3 procps iproute2"
-# Installed from bookworm-backports. None of them is a kernel image: the
-# 6.12 kernel (and its headers, whose package depends on the image) is
-# extracted into $KCACHE instead.
-BPO_PKGS="linux-source-6.12 qemu-system-x86 qemu-utils"
+# From bookworm-backports: linux-source-6.12, qemu-system-x86, qemu-utils
+# (below). Never a kernel image: the 6.12 kernel (and its headers, whose
+# package depends on the image) is extracted into $KCACHE instead.
 
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = 'install ok installed' ]; }
 installed_list() { dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' | awk '$1 == "ii" { print $2 }' | sort; }

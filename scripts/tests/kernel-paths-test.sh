@@ -48,6 +48,7 @@ check "KVER from the environment" "$C/kernel/$K/boot/vmlinuz-$K" "$(KVER=$K "$KP
 
 fake_kernel 6.12.999+deb12-amd64
 check "the default release wins over a newer one" "$K" "$("$KP" kver)"
+# shellcheck disable=SC1090,SC2034
 check "else the newest" 6.12.999+deb12-amd64 "$(. "$KP"; KP_DEF_KVER=6.12.1-none; kp_kver)"
 
 got=$(cd "$REPO" && make -s --no-print-directory -f - KVER=6.12.999+deb12-amd64 <<<'include Makefile
