@@ -9,7 +9,7 @@
 #   make demo       end-to-end demo in a guest (TARGET=ours|intree)
 #   make check      all tests (lint, selftests, real-guest tests) in guests
 #   make check-setup  make deps/demo/distclean-deps in a fresh Debian 12 chroot
-#                   leave the boot configuration as it was (network, 10-20 min)
+#                   leave the boot configuration as it was (network, ~10 min)
 #   make bench      side-by-side benchmark (results/bench/<date>/)
 #   make bench-quick  the same, 1 round and 2 workloads (a few minutes)
 #   make clean
