@@ -3,10 +3,13 @@
 #
 #   make            build the module (vhost_scsi_ng.ko), the selftests, the tools
 #   make module     only the module        make deps   install what is needed
+#   make distclean-deps  undo what make deps added (see the README)
 #   make install    install the module into /lib/modules/$(KVER)/updates, depmod
 #   make lint       checkpatch --strict, W=1 and sparse (C=2) on our sources
 #   make demo       end-to-end demo in a guest (TARGET=ours|intree)
 #   make check      all tests (lint, selftests, real-guest tests) in guests
+#   make check-setup  make deps/demo/distclean-deps in a fresh Debian 12 chroot
+#                   leave the boot configuration as it was (network, ~10 min)
 #   make bench      side-by-side benchmark (results/bench/<date>/)
 #   make bench-quick  the same, 1 round and 2 workloads (a few minutes)
 #   make clean
@@ -14,13 +17,13 @@
 # KVER/KDIR select the kernel to build against (default: Debian's 6.12
 # backports headers). The Kbuild file lists the module's objects.
 
+# scripts/kernel-paths.sh finds them: installed packages (/usr/src) or the
+# copy scripts/deps.sh extracts into /var/cache/vhost-scsi-ng/kernel/.
+KPATHS := $(dir $(lastword $(MAKEFILE_LIST)))scripts/kernel-paths.sh
 ifeq ($(origin KVER),undefined)
-KVER := $(strip $(or \
-	$(shell ls -d /usr/src/linux-headers-6.12.95+deb12-amd64 2>/dev/null | sed 's|.*/linux-headers-||'), \
-	$(shell ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V | tail -n1), \
-	6.12.95+deb12-amd64))
+KVER := $(shell $(KPATHS) kver)
 endif
-KDIR ?= /usr/src/linux-headers-$(KVER)
+KDIR ?= $(shell $(KPATHS) kdir $(KVER))
 AUTOCONF := drivers/vhost-scsi-ng/compat-autoconf.h
 TARGET ?= ours
 export KVER KDIR TARGET
@@ -28,7 +31,7 @@ export KVER KDIR TARGET
 SELFTESTS_DIR := selftests/vhost_scsi_ng
 TOOLS_DIR := tools
 
-.PHONY: all module selftests tools deps lint demo check clean help bench bench-quick install
+.PHONY: all module selftests tools deps distclean-deps lint demo check check-setup clean help bench bench-quick install
 
 all: module selftests tools
 
@@ -51,7 +54,10 @@ tools:
 	fi
 
 deps:
-	scripts/deps.sh
+	scripts/deps.sh $(if $(YES),--yes)
+
+distclean-deps:
+	scripts/deps.sh --remove $(if $(YES),--yes)
 
 install: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
@@ -61,12 +67,16 @@ lint:
 	scripts/lint.sh
 
 demo:
-	scripts/deps.sh
+	scripts/deps.sh $(if $(YES),--yes)
 	scripts/demo.sh
 
 # check.sh runs scripts/deps.sh itself, as its timed "setup" phase.
 check:
 	scripts/check.sh
+
+# Not part of make check: needs Debian's archive and a chroot (issue 21).
+check-setup:
+	scripts/tests/boot-untouched.sh --demo --distclean
 
 bench: module selftests tools
 	scripts/bench.sh
@@ -81,4 +91,4 @@ clean:
 	@if [ -f $(TOOLS_DIR)/Makefile ]; then $(MAKE) -C $(TOOLS_DIR) clean; fi
 
 help:
-	@sed -n '2,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'

@@ -9,7 +9,8 @@
 #              the module for Debian's 6.1 kernel too (scratch copy)
 #   harness    scripts/tests/*-test.sh and scripts/realguest/selftest-classify.sh
 #              on the host: the harness's own logic (how a guest's death, a
-#              kernel report, a silent inner guest are classified) on canned logs
+#              kernel report, a silent inner guest are classified) on canned
+#              logs, and where the test kernel is taken from (a fake cache)
 #   runner     vm-run smoke test: boots, exit code, shares, timeout kill
 #   selftests  selftests/vhost_scsi_ng/run.sh in the guest, TARGET=ours and
 #              TARGET=intree (selftests, demo and realguest run target by
@@ -222,12 +223,13 @@ if has_phase setup && [ "${VSNG_SKIP_DEPS:-0}" != 1 ]; then
 	fi
 	TIMES+=("setup $((SECONDS - t0))s")
 	count_tap setup "$RES/setup.log" 0
-	# On a fresh machine the headers only exist now: pick their version again.
-	if [ ! -d "/usr/src/linux-headers-$KVER" ]; then
-		KVER=$(make -s --no-print-directory -f - <<<'include Makefile
-print-kver: ; @echo $(KVER)' print-kver 2>/dev/null)
-		export KVER
-		say "kernel headers: $KVER"
+	# On a fresh machine the headers only exist now (in the cache, see
+	# scripts/kernel-paths.sh): pick their version and place again.
+	if [ ! -f "${KDIR:-/usr/src/linux-headers-$KVER}/Makefile" ]; then
+		KVER=$(scripts/kernel-paths.sh kver)
+		KDIR=$(scripts/kernel-paths.sh kdir "$KVER")
+		export KVER KDIR
+		say "kernel headers: $KVER in $KDIR"
 	fi
 fi
 
@@ -240,7 +242,7 @@ fi
 # build_61: the module must also build for Debian's other kernel (6.1), in a
 # scratch copy so that the tree's own 6.12 build is left alone.
 build_61() {
-	local k61 tmp rc
+	local k61 tmp rc vm
 	k61=$(ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n1)
 	k61=${k61#/usr/src/linux-headers-}
 	if [ -z "$k61" ]; then
@@ -249,13 +251,17 @@ build_61() {
 	fi
 	tmp=$(mktemp -d /tmp/vsng-build61.XXXXXX) || return 1
 	{
-		git ls-files -z Kbuild Makefile drivers include scripts/kprobe.sh scripts/kprobes.d 2>/dev/null ||
-			find Kbuild Makefile drivers include scripts/kprobe.sh -type f -name '*' ! -name '*.o' ! -name '*.cmd' -print0
+		git ls-files -z Kbuild Makefile drivers include scripts/kprobe.sh scripts/kprobes.d scripts/kernel-paths.sh 2>/dev/null ||
+			find Kbuild Makefile drivers include scripts/kprobe.sh scripts/kernel-paths.sh -type f -name '*' ! -name '*.o' ! -name '*.cmd' -print0
 	} | tar -C "$REPO" --null -T - -cf - | tar -C "$tmp" -xf -
-	make -s -j"$JOBS" -C "$tmp" module KVER="$k61" >"$RES/build-module-6.1.log" 2>&1
+	# KDIR too: make check exported the 6.12 one, which would win over KVER.
+	make -s -j"$JOBS" -C "$tmp" module KVER="$k61" KDIR="/usr/src/linux-headers-$k61" >"$RES/build-module-6.1.log" 2>&1
 	rc=$?
-	if [ $rc = 0 ] && [ -f "$tmp/vhost_scsi_ng.ko" ]; then
-		echo "ok 6 build: module for $k61 ($(modinfo -F vermagic "$tmp/vhost_scsi_ng.ko" | cut -d' ' -f1))"
+	vm=$(modinfo -F vermagic "$tmp/vhost_scsi_ng.ko" 2>/dev/null | cut -d' ' -f1)
+	if [ $rc = 0 ] && [ "$vm" = "$k61" ]; then
+		echo "ok 6 build: module for $k61 ($vm)"
+	elif [ $rc = 0 ]; then
+		echo "not ok 6 build: module for $k61 was built for '$vm' (wrong KDIR)"
 	else
 		echo "not ok 6 build: module for $k61 (see build-module-6.1.log)"
 		tail -n 30 "$RES/build-module-6.1.log" | sed 's/^/# /'

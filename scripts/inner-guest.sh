@@ -41,7 +41,7 @@
 #                      default 2. A run that gave a verdict is never retried.
 #   --logdir DIR       where console logs go (default $VSNG_RESULTS/inner
 #                      or /tmp/inner): console-<attempt>.log, qemu-<attempt>.*
-#   --kernel BZIMAGE   inner kernel (default /boot/vmlinuz-$KVER).
+#   --kernel BZIMAGE   inner kernel (default: scripts/kernel-paths.sh image).
 #   --append ARGS      extra kernel command line for the inner guest.
 #
 # Output: the inner console's test lines prefixed "inner| ", then one line
@@ -60,9 +60,11 @@
 
 set -u
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
-KVER=${KVER:-6.12.95+deb12-amd64}
-KERNEL=/boot/vmlinuz-$KVER
-MODDIR=/lib/modules/$KVER
+KPATHS=$(dirname "$SELF")/kernel-paths.sh	# the cache's copy, else the installed one
+KVER=${KVER:-$("$KPATHS" kver)}
+KERNEL=$("$KPATHS" image "$KVER")
+MODDIR=$("$KPATHS" moddir "$KVER")
+BUSYBOX=$("$KPATHS" busybox)
 QEMU=${QEMU:-qemu-system-x86_64}
 CPU=${VSNG_INNER_CPU:-host} SMP=1 MEM=512 TIMEOUT=120 RETRIES=2 LOGDIR= TEST= APPEND=
 WWPN= NUMQ= WPV=0 VHOSTFD= DEVOPTS= BUILD_ONLY=0
@@ -214,7 +216,7 @@ build_initrd() {	# OUT
 	local out=$1 root n p fio
 	root=$(mktemp -d "${TMPDIR:-/tmp}/inner-initrd.XXXXXX") || return 1
 	mkdir -p "$root"/{bin,dev,proc,sys,tmp,mods}
-	cp /bin/busybox "$root/bin/busybox" || return 1
+	cp "$BUSYBOX" "$root/bin/busybox" || return 1
 	fio=$(command -v fio)
 	[ -n "$fio" ] && copy_with_libs "$root" "$fio"
 	: >"$root/modlist"
@@ -239,7 +241,7 @@ build_initrd() {	# OUT
 initrd_key() {
 	{
 		sha256sum "$SELF"
-		stat -L -c '%n %s %Y' /bin/busybox "$(command -v fio 2>/dev/null || echo /bin/true)" \
+		stat -L -c '%n %s %Y' "$BUSYBOX" "$(command -v fio 2>/dev/null || echo /bin/true)" \
 			"$MODDIR/modules.dep"
 	} | sha256sum | cut -c1-12
 }
@@ -278,7 +280,7 @@ find_or_build_initrd() {
 }
 
 [ -d "$MODDIR" ] || die "$MODDIR missing (kernel $KVER modules)"
-[ -x /bin/busybox ] || die "/bin/busybox missing (busybox-static)"
+[ -x "$BUSYBOX" ] || die "$BUSYBOX missing (busybox-static: make deps)"
 command -v cpio >/dev/null || die "cpio missing"
 find_or_build_initrd || die "cannot build the inner initramfs"
 if [ $BUILD_ONLY = 1 ]; then

@@ -17,10 +17,8 @@
 set -u
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd -P)
 cd "$REPO" || exit 2
-KVER=${KVER:-$(make -s --no-print-directory -f - <<<'include Makefile
-print-kver: ; @echo $(KVER)' print-kver 2>/dev/null)}
-KVER=${KVER:-6.12.95+deb12-amd64}
-KDIR=${KDIR:-/usr/src/linux-headers-$KVER}
+KVER=${KVER:-$(scripts/kernel-paths.sh kver)}
+KDIR=${KDIR:-$(scripts/kernel-paths.sh kdir "$KVER")}
 TARBALL=${KSRC_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 LOGDIR=${LINT_LOGDIR:-$REPO/results/lint}
 mkdir -p "$LOGDIR"

@@ -22,9 +22,11 @@
 RG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=${VSNG_REPO:-$(cd "$RG_DIR/../.." && pwd -P)}
 TARGET=${TARGET:-ours}
-KVER=${KVER:-6.12.95+deb12-amd64}
-RG_KERNEL=${RG_KERNEL:-/boot/vmlinuz-$KVER}
-RG_MODDIR=/lib/modules/$KVER
+# the cache's copies (make deps), else the installed ones: scripts/kernel-paths.sh
+KVER=${KVER:-$("$REPO/scripts/kernel-paths.sh" kver)}
+RG_KERNEL=${RG_KERNEL:-$("$REPO/scripts/kernel-paths.sh" image "$KVER")}
+RG_MODDIR=$("$REPO/scripts/kernel-paths.sh" moddir "$KVER")
+RG_BUSYBOX=$("$REPO/scripts/kernel-paths.sh" busybox)
 RG_RESULTS=${VSNG_RESULTS:-/tmp}/realguest
 RG_WORK=${RG_WORK:-/tmp/realguest}
 RG_QEMU=${QEMU:-qemu-system-x86_64}
@@ -213,7 +215,7 @@ rg_initrd_key() {
 	{
 		cat "$RG_DIR/inner-init.sh" "$RG_DIR/inner-lib.sh"
 		sed -n '/^rg_build_initrd_to()/,/^}/p' "$RG_DIR/lib.sh"
-		stat -L -c '%n %s %Y' /bin/busybox "$(command -v fio)" "$RG_MODDIR/modules.dep"
+		stat -L -c '%n %s %Y' "$RG_BUSYBOX" "$(command -v fio)" "$RG_MODDIR/modules.dep"
 	} | sha256sum | cut -c1-12
 }
 rg_cache_dirs() {
@@ -243,7 +245,7 @@ rg_build_initrd_to() {
 	local out=$1 root m f
 	root=$(mktemp -d "${TMPDIR:-/tmp}/rg-initrd.XXXXXX") || return 1
 	mkdir -p "$root"/{bin,dev,proc,sys,tmp,mods,lib64}
-	cp /bin/busybox "$root/bin/busybox"
+	cp "$RG_BUSYBOX" "$root/bin/busybox"
 	[ "${2:-}" = nofio ] || rg_copy_with_libs "$root" "$(command -v fio)"
 	: >"$root/modlist"
 	for m in scsi_common scsi_mod sd_mod virtio_scsi; do
