@@ -7,6 +7,8 @@
 #   make lint       checkpatch --strict, W=1 and sparse (C=2) on our sources
 #   make demo       end-to-end demo in a guest (TARGET=ours|intree)
 #   make check      all tests (lint, selftests, real-guest tests) in guests
+#   make fuzz       the hostile-guest fuzzer in a guest (FUZZ_RUNS, FUZZ_SEED,
+#                   FUZZ_TARGETS, KERNEL=debug; Documentation/fuzzing.md)
 #   make bench      side-by-side benchmark (results/bench/<date>/)
 #   make bench-quick  the same, 1 round and 2 workloads (a few minutes)
 #   make clean
@@ -28,7 +30,7 @@ export KVER KDIR TARGET
 SELFTESTS_DIR := selftests/vhost_scsi_ng
 TOOLS_DIR := tools
 
-.PHONY: all module selftests tools deps lint demo check clean help bench bench-quick install
+.PHONY: all module selftests tools deps lint demo check clean help bench bench-quick install fuzz
 
 all: module selftests tools
 
@@ -68,6 +70,9 @@ demo:
 check:
 	scripts/check.sh
 
+fuzz: module selftests
+	scripts/fuzz.sh
+
 bench: module selftests tools
 	scripts/bench.sh
 
@@ -81,4 +86,4 @@ clean:
 	@if [ -f $(TOOLS_DIR)/Makefile ]; then $(MAKE) -C $(TOOLS_DIR) clean; fi
 
 help:
-	@sed -n '2,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,18p' Makefile | sed 's/^# \{0,1\}//'
