@@ -93,6 +93,9 @@ struct fz {
 	/* the device of this run */
 	struct vsng_dev d;
 	bool up;
+	bool reuse;		/* keep a clean device for the next run */
+	bool dirty;		/* this device saw ioctls or ring games */
+	int reuse_left;
 	int nreq;
 	uint64_t features;
 	struct vsng_mem mem;	/* kept across devices: map once */

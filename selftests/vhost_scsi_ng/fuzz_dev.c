@@ -57,6 +57,7 @@ int fz_dev_up(struct fz *f, uint64_t features, int nreq, unsigned int qsz)
 	f->nreq = nreq;
 	memset(f->q, 0, sizeof(f->q));
 	f->up = true;
+	f->dirty = false;
 	return 0;
 fail:
 	fprintf(stderr, "# fuzz: device setup: %s\n", strerror(-err));

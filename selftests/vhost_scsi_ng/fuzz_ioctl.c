@@ -427,6 +427,7 @@ void fz_op_ioctl(struct fz *f)
 {
 	uint8_t m = fz_u8(f);
 
+	f->dirty = true;
 	switch (m % 12) {
 	case 0: case 1: op_features(f); break;
 	case 2: op_mem_table(f); break;

@@ -4,7 +4,7 @@
  *
  *   vsng_fuzz [--seed N] [--runs N] [--time S] [--corpus DIR]... [--out DIR]
  *             [--cov SIZE:SITES] [--module NAME] [--timeout-ms MS]
- *             [--max-findings N] [--inject KIND]
+ *             [--max-findings N] [--inject KIND] [--no-reuse]
  *   vsng_fuzz --replay FILE... [--expect-finding TEXT]
  *
  * Runs in the test guest (fuzz.sh) with LIO and the target loaded.  Exit
@@ -155,16 +155,17 @@ int main(int argc, char **argv)
 		{ "module", 1, 0, 'm' }, { "timeout-ms", 1, 0, 't' },
 		{ "max-findings", 1, 0, 'F' }, { "replay", 0, 0, 'r' },
 		{ "expect-finding", 1, 0, 'e' }, { "inject", 1, 0, 'i' },
-		{ "verbose", 0, 0, 'v' }, { 0 }
+		{ "verbose", 0, 0, 'v' }, { "no-reuse", 0, 0, 'R' }, { 0 }
 	};
 	const char *corpus_dirs[8], *out = ".", *cov = NULL, *mod = NULL;
 	const char *expect = NULL;
 	uint64_t seed = 1, runs = 100, tlimit = 0, maxf = 10, t0, rng;
 	int ncd = 0, c, i, rc = 0, nseed = 0;
-	bool replay = false;
+	bool replay = false, reuse = true;
 	static struct vsng_target t;
 	static struct fz f;
 	struct fz_input in;
+	char lastpath[1024];
 
 	f.timeout_ms = 10000;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -182,6 +183,7 @@ int main(int argc, char **argv)
 		case 'e': expect = optarg; break;
 		case 'i': fz_inject = optarg; break;
 		case 'v': f.verbose = true; break;
+		case 'R': reuse = false; break;
 		default: usage();
 		}
 	}
@@ -257,7 +259,9 @@ int main(int argc, char **argv)
 	printf("# fuzz: seed %llu, %llu runs, %d seed inputs, target %s\n",
 	       (unsigned long long)seed, (unsigned long long)runs, nseed,
 	       f.ours ? "ours" : "in-tree");
+	snprintf(lastpath, sizeof(lastpath), "%s/last-input.bin", out);
 	rng = seed * 0x9e3779b97f4a7c15ULL + 1;
+	f.reuse = reuse;
 	in.buf = malloc(FZ_MAX_INPUT);
 	for (uint64_t r = 0; r < runs; r++) {
 		int fresh;
@@ -272,6 +276,9 @@ int main(int argc, char **argv)
 			fz_generate(&rng, &in);
 		}
 		fz_kcov_reset();
+		f.finding[0] = 0;
+		/* left behind if the kernel dies or hangs in this run */
+		fz_save_file(lastpath, in.buf, in.len);
 		fz_run(&f, in.buf, in.len);
 		fresh = fz_kcov_collect();
 		if (fresh && (int)r >= nseed) {
@@ -285,6 +292,19 @@ int main(int argc, char **argv)
 			fz_save_file(path, in.buf, in.len);
 		}
 		if (f.finding[0] && finding_is_new(f.finding)) {
+			char first[256];
+
+			/* does it reproduce alone, on a fresh device? */
+			snprintf(first, sizeof(first), "%s", f.finding);
+			fz_dev_down(&f);
+			f.reuse = false;
+			fz_run(&f, in.buf, in.len);
+			f.reuse = reuse;
+			printf("# finding %s alone on a fresh device%s%s\n",
+			       f.finding[0] ? "reproduces" : "does NOT reproduce",
+			       f.finding[0] && strcmp(first, f.finding) ? " as: " : "",
+			       f.finding[0] && strcmp(first, f.finding) ? f.finding : "");
+			snprintf(f.finding, sizeof(f.finding), "%s", first);
 			save_finding(&f, out, in.buf, in.len);
 			f.st.findings++;
 			rc = 1;
@@ -295,6 +315,13 @@ int main(int argc, char **argv)
 			summary(&f, t0);
 		if (tlimit && vsng_now_ms() - t0 > tlimit * 1000)
 			break;
+	}
+	fz_dev_down(&f);
+	fz_arena_check(&f);
+	if (f.finding[0]) {
+		save_finding(&f, out, in.buf, in.len);
+		f.st.findings++;
+		rc = 1;
 	}
 	if (fz_guard_check(&f)) {
 		save_finding(&f, out, in.buf, 0);

@@ -91,6 +91,7 @@ static void dev_again(struct fz *f)
 	fz_dev_down(f);
 	fz_arena_check(f);
 	f->evt_off = 0;
+	f->reuse_left = 32;
 	fz_arena_reset(f);
 	f->st.reinit++;
 	table_full = true;
@@ -459,6 +460,7 @@ static void op_valid(struct fz *f)
 /* Avail and used ring games. */
 static void op_ring(struct fz *f)
 {
+	f->dirty = true;
 	int qi = fz_u8(f) % (2 + f->nreq);
 	struct vsng_vq *vq = &f->d.vq[qi];
 	uint8_t m = fz_u8(f);
@@ -533,11 +535,25 @@ void fz_run(struct fz *f, const uint8_t *in, size_t len)
 	run_nreq = 1 + (b1 & 3);
 	run_qsz = 8u << ((b1 >> 2) & 3);
 	table_full = true;
-	f->evt_off = 0;
 	fz_arena_reset(f);
-	if (fz_dev_up(f, run_features, run_nreq, run_qsz)) {
-		fz_find(f, "device setup failed");
-		return;
+	/*
+	 * With --reuse, a device that ended the last run clean (no ioctl,
+	 * no ring game, no broken queue) with the same features and queues
+	 * is kept: device setup is most of a short run's cost.
+	 */
+	if (f->up && (!f->reuse || f->dirty || f->reuse_left-- <= 0 ||
+		      f->features != run_features || f->nreq != run_nreq ||
+		      f->d.vq[VSNG_VQ_REQ].num != run_qsz)) {
+		fz_dev_down(f);
+		fz_arena_check(f);
+	}
+	if (!f->up) {
+		f->evt_off = 0;
+		f->reuse_left = 32;
+		if (fz_dev_up(f, run_features, run_nreq, run_qsz)) {
+			fz_find(f, "device setup failed");
+			return;
+		}
 	}
 	f->st.runs++;
 	while (!fz_eof(f) && !f->finding[0] && f->up) {
@@ -555,8 +571,10 @@ void fz_run(struct fz *f, const uint8_t *in, size_t len)
 	}
 	fz_flush(f);
 	fz_reap_events(f);
-	fz_dev_down(f);
-	fz_arena_check(f);
+	if (!f->reuse || f->finding[0]) {
+		fz_dev_down(f);
+		fz_arena_check(f);
+	}
 }
 
 /* for fuzz_ioctl.c */

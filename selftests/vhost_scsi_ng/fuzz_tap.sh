@@ -90,10 +90,35 @@ fi
 
 # --- 3. fuzz ------------------------------------------------------------------
 t0=$(date +%s)
+# The fuzzer runs in the background under a watchdog: a kernel oops, BUG,
+# KASAN report or hung task leaves the fuzzer stuck in the kernel for
+# good, so the kernel log is watched and the input of the run that was
+# going on (last-input.bin, written before every run) is kept.
+mark=$(dmesg | wc -l)
 "$FZ" --seed "${FUZZ_SEED:-1}" --runs "${FUZZ_RUNS:-200}" --time "${FUZZ_TIME:-0}" \
 	--timeout-ms "$TMO" --corpus "$HERE/fuzz-corpus" --out "$OUT" "${COV[@]}" \
-	>"$OUT/fuzz.log" 2>&1
-r=$?
+	>"$OUT/fuzz.log" 2>&1 &
+pid=$!
+crash=
+while kill -0 $pid 2>/dev/null; do
+	crash=$(dmesg | tail -n +"$((mark + 1))" |
+		grep -m1 -E 'Oops|BUG:|KASAN:|UBSAN:|general protection|INFO: task .* blocked|watchdog: BUG|RCU stall')
+	[ -n "$crash" ] && break
+	sleep 2
+done
+if [ -n "$crash" ]; then
+	sleep 10	# the fuzzer may still end on its own
+	cp "$OUT/last-input.bin" "$OUT/finding-kernel.bin" 2>/dev/null
+	echo "# FINDING kernel: $crash"
+	echo "#   replay: vsng_fuzz --replay $OUT/finding-kernel.bin (the input of the run the kernel died in)"
+	dmesg | tail -n +"$((mark + 1))" | grep -A30 -m1 -E 'Oops|BUG:|KASAN:|UBSAN:|general protection|INFO: task .* blocked' |
+		sed 's/^/#   /' | head -40
+	r=1
+	kill -0 $pid 2>/dev/null || { wait $pid; }
+else
+	wait $pid
+	r=$?
+fi
 grep -E 'FINDING|replay:|coverage:' "$OUT/fuzz.log" | sed 's/^/# /'
 sum=$(grep 'fuzz summary' "$OUT/fuzz.log" | tail -n 1)
 echo "# ${sum#\# }"
