@@ -177,6 +177,19 @@ int fz_chain_submit(struct fz *f, int qi, struct fz_chain *c)
 		if (!n)
 			vq->desc[first] = (struct vring_desc){ 0 };
 	}
+	if (f->verbose) {
+		printf("# vq %d head %d%s shape %d arg %u/%u wlen %u:", qi, first,
+		       c->indirect ? " indirect" : "", c->shape, c->arg, c->arg2,
+		       c->wlen);
+		for (i = 0; i < n; i++)
+			printf(" [%llx+%u %c%s%s %u]",
+			       (unsigned long long)d[i].addr, d[i].len,
+			       d[i].flags & VRING_DESC_F_WRITE ? 'W' : 'R',
+			       d[i].flags & VRING_DESC_F_NEXT ? "N" : "",
+			       d[i].flags & VRING_DESC_F_INDIRECT ? "I" : "",
+			       d[i].next);
+		printf("\n");
+	}
 	q->next_desc += span;
 	head = first;
 	slot = q->ninfl++;
@@ -217,6 +230,8 @@ static void reap(struct fz *f, int qi)
 			continue;
 		}
 		q->infl[i].answered = true;
+		if (f->verbose)
+			printf("# vq %d used id %u len %u\n", qi, e.id, e.len);
 		if (fz_inj("usedlen"))
 			e.len = q->infl[i].wlen + 1;
 		if (e.len > q->infl[i].wlen && !q->tainted)
@@ -276,6 +291,8 @@ void fz_wait_queue(struct fz *f, int qi)
 		if (!unanswered(q) || q->broken)
 			return;
 		if (err_fired(vq)) {
+			if (f->verbose)
+				printf("# vq %d: err eventfd\n", qi);
 			q->broken = true;
 			f->st.broken++;
 			reap(f, qi);

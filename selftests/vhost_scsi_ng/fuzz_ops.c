@@ -294,6 +294,14 @@ static void op_req(struct fz *f)
 		}
 	}
 	fz_cdb(f, cdb, dout, din);
+	if (f->verbose) {
+		printf("# REQ vq %d lun %02x %02x %02x %02x dout %u din %u pi %u/%u cdb", qi,
+		       h.r.lun[0], h.r.lun[1], h.r.lun[2], h.r.lun[3], dout, din,
+		       pi ? h.p.pi_bytesout : 0, pi ? h.p.pi_bytesin : 0);
+		for (int k = 0; k < 16; k++)
+			printf(" %02x", cdb[k]);
+		printf("\n");
+	}
 	run_ctl_req(f, qi, &h, pick_hlen(f, right),
 		    pick_hlen(f, sizeof(struct virtio_scsi_cmd_resp)),
 		    dout, din);
