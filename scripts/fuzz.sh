@@ -43,7 +43,9 @@ if [ "${KERNEL:-}" = debug ]; then
 		}
 		bz=$(scripts/debug-kernel.sh --path)
 	fi
-	ko=$(scripts/debug-kernel.sh --module 2>"$RES/debug-module-build.log") || {
+	# our own output directory: a .ko that another run's guest may be
+	# using is never rebuilt under it
+	ko=$(scripts/debug-kernel.sh --module "$RES/debug-module" 2>"$RES/debug-module-build.log") || {
 		echo "fuzz: module build against the debug tree failed"
 		exit 2
 	}
