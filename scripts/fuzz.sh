@@ -16,6 +16,8 @@
 #                  the in-tree reference with the same seed and runs)
 #   FUZZ_TIMEOUT_MS  answer timeout per batch (default 10000; 30000 on debug)
 #   FUZZ_VM_TIMEOUT  vm-run's timeout (default: from runs and time)
+#   FUZZ_ARGS      more vsng_fuzz options (--no-t10pi: never negotiate
+#                  T10_PI, to fuzz in-tree past its T10-PI oops)
 #   KERNEL=debug   boot the debug kernel (KASAN, lockdep, kmemleak, KCOV):
 #                  coverage guided, coverage reported
 #   VSNG_RESULTS_DIR  where the logs go (default results/fuzz-<date>)
@@ -68,6 +70,7 @@ for t in $TARGETS; do
 		--env TARGET="$t" --env VSNG_TESTS=fuzz_tap.sh --env VSNG_NO_MODULE_TEST=1 \
 		--env FUZZ_RUNS="$RUNS" --env FUZZ_SEED="$SEED" --env FUZZ_TIME="$FTIME" \
 		--env FUZZ_TIMEOUT_MS="$TMO" --env FUZZ_INJECT="${FUZZ_INJECT:-1}" \
+		--env FUZZ_ARGS="${FUZZ_ARGS:-}" \
 		-- "${GUEST[@]}" 2>&1 | tee "$RES/$t.log"
 	r=${PIPESTATUS[0]}
 	python3 scripts/kreport-scan.py --tap "fuzz-$t: kernel log scan" \

@@ -88,6 +88,7 @@ struct fz {
 	int timeout_ms;
 	bool verbose;
 	bool ours;
+	uint64_t mask_features;	/* --no-t10pi: never negotiated */
 	uint64_t offered;
 
 	/* the device of this run */

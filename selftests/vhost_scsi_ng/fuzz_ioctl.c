@@ -55,6 +55,7 @@ static void op_features(struct fz *f)
 				want |= bits[i];
 		want &= f->offered;
 	}
+	want &= ~f->mask_features;
 	if (xioctl(f, VHOST_SET_FEATURES, &want))
 		return;
 	f->features = f->d.features = want;

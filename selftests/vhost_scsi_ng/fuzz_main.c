@@ -4,7 +4,7 @@
  *
  *   vsng_fuzz [--seed N] [--runs N] [--time S] [--corpus DIR]... [--out DIR]
  *             [--cov SIZE:SITES] [--module NAME] [--timeout-ms MS]
- *             [--max-findings N] [--inject KIND] [--no-reuse]
+ *             [--max-findings N] [--inject KIND] [--no-reuse] [--no-t10pi]
  *   vsng_fuzz --replay FILE... [--expect-finding TEXT]
  *
  * Runs in the test guest (fuzz.sh) with LIO and the target loaded.  Exit
@@ -155,7 +155,8 @@ int main(int argc, char **argv)
 		{ "module", 1, 0, 'm' }, { "timeout-ms", 1, 0, 't' },
 		{ "max-findings", 1, 0, 'F' }, { "replay", 0, 0, 'r' },
 		{ "expect-finding", 1, 0, 'e' }, { "inject", 1, 0, 'i' },
-		{ "verbose", 0, 0, 'v' }, { "no-reuse", 0, 0, 'R' }, { 0 }
+		{ "verbose", 0, 0, 'v' }, { "no-reuse", 0, 0, 'R' },
+		{ "no-t10pi", 0, 0, 'P' }, { 0 }
 	};
 	const char *corpus_dirs[8], *out = ".", *cov = NULL, *mod = NULL;
 	const char *expect = NULL;
@@ -184,6 +185,7 @@ int main(int argc, char **argv)
 		case 'i': fz_inject = optarg; break;
 		case 'v': f.verbose = true; break;
 		case 'R': reuse = false; break;
+		case 'P': f.mask_features |= VSNG_F_T10_PI; break;
 		default: usage();
 		}
 	}

@@ -540,6 +540,7 @@ void fz_run(struct fz *f, const uint8_t *in, size_t len)
 		run_features &= ~VSNG_F_VERSION_1;
 	if ((b0 & 0x30) == 0x20)
 		run_features &= ~VSNG_F_ANY_LAYOUT;
+	run_features &= ~f->mask_features;
 	run_nreq = 1 + (b1 & 3);
 	run_qsz = 8u << ((b1 >> 2) & 3);
 	table_full = true;

@@ -17,7 +17,8 @@
 #
 # Env: FUZZ_RUNS (default 200), FUZZ_SEED (default 1), FUZZ_TIME (seconds,
 # default 0: no limit), FUZZ_INJECT=0 skips part 2, FUZZ_REPLAY=0 part 1,
-# FUZZ_TIMEOUT_MS (answer timeout, default 10000), VSNG_RESULTS (where
+# FUZZ_TIMEOUT_MS (answer timeout, default 10000), FUZZ_ARGS (more options
+# of vsng_fuzz, e.g. --no-t10pi), VSNG_RESULTS (where
 # findings and the grown corpus go).
 
 set -u
@@ -51,8 +52,15 @@ else
 fi
 
 # --- 1. the corpus replays --------------------------------------------------
+# The corpus is ours' regression suite (it holds an input that oopses
+# in-tree): against in-tree only the known findings marked for it run, and
+# the fuzzing starts from the seed alone.
+CORPUS=(--corpus "$HERE/fuzz-corpus")
+[ "${TARGET:-ours}" = intree ] && CORPUS=()
 if [ "${FUZZ_REPLAY:-1}" != 0 ]; then
 	files=$(ls "$HERE"/fuzz-corpus/*.bin 2>/dev/null)
+	[ "${TARGET:-ours}" = intree ] && files=""
+
 	if [ -n "$files" ]; then
 		"$FZ" --timeout-ms "$TMO" --out "$OUT/replay" --replay $files >"$OUT/replay.log" 2>&1
 		r=$?
@@ -96,8 +104,8 @@ t0=$(date +%s)
 # going on (last-input.bin, written before every run) is kept.
 mark=$(dmesg | wc -l)
 "$FZ" --seed "${FUZZ_SEED:-1}" --runs "${FUZZ_RUNS:-200}" --time "${FUZZ_TIME:-0}" \
-	--timeout-ms "$TMO" --corpus "$HERE/fuzz-corpus" --out "$OUT" "${COV[@]}" \
-	>"$OUT/fuzz.log" 2>&1 &
+	--timeout-ms "$TMO" "${CORPUS[@]}" --out "$OUT" "${COV[@]}" \
+	${FUZZ_ARGS:-} >"$OUT/fuzz.log" 2>&1 &
 pid=$!
 crash=
 while kill -0 $pid 2>/dev/null; do
