@@ -258,13 +258,18 @@ static bool err_fired(struct vsng_vq *vq)
 	return read(vq->err_fd, &v, sizeof(v)) == sizeof(v) && v;
 }
 
-/* Kick every queue with chains published since its last kick. */
+/*
+ * Kick every queue with chains published since its last kick or still in
+ * flight: a kick sent while an operation had the kick eventfd unbound is
+ * lost, and a guest may always kick again.
+ */
 void fz_kick_all(struct fz *f)
 {
 	int qi;
 
 	for (qi = 0; qi < 2 + f->nreq; qi++)
-		if (f->q[qi].published) {
+		if (f->q[qi].published ||
+		    (qi != VSNG_VQ_EVT && f->q[qi].ninfl)) {
 			vsng_vq_kick(&f->d.vq[qi], true);
 			f->q[qi].published = 0;
 		}

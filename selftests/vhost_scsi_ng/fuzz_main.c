@@ -283,7 +283,7 @@ int main(int argc, char **argv)
 		fz_save_file(lastpath, in.buf, in.len);
 		fz_run(&f, in.buf, in.len);
 		fresh = fz_kcov_collect();
-		if (fresh && (int)r >= nseed) {
+		if (fresh && (int)r >= nseed && !f.finding[0]) {
 			char path[1024];
 
 			corpus_add(in.buf, in.len);
@@ -313,7 +313,7 @@ int main(int argc, char **argv)
 			if (f.st.findings >= maxf)
 				break;
 		}
-		if ((r + 1) % 500 == 0 || f.verbose)
+		if ((r + 1) % 100 == 0 || f.verbose)
 			summary(&f, t0);
 		if (tlimit && vsng_now_ms() - t0 > tlimit * 1000)
 			break;
