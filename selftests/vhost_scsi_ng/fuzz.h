@@ -35,6 +35,8 @@
 #define READ_ONCE16(x)	__atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define WRITE_ONCE16(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
 #define FZ_MAX_INPUT	4096
 #define FZ_MAX_REQ	4		/* request queues per device, at most */
 #define FZ_MAX_INFL	64		/* chains in flight per queue and batch */

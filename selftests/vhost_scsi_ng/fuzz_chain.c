@@ -215,7 +215,7 @@ static void reap(struct fz *f, int qi)
 		struct vring_used_elem e;
 		int i;
 
-		smp_rmb();
+		smp_rmb();	/* used->idx before the entry it covers */
 		e = vq->used->ring[vq->last_used % vq->num];
 		vq->last_used++;
 		if (fz_inj("usedid"))

@@ -78,11 +78,26 @@ static void op_mem_table(struct fz *f)
 #define REG(i) (r[n++] = (struct vhost_memory_region){ g[i].gpa, g[i].size, \
 		(uintptr_t)g[i].hva, 0 })
 	switch (v % 9) {
-	case 0: REG(0); REG(1); REG(2); break;
-	case 1: REG(0); break;
-	case 2: REG(0); REG(2); break;
-	case 3: break;
-	case 4: REG(0); REG(0); REG(1); REG(2); break;
+	case 0:
+		REG(0);
+		REG(1);
+		REG(2);
+		break;
+	case 1:
+		REG(0);
+		break;
+	case 2:
+		REG(0);
+		REG(2);
+		break;
+	case 3:
+		break;
+	case 4:
+		REG(0);
+		REG(0);
+		REG(1);
+		REG(2);
+		break;
 	case 5:	/* R1 backed by nothing mapped */
 		REG(0); REG(1); REG(2);
 		r[1].userspace_addr = 0x1000;
@@ -160,9 +175,18 @@ static void op_vring_fds(struct fz *f)
 	unsigned long req;
 
 	switch ((m >> 4) % 3) {
-	case 0: fdp = &vq->kick_fd; req = VHOST_SET_VRING_KICK; break;
-	case 1: fdp = &vq->call_fd; req = VHOST_SET_VRING_CALL; break;
-	default: fdp = &vq->err_fd; req = VHOST_SET_VRING_ERR; break;
+	case 0:
+		fdp = &vq->kick_fd;
+		req = VHOST_SET_VRING_KICK;
+		break;
+	case 1:
+		fdp = &vq->call_fd;
+		req = VHOST_SET_VRING_CALL;
+		break;
+	default:
+		fdp = &vq->err_fd;
+		req = VHOST_SET_VRING_ERR;
+		break;
 	}
 	if (req == VHOST_SET_VRING_KICK && (m & 0x80)) {
 		/* unbind the kick for a moment, with chains in flight */
@@ -278,10 +302,19 @@ static void op_log(struct fz *f)
 	int fd;
 
 	switch (m % 5) {
-	case 0: case 1: base = (uintptr_t)f->logbuf; break;
-	case 2: base = 0x1000; break;
-	case 3: base = 0xffff888000000000ULL; break;
-	default: base = (uintptr_t)f->logbuf + 1 + (m >> 3); break;
+	case 0:
+	case 1:
+		base = (uintptr_t)f->logbuf;
+		break;
+	case 2:
+		base = 0x1000;
+		break;
+	case 3:
+		base = 0xffff888000000000ULL;
+		break;
+	default:
+		base = (uintptr_t)f->logbuf + 1 + (m >> 3);
+		break;
 	}
 	xioctl(f, VHOST_SET_LOG_BASE, &base);
 	if (m & 0x80) {
@@ -430,16 +463,40 @@ void fz_op_ioctl(struct fz *f)
 
 	f->dirty = true;
 	switch (m % 12) {
-	case 0: case 1: op_features(f); break;
-	case 2: op_mem_table(f); break;
-	case 3: op_vring_running(f); break;
-	case 4: op_vring_fds(f); break;
-	case 5: op_endpoint(f); break;
-	case 6: op_workers(f); break;
-	case 7: op_log(f); break;
-	case 8: op_misc(f); break;
-	case 9: op_second_process(f); break;
-	case 10: op_close(f); break;
-	default: fz_flush(f); op_features(f); break;
+	case 0:
+	case 1:
+		op_features(f);
+		break;
+	case 2:
+		op_mem_table(f);
+		break;
+	case 3:
+		op_vring_running(f);
+		break;
+	case 4:
+		op_vring_fds(f);
+		break;
+	case 5:
+		op_endpoint(f);
+		break;
+	case 6:
+		op_workers(f);
+		break;
+	case 7:
+		op_log(f);
+		break;
+	case 8:
+		op_misc(f);
+		break;
+	case 9:
+		op_second_process(f);
+		break;
+	case 10:
+		op_close(f);
+		break;
+	default:
+		fz_flush(f);
+		op_features(f);
+		break;
 	}
 }

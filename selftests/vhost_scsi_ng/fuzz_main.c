@@ -171,22 +171,54 @@ int main(int argc, char **argv)
 	f.timeout_ms = 10000;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': seed = strtoull(optarg, NULL, 0); break;
-		case 'n': runs = strtoull(optarg, NULL, 0); break;
-		case 'T': tlimit = strtoull(optarg, NULL, 0); break;
-		case 'c': if (ncd < 8) corpus_dirs[ncd++] = optarg; break;
-		case 'o': out = optarg; break;
-		case 'C': cov = optarg; break;
-		case 'm': mod = optarg; break;
-		case 't': f.timeout_ms = atoi(optarg); break;
-		case 'F': maxf = strtoull(optarg, NULL, 0); break;
-		case 'r': replay = true; break;
-		case 'e': expect = optarg; break;
-		case 'i': fz_inject = optarg; break;
-		case 'v': f.verbose = true; break;
-		case 'R': reuse = false; break;
-		case 'P': f.mask_features |= VSNG_F_T10_PI; break;
-		default: usage();
+		case 's':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'n':
+			runs = strtoull(optarg, NULL, 0);
+			break;
+		case 'T':
+			tlimit = strtoull(optarg, NULL, 0);
+			break;
+		case 'c':
+			if (ncd < 8)
+				corpus_dirs[ncd++] = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'C':
+			cov = optarg;
+			break;
+		case 'm':
+			mod = optarg;
+			break;
+		case 't':
+			f.timeout_ms = atoi(optarg);
+			break;
+		case 'F':
+			maxf = strtoull(optarg, NULL, 0);
+			break;
+		case 'r':
+			replay = true;
+			break;
+		case 'e':
+			expect = optarg;
+			break;
+		case 'i':
+			fz_inject = optarg;
+			break;
+		case 'v':
+			f.verbose = true;
+			break;
+		case 'R':
+			reuse = false;
+			break;
+		case 'P':
+			f.mask_features |= VSNG_F_T10_PI;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (replay && optind >= argc)

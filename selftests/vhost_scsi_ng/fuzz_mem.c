@@ -250,7 +250,7 @@ int fz_guard_check(struct fz *f)
 
 	if (fz_inj("guard"))
 		f->mem.map[12345] ^= 1;
-	for (i = 0; i < sizeof(gap) / sizeof(gap[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(gap); i++)
 		for (b = 0; b < gap[i].len; b++)
 			if (f->mem.map[gap[i].off + b] != FZ_POISON) {
 				fz_find(f, "guard zone written at map+0x%zx",

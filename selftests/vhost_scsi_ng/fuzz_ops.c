@@ -147,12 +147,18 @@ static int submit(struct fz *f, int qi, struct fz_chain *c)
 static uint32_t pick_len(uint8_t b)
 {
 	switch (b % 8) {
-	case 1: return 512;
-	case 2: return 4096;
-	case 3: return (b >> 3) * 16 + 1;
-	case 4: return 65536;
-	case 5: return 512 * (1 + (b >> 3));
-	default: return 0;
+	case 1:
+		return 512;
+	case 2:
+		return 4096;
+	case 3:
+		return (b >> 3) * 16 + 1;
+	case 4:
+		return 65536;
+	case 5:
+		return 512 * (1 + (b >> 3));
+	default:
+		return 0;
 	}
 }
 
@@ -286,11 +292,24 @@ static void op_req(struct fz *f)
 		uint8_t m = fz_u8(f);
 
 		switch (m % 5) {
-		case 1: h.p.pi_bytesout = dout / 2; h.p.pi_bytesin = din / 2; break;
-		case 2: h.p.pi_bytesout = dout; h.p.pi_bytesin = din; break;
-		case 3: h.p.pi_bytesout = 8 * (m >> 3); h.p.pi_bytesin = 4096 * (m >> 3); break;
-		case 4: h.p.pi_bytesout = fz_u32(f); h.p.pi_bytesin = fz_u32(f); break;
-		default: break;
+		case 1:
+			h.p.pi_bytesout = dout / 2;
+			h.p.pi_bytesin = din / 2;
+			break;
+		case 2:
+			h.p.pi_bytesout = dout;
+			h.p.pi_bytesin = din;
+			break;
+		case 3:
+			h.p.pi_bytesout = 8 * (m >> 3);
+			h.p.pi_bytesin = 4096 * (m >> 3);
+			break;
+		case 4:
+			h.p.pi_bytesout = fz_u32(f);
+			h.p.pi_bytesin = fz_u32(f);
+			break;
+		default:
+			break;
 		}
 	}
 	fz_cdb(f, cdb, dout, din);
@@ -567,15 +586,33 @@ void fz_run(struct fz *f, const uint8_t *in, size_t len)
 	f->st.runs++;
 	while (!fz_eof(f) && !f->finding[0] && f->up) {
 		switch (op_table[fz_u8(f) % 32]) {
-		case OP_REQ: op_req(f); break;
-		case OP_VALID: op_valid(f); break;
-		case OP_FLUSH: fz_flush(f); break;
-		case OP_TMF: op_tmf(f); break;
-		case OP_AN: op_an(f); break;
-		case OP_EVT: op_evt(f); break;
-		case OP_IOCTL: fz_op_ioctl(f); break;
-		case OP_RING: op_ring(f); break;
-		default: op_kick(f); break;
+		case OP_REQ:
+			op_req(f);
+			break;
+		case OP_VALID:
+			op_valid(f);
+			break;
+		case OP_FLUSH:
+			fz_flush(f);
+			break;
+		case OP_TMF:
+			op_tmf(f);
+			break;
+		case OP_AN:
+			op_an(f);
+			break;
+		case OP_EVT:
+			op_evt(f);
+			break;
+		case OP_IOCTL:
+			fz_op_ioctl(f);
+			break;
+		case OP_RING:
+			op_ring(f);
+			break;
+		default:
+			op_kick(f);
+			break;
 		}
 	}
 	fz_flush(f);
