@@ -6,6 +6,7 @@
  *             [--cov SIZE:SITES] [--module NAME] [--timeout-ms MS]
  *             [--max-findings N] [--inject KIND] [--no-reuse] [--no-t10pi]
  *   vsng_fuzz --replay FILE... [--expect-finding TEXT]
+ *   vsng_fuzz --minimize FILE [--out DIR]     (DIR/minimized.bin)
  *
  * Runs in the test guest (fuzz.sh) with LIO and the target loaded.  Exit
  * status: 0 no finding, 1 findings (saved under --out), 2 setup failure.
@@ -36,7 +37,8 @@ static void usage(void)
 		"usage: vsng_fuzz [--seed N] [--runs N] [--time SEC] [--corpus DIR]...\n"
 		"                 [--out DIR] [--cov TEXTSIZE_HEX:SITES] [--module NAME]\n"
 		"                 [--timeout-ms MS] [--max-findings N] [--inject KIND]\n"
-		"       vsng_fuzz --replay FILE... [--expect-finding TEXT]\n");
+		"       vsng_fuzz --replay FILE... [--expect-finding TEXT]\n"
+		"       vsng_fuzz --minimize FILE [--out DIR]\n");
 	exit(2);
 }
 
@@ -119,6 +121,50 @@ static void save_finding(struct fz *f, const char *out, const uint8_t *buf,
 	}
 }
 
+/*
+ * Shrink an input while it still gives a finding of the same kind: drop
+ * chunks of 64, 16, 4 and 1 bytes, each run alone on a fresh device.
+ */
+static void minimize(struct fz *f, struct fz_input *in, const char *path)
+{
+	char key[48], k2[48];
+	uint8_t *try = malloc(FZ_MAX_INPUT);
+	size_t chunk, pos;
+	int tries = 0;
+
+	if (!try)
+		return;
+	fz_run(f, in->buf, in->len);
+	if (!f->finding[0]) {
+		printf("not ok 1 minimize %s # no finding to keep\n", path);
+		free(try);
+		return;
+	}
+	snprintf(key, sizeof(key), "%.47s", f->finding);
+	key[strcspn(key, "0123456789:")] = 0;
+	for (chunk = 64; chunk; chunk /= 4) {
+		for (pos = 0; pos + chunk <= in->len; ) {
+			memcpy(try, in->buf, pos);
+			memcpy(try + pos, in->buf + pos + chunk,
+			       in->len - pos - chunk);
+			fz_run(f, try, in->len - chunk);
+			tries++;
+			snprintf(k2, sizeof(k2), "%.47s", f->finding);
+			k2[strcspn(k2, "0123456789:")] = 0;
+			if (f->finding[0] && !strcmp(key, k2)) {
+				memcpy(in->buf, try, in->len - chunk);
+				in->len -= chunk;
+			} else {
+				pos += chunk;
+			}
+		}
+	}
+	free(try);
+	fz_run(f, in->buf, in->len);
+	printf("ok 1 minimize %s # %zu bytes after %d tries: %s\n", path,
+	       in->len, tries, f->finding);
+}
+
 static void summary(struct fz *f, uint64_t t0)
 {
 	double s = (vsng_now_ms() - t0) / 1000.0;
@@ -156,13 +202,14 @@ int main(int argc, char **argv)
 		{ "max-findings", 1, 0, 'F' }, { "replay", 0, 0, 'r' },
 		{ "expect-finding", 1, 0, 'e' }, { "inject", 1, 0, 'i' },
 		{ "verbose", 0, 0, 'v' }, { "no-reuse", 0, 0, 'R' },
-		{ "no-t10pi", 0, 0, 'P' }, { 0 }
+		{ "no-t10pi", 0, 0, 'P' }, { "minimize", 1, 0, 'M' }, { 0 }
 	};
 	const char *corpus_dirs[8], *out = ".", *cov = NULL, *mod = NULL;
 	const char *expect = NULL;
 	uint64_t seed = 1, runs = 100, tlimit = 0, maxf = 10, t0, rng;
 	int ncd = 0, c, i, rc = 0, nseed = 0;
 	bool replay = false, reuse = true;
+	const char *minpath = NULL;
 	static struct vsng_target t;
 	static struct fz f;
 	struct fz_input in;
@@ -214,6 +261,9 @@ int main(int argc, char **argv)
 		case 'R':
 			reuse = false;
 			break;
+		case 'M':
+			minpath = optarg;
+			break;
 		case 'P':
 			f.mask_features |= VSNG_F_T10_PI;
 			break;
@@ -251,6 +301,18 @@ int main(int argc, char **argv)
 	}
 	t0 = vsng_now_ms();
 
+	if (minpath) {
+		char path[1024];
+
+		if (fz_load_file(minpath, &in))
+			return 2;
+		minimize(&f, &in, minpath);
+		snprintf(path, sizeof(path), "%s/minimized.bin", out);
+		fz_save_file(path, in.buf, in.len);
+		printf("# minimised input: %s\n", path);
+		vsng_target_destroy(&t);
+		return 0;
+	}
 	if (replay) {
 		int n = 0;
 
