@@ -74,7 +74,9 @@ if [ "${FUZZ_REPLAY:-1}" != 0 ]; then
 		if [ "$tgt" != both ] && [ "$tgt" != "${TARGET:-ours}" ]; then
 			continue
 		fi
-		out=$("$FZ" --timeout-ms "$TMO" --out "$OUT/replay" --replay "$fnd" --expect-finding "$want" 2>&1)
+		args=$(cat "${fnd%.bin}.args" 2>/dev/null)
+		# shellcheck disable=SC2086
+		out=$("$FZ" --timeout-ms "$TMO" --out "$OUT/replay" $args --replay "$fnd" --expect-finding "$want" 2>&1)
 		r=$?
 		echo "$out" | grep -E '^(not )?ok' | sed 's/^/# /'
 		tap $r "fuzz: known finding $(basename "$fnd") still reproduces ($want)"
