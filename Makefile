@@ -10,6 +10,8 @@
 #   make check      all tests (lint, selftests, real-guest tests) in guests
 #   make check-setup  make deps/demo/distclean-deps in a fresh Debian 12 chroot
 #                   leave the boot configuration as it was (network, ~10 min)
+#   make fuzz       the hostile-guest fuzzer in a guest (FUZZ_RUNS, FUZZ_SEED,
+#                   FUZZ_TARGETS, KERNEL=debug; Documentation/fuzzing.md)
 #   make bench      side-by-side benchmark (results/bench/<date>/)
 #   make bench-quick  the same, 1 round and 2 workloads (a few minutes)
 #   make clean
@@ -31,7 +33,7 @@ export KVER KDIR TARGET
 SELFTESTS_DIR := selftests/vhost_scsi_ng
 TOOLS_DIR := tools
 
-.PHONY: all module selftests tools deps distclean-deps lint demo check check-setup clean help bench bench-quick install
+.PHONY: all module selftests tools deps distclean-deps lint demo check check-setup clean help bench bench-quick install fuzz
 
 all: module selftests tools
 
@@ -78,6 +80,9 @@ check:
 check-setup:
 	scripts/tests/boot-untouched.sh --demo --distclean
 
+fuzz: module selftests
+	scripts/fuzz.sh
+
 bench: module selftests tools
 	scripts/bench.sh
 
@@ -91,4 +96,4 @@ clean:
 	@if [ -f $(TOOLS_DIR)/Makefile ]; then $(MAKE) -C $(TOOLS_DIR) clean; fi
 
 help:
-	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,21p' Makefile | sed 's/^# \{0,1\}//'

@@ -12,6 +12,11 @@
 #              kernel report, a silent inner guest are classified) on canned
 #              logs, and where the test kernel is taken from (a fake cache)
 #   runner     vm-run smoke test: boots, exit code, shares, timeout kill
+#   fuzz       fuzz smoke: the hostile-guest fuzzer (Documentation/fuzzing.md)
+#              on the stock kernel against ours: corpus replays, each oracle
+#              fires on a broken check, then $VSNG_CHECK_FUZZ_TIME s (default
+#              90) of fuzzing from seed $VSNG_CHECK_FUZZ_SEED (default 1),
+#              then run.sh's leftovers, unload and kernel-log checks
 #   selftests  selftests/vhost_scsi_ng/run.sh in the guest, TARGET=ours and
 #              TARGET=intree (selftests, demo and realguest run target by
 #              target: all of ours first, then the in-tree reference)
@@ -62,7 +67,7 @@ REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd -P)
 cd "$REPO" || exit 2
 export KVER=${KVER:-$(make -s --no-print-directory -f - <<<'include Makefile
 print-kver: ; @echo $(KVER)' print-kver 2>/dev/null)}
-PHASES=${VSNG_CHECK_PHASES:-setup lint build harness runner selftests demo realguest}
+PHASES=${VSNG_CHECK_PHASES:-setup lint build harness runner fuzz selftests demo realguest}
 # ---- KERNEL=debug, part 1 of 2 (owned by the selftest helper) ----------------
 # make check KERNEL=debug: by default only setup, build and the "debug" phase
 # (see part 2 below); VSNG_CHECK_PHASES still overrides.
@@ -363,6 +368,20 @@ runner_smoke() {
 }
 if has_phase runner; then
 	phase runner runner_smoke
+fi
+
+# ---- fuzz smoke (ours, stock kernel) -------------------------------------------
+# A bounded slice of make fuzz: about 90 s of fuzzing plus boot, LIO, the
+# corpus replays and the oracle self-checks: 2-3 minutes of guest time
+# here, at most twice that on CI's slower machine (the fuzzing part is
+# bounded by time, not by runs).
+if has_phase fuzz; then
+	phase fuzz scripts/vm-run --logdir "$RES/fuzz" --timeout 900 \
+		--env TARGET=ours --env VSNG_TESTS=fuzz_tap.sh --env VSNG_NO_MODULE_TEST=1 \
+		--env FUZZ_RUNS="${VSNG_CHECK_FUZZ_RUNS:-100000}" \
+		--env FUZZ_TIME="${VSNG_CHECK_FUZZ_TIME:-90}" \
+		--env FUZZ_SEED="${VSNG_CHECK_FUZZ_SEED:-1}" \
+		-- bash selftests/vhost_scsi_ng/run.sh
 fi
 
 # ---- selftests, demo, real-guest tests: per target ---------------------------

@@ -39,7 +39,7 @@ part() {
 echo "TAP version 13"
 echo "# debug kernel $(uname -r), target $TARGET"
 "$TOP/scripts/debug-kernel-scan.sh" kmemleak-clear
-if [ "$TARGET" = ours ]; then
+if [ "$TARGET" = ours ] && [ -z "${VSNG_NO_KUNIT:-}" ]; then
 	part bash "$HERE/kunit.sh"
 fi
 part bash "$HERE/run.sh"

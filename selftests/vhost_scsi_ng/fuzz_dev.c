@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vsng_fuzz: the device of a run.  Every run opens a fresh device on the
+ * same LIO target and the same guest-memory mapping (mapped and poisoned
+ * once), so that an input replays alone.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+
+int fz_set_owner(int fd)
+{
+	if (fz_kcov_on())
+		return fz_kcov_owner_thread_set_owner(fd);
+	return ioctl(fd, VHOST_SET_OWNER, NULL) ? -errno : 0;
+}
+
+int fz_dev_up(struct fz *f, uint64_t features, int nreq, unsigned int qsz)
+{
+	struct vsng_dev *d = &f->d;
+	int err, i;
+
+	err = vsng_dev_open(d, NULL);
+	if (err)
+		return err;
+	err = fz_set_owner(d->fd);
+	if (err)
+		goto fail;
+	err = vsng_ioctl(d, VHOST_GET_FEATURES, &d->offered);
+	if (err)
+		goto fail;
+	f->offered = d->offered;
+	features &= d->offered;
+	err = vsng_ioctl(d, VHOST_SET_FEATURES, &features);
+	if (err)
+		goto fail;
+	d->features = f->features = features;
+	d->mem = f->mem;
+	d->mem.r[0].brk = f->brk0;
+	err = vsng_mem_set_table(d);
+	if (err)
+		goto fail;
+	err = vsng_vq_setup(d, VSNG_VQ_CTL, qsz);
+	if (!err)
+		err = vsng_vq_setup(d, VSNG_VQ_EVT, qsz);
+	for (i = 0; !err && i < nreq; i++)
+		err = vsng_vq_setup(d, VSNG_VQ_REQ + i, qsz);
+	if (err)
+		goto fail;
+	err = vsng_dev_set_endpoint(d, f->t->wwpn);
+	if (err)
+		goto fail;
+	f->nreq = nreq;
+	memset(f->q, 0, sizeof(f->q));
+	f->up = true;
+	f->dirty = false;
+	return 0;
+fail:
+	fprintf(stderr, "# fuzz: device setup: %s\n", strerror(-err));
+	fz_dev_down(f);
+	return err;
+}
+
+/* Close the device, whatever is in flight (the release path waits). */
+void fz_dev_down(struct fz *f)
+{
+	struct vsng_dev *d = &f->d;
+
+	d->mem.map = NULL;	/* the mapping is kept for the next device */
+	if (d->fd >= 0 || f->up)
+		vsng_dev_close(d);
+	d->fd = -1;
+	f->up = false;
+}
