@@ -133,6 +133,8 @@ grep -E 'FINDING|replay:|coverage:' "$OUT/fuzz.log" | sed 's/^/# /'
 sum=$(grep 'fuzz summary' "$OUT/fuzz.log" | tail -n 1)
 echo "# ${sum#\# }"
 echo "# wall time $(( $(date +%s) - t0 )) s; log, findings and new corpus inputs in $OUT"
-tap $r "fuzz: seed ${FUZZ_SEED:-1}, ${FUZZ_RUNS:-200} runs: no finding"
+# The runs done, from the summary ("runs N,"): a time limit may end it early.
+done_runs=$(echo "$sum" | sed -n 's/.*runs \([0-9]*\),.*/\1/p')
+tap $r "fuzz: seed ${FUZZ_SEED:-1}, ${done_runs:-?} runs (of at most ${FUZZ_RUNS:-200}, ${FUZZ_TIME:-0} s limit): no finding"
 echo "1..$n"
 exit $rc
