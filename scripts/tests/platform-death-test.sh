@@ -85,5 +85,31 @@ check "a frame of another module named like ours is not ours" platform "$BOOT
 [  100.0]  virtio_transport_recv_pkt+0x10/0x20 [vmw_vsock_virtio_transport_common]
 $PANIC"
 
+# Seen in a fresh-clone CI run (2026-12-04 17:51, realguest-ours, right after
+# an inner QEMU started): a user task's page fault recursed on the entry
+# trampoline's stack into its guard page (the per-CPU base was wrong on
+# entry), then "Fatal exception in interrupt".
+TRAMP='[  213.171764] kvm: kvm [2123]: vcpu0, guest rIP: 0xffffffff8489d458 Unhandled WRMSR(0xc0010007) = 0xffff
+[  213.351867] BUG: ENTRY_TRAMPOLINE stack guard page was hit at 00000000df780cc2 (stack is 0000000078c5b58d..0000000064172726)
+[  213.353960] Oops: stack guard page: 0000 [#1] PREEMPT SMP NOPTI
+[  213.354553] CPU: 0 UID: 0 PID: 2150 Comm: bash Tainted: G           OE      6.12.95+deb12-amd64 #1
+[  213.359074] RIP: 0010:error_entry+0x10/0x140
+[  213.361439]  <ENTRY_TRAMPOLINE>
+[  213.361489] RIP: 0010:exc_page_fault+0x19/0x190
+[  213.362067]  asm_exc_page_fault+0x26/0x30
+[  213.367779] Modules linked in: iscsi_target_mod target_core_user uio target_core_pscsi scsi_mod kvm_amd ccp kvm irqbypass vhost_scsi_ng(OE) target_core_file target_core_iblock target_core_mod scsi_common configfs overlay 9p 9pnet_virtio 9pnet netfs
+[  213.368644] Kernel panic - not syncing: Fatal exception in interrupt'
+check "the entry-trampoline stack-guard oops (nested KVM), our module loaded" platform "$BOOT
+$TRAMP" "vm-run: guest ended without an exit code (QEMU status 0)"
+check "the entry-trampoline oops after a WARNING of LIO" ours "$BOOT
+$WARN_LIO
+$TRAMP"
+check "the entry-trampoline oops after an unrelated kernel WARNING" ours "$BOOT
+$WARN_OTHER
+$TRAMP"
+check "the entry-trampoline oops with a frame of ours in its trace" ours "$BOOT
+${TRAMP%%\[  213.367779]*}[  213.3677]  vsng_vq_pop+0x10/0x200 [vhost_scsi_ng]
+[  213.368644] Kernel panic - not syncing: Fatal exception in interrupt"
+
 echo "1..$N"
 [ $FAILED = 0 ]
