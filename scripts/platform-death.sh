@@ -14,6 +14,12 @@
 #   - the panic "corrupted stack end detected inside scheduler" in a QEMU
 #     thread (kvm_vcpu_reset <- shutdown_interception: the inner guest had
 #     triple-faulted);
+#   - "BUG: ENTRY_TRAMPOLINE stack guard page was hit": a page fault taken
+#     on entry from user mode recursed on the entry trampoline's stack (the
+#     per-CPU base was wrong on entry), then "Fatal exception in
+#     interrupt"; seen right after an inner QEMU started. The entry path
+#     runs none of the code under test, and the check for its frames
+#     comes first;
 #   - vm-run's stall stop: a halted outer vCPU its timer no longer wakes;
 #   - a silent reset: QEMU exited 0 (-no-reboot) with no exit code and
 #     nothing on the console.
@@ -29,23 +35,25 @@ PD_OURS_RE='\[(vhost_scsi_ng|vhost_scsi|target_core_[a-z_]+)\]|(^|[^a-z0-9_])(vh
 # A kernel report that is not the platform panic itself.
 PD_REPORT_RE='BUG:|Oops|general protection fault|kernel BUG at|WARNING:|INFO: task .* blocked|possible (circular|recursive) locking|inconsistent lock state|list_(add|del) corruption|refcount_t:'
 PD_PANIC='Kernel panic - not syncing: corrupted stack end detected inside scheduler'
+PD_TRAMP='BUG: ENTRY_TRAMPOLINE stack guard page was hit'
 
 platform_death() {
-	local con=$1 out=$2 pre
+	local con=$1 out=$2 pre sig
 	if [ -s "$con" ] && grep -aqE "$PD_OURS_RE" "$con"; then
 		echo "not platform: the console shows a frame of the target or LIO: $(grep -aE -m1 "$PD_OURS_RE" "$con")" >&2
 		return 1
 	fi
-	if grep -aqF "$PD_PANIC" "$con" 2>/dev/null; then
-		# Only what came before the panic: the panic's own dump follows it.
-		pre=$(sed -n "/$PD_PANIC/q;p" "$con")
+	for sig in "$PD_PANIC" "$PD_TRAMP"; do
+		grep -aqF "$sig" "$con" 2>/dev/null || continue
+		# Only what came before it: its own dump follows it.
+		pre=$(sed -n "/$sig/q;p" "$con")
 		if printf '%s\n' "$pre" | grep -aqE "$PD_REPORT_RE"; then
-			echo "not platform: a kernel report precedes the panic: $(printf '%s\n' "$pre" | grep -aE -m1 "$PD_REPORT_RE")" >&2
+			echo "not platform: a kernel report precedes the platform signature: $(printf '%s\n' "$pre" | grep -aE -m1 "$PD_REPORT_RE")" >&2
 			return 1
 		fi
-		echo "outer guest panicked (\"${PD_PANIC#*: }\")"
+		echo "outer guest died of a platform signature (\"${sig#*: }\")"
 		return 0
-	fi
+	done
 	if grep -qF 'guest ended without an exit code (vCPU timer stall)' "$out" 2>/dev/null; then
 		echo "an outer vCPU stopped taking timer interrupts (RCU timer stall)"
 		return 0
