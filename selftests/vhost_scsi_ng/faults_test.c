@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Backend faults: LUN 0 is an iblock backstore on a device-mapper device
+ * that fails on demand, stacked on a memory-backed null_blk disk:
+ *
+ *   LUN 0 -> iblock -> /dev/mapper/vsngf (linear | error | flakey)
+ *                          -> /dev/vsngfb (null_blk, memory_backed, badblocks)
+ *
+ * Each test writes known data, makes the backend fail (a dm table swap, or
+ * null_blk badblocks), checks what the guest gets, clears the fault and
+ * checks that the same LUN serves I/O again with nothing reloaded.
+ *
+ * What LIO answers for a failed bio, read in 6.12's target_core_iblock.c:
+ * iblock_bio_done() counts the error, iblock_complete_cmd() completes with
+ * target_complete_cmd(CHECK CONDITION), which picks the sense reason
+ * TCM_LOGICAL_UNIT_COMMUNICATION_FAILURE: sense key NOT READY (0x2), ASC
+ * 0x08, ASCQ 0x00, for a READ and a WRITE alike.  Not MEDIUM ERROR 0x11/0x00
+ * as a real disk would send: the block layer's error does not say which.
+ * Both targets use LIO's core, so both must give exactly that triple.
+ *
+ * Needs dmsetup, dm-mod, dm-flakey and null_blk in the guest: SKIP without.
+ */
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "vsng_test.h"
+
+#define NB_NAME		"vsngfb"
+#define __str(x)	#x
+#define __stringify(x)	__str(x)
+#define DM_NAME		"vsngf"
+#define DM_DEV		"/dev/mapper/" DM_NAME
+#define NB_CFS		"/sys/kernel/config/nullb/" NB_NAME
+#define SIZE_MB		16
+#define SECTORS		(SIZE_MB * 2048)
+#define NBLK		8		/* blocks per I/O */
+#define LEN		(NBLK * VSNG_BLK)
+#define LBA		64
+#define BUFLEN		(2 * LEN)	/* room for a READ over two ranges */
+#define BAD_FIRST	(LBA + NBLK)	/* the badblocks test's bad sectors */
+#define BAD_LAST	(LBA + 2 * NBLK - 1)
+#define FILL		0x5c		/* data-in buffer before a READ */
+
+/* The sense LIO sends for any failed backend bio (see above). */
+#define FAULT_KEY	0x02		/* NOT READY */
+#define FAULT_ASC	0x08		/* LOGICAL UNIT COMMUNICATION FAILURE */
+#define FAULT_ASCQ	0x00
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return rc == -1 ? -errno : WIFEXITED(rc) ? WEXITSTATUS(rc) : 255;
+}
+
+/* udev does not run in the test guest: dmsetup makes the nodes itself. */
+#define DMSETUP "DM_DISABLE_UDEV=1 dmsetup"
+
+static int dm_table(const char *table)
+{
+	return sh(DMSETUP " reload " DM_NAME " --table '%s' >/dev/null 2>&1 && "
+		  DMSETUP " resume " DM_NAME " >/dev/null 2>&1", table);
+}
+
+static int dm_linear(void)
+{
+	return dm_table("0 " __stringify(SECTORS) " linear /dev/" NB_NAME " 0");
+}
+
+static int dm_flakey(const char *feature)
+{
+	char t[128];
+
+	/* up 0 s, down 1 s: always down */
+	snprintf(t, sizeof(t), "0 %d flakey /dev/%s 0 0 1 1 %s", SECTORS,
+		 NB_NAME, feature);
+	return dm_table(t);
+}
+
+static void backend_destroy(void)
+{
+	sh(DMSETUP " remove " DM_NAME " >/dev/null 2>&1");
+	vsng_sysfs_write(NB_CFS "/power", "0");
+	rmdir(NB_CFS);
+}
+
+/* 0, a positive exit code of a failed step, or -ENOENT if a tool is missing */
+static int backend_create(void)
+{
+	struct stat st;
+	int i;
+
+	if (sh("command -v dmsetup >/dev/null") ||
+	    sh("/sbin/modprobe -q dm-mod && /sbin/modprobe -q dm-flakey") ||
+	    (access("/sys/kernel/config/nullb", F_OK) &&
+	     sh("/sbin/modprobe -q null_blk nr_devices=0")))
+		return -ENOENT;
+	backend_destroy();
+	if (mkdir(NB_CFS, 0755))
+		return -errno;
+	if (vsng_sysfs_write(NB_CFS "/size", __stringify(SIZE_MB)) ||
+	    vsng_sysfs_write(NB_CFS "/blocksize", "512") ||
+	    vsng_sysfs_write(NB_CFS "/memory_backed", "1") ||
+	    vsng_sysfs_write(NB_CFS "/power", "1"))
+		return -EIO;
+	for (i = 0; i < 50 && stat("/dev/" NB_NAME, &st); i++)
+		usleep(20 * 1000);
+	if (sh(DMSETUP " create " DM_NAME " --table '0 %d linear /dev/%s 0' "
+	       ">/dev/null 2>&1", SECTORS, NB_NAME))
+		return 1;
+	for (i = 0; i < 50 && stat(DM_DEV, &st); i++)
+		usleep(20 * 1000);
+	return stat(DM_DEV, &st) ? -ENODEV : 0;
+}
+
+FIXTURE(flt) {
+	struct vsng_env e;
+	struct vsng_cmd c;
+	uint8_t *buf;		/* data-in / data-out, guarded */
+	uint8_t *good;		/* what LBA..LBA+NBLK holds */
+};
+
+FIXTURE_SETUP(flt)
+{
+	struct vsng_env *e = &self->e;
+	int err;
+
+	e->d.fd = -1;
+	vsng_target_init(&e->t, vsng_test_id());
+	err = backend_create();
+	if (err == -ENOENT)
+		SKIP(return, "no dmsetup, dm-flakey or null_blk in the guest");
+	ASSERT_EQ(0, err);
+	snprintf(e->t.backend, sizeof(e->t.backend), "iblock");
+	snprintf(e->t.hba, sizeof(e->t.hba), "iblock_%u",
+		 1000 + vsng_test_id() % 8000);
+	snprintf(e->t.dev_path, sizeof(e->t.dev_path), DM_DEV);
+	e->t.size_mb = SIZE_MB;
+	e->blocks = (uint64_t)SIZE_MB * 2048;
+	ASSERT_EQ(0, vsng_target_create(&e->t, 1));
+	ASSERT_EQ(0, vsng_dev_init(&e->d, NULL));
+	ASSERT_EQ(0, vsng_dev_set_endpoint(&e->d, e->t.wwpn));
+	vsng_clear_ua(&e->d.vq[VSNG_VQ_REQ], 0);
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	self->buf = vsng_alloc_guarded(&e->d, 0, BUFLEN, 256);
+	ASSERT_NE(NULL, self->buf);
+	self->good = malloc(LEN);
+	ASSERT_NE(NULL, self->good);
+}
+
+FIXTURE_TEARDOWN(flt)
+{
+	vsng_env_down(&self->e);
+	backend_destroy();
+	free(self->good);
+}
+
+static struct vsng_vq *vq0(struct vsng_env *e)
+{
+	return vsng_req_vq(e, 0);
+}
+
+/* A READ of nblk blocks at lba into the FILL-ed buffer; 0 or -errno. */
+static int do_read(FIXTURE_DATA(flt) *self, uint64_t lba, uint32_t nblk)
+{
+	memset(self->buf, FILL, BUFLEN);
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	return vsng_rw(vq0(&self->e), &self->c, 10, false, lba, nblk,
+		       vsng_gpa(&self->e.d, self->buf), nblk * VSNG_BLK);
+}
+
+static int do_write(FIXTURE_DATA(flt) *self, const void *data)
+{
+	memcpy(self->buf, data, LEN);
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	return vsng_rw(vq0(&self->e), &self->c, 10, true, LBA, NBLK,
+		       vsng_gpa(&self->e.d, self->buf), LEN);
+}
+
+/* Write seed's data at LBA, expect GOOD, keep it as self->good. */
+#define WRITE_GOOD(seed) do {						\
+	vsng_fill(self->good, LEN, seed);				\
+	ASSERT_EQ(0, do_write(self, self->good));			\
+	ASSERT_TRUE(RESP_OK(&self->c));					\
+	ASSERT_EQ(0, self->c.rsp.status);				\
+} while (0)
+
+/* READ LBA: GOOD, no residual, and exactly self->good. */
+#define READ_GOOD() do {						\
+	ASSERT_EQ(0, do_read(self, LBA, NBLK));				\
+	ASSERT_TRUE(RESP_OK(&self->c));					\
+	EXPECT_EQ(0, self->c.rsp.status);				\
+	EXPECT_EQ(0, self->c.rsp.resid);				\
+	EXPECT_EQ(0, memcmp(self->buf, self->good, LEN));		\
+	EXPECT_TRUE(vsng_guard_ok(self->buf, BUFLEN, 256));		\
+} while (0)
+
+/*
+ * The answer to a command the backend failed: CHECK CONDITION with LIO's
+ * sense for a failed bio, never GOOD.  Residual: what was seen on both
+ * targets is 0 (LIO sets no residual on a failed command; the guest must
+ * go by the status, not by the residual).
+ */
+#define EXPECT_FAULT(what) do {						\
+	EXPECT_TRUE(RESP_OK(&self->c));					\
+	EXPECT_EQ(2, self->c.rsp.status) {				\
+		TH_LOG("%s: status 0x%x, GOOD for failed data?", what,	\
+		       self->c.rsp.status);				\
+	}								\
+	EXPECT_EQ(FAULT_KEY, vsng_sense_key(&self->c.rsp));		\
+	EXPECT_EQ(FAULT_ASC, vsng_sense_asc(&self->c.rsp));		\
+	EXPECT_EQ(FAULT_ASCQ, vsng_sense_ascq(&self->c.rsp)) {		\
+		TH_LOG("%s: sense %02x/%02x/%02x", what,		\
+		       vsng_sense_key(&self->c.rsp),			\
+		       vsng_sense_asc(&self->c.rsp),			\
+		       vsng_sense_ascq(&self->c.rsp));			\
+	}								\
+	EXPECT_GE(self->c.rsp.sense_len, 14);				\
+	EXPECT_EQ(0, self->c.rsp.resid);				\
+	ksft_print_msg("%s: status 0x%x sense %02x/%02x/%02x resid %u\n",\
+		       what, self->c.rsp.status,			\
+		       vsng_sense_key(&self->c.rsp),			\
+		       vsng_sense_asc(&self->c.rsp),			\
+		       vsng_sense_ascq(&self->c.rsp), self->c.rsp.resid); \
+} while (0)
+
+/* 0: every byte still FILL; 1: all zero; -1: anything else. */
+static int buf_state(const uint8_t *b, size_t len)
+{
+	size_t i;
+	bool fill = true, zero = true;
+
+	for (i = 0; i < len; i++) {
+		fill &= b[i] == FILL;
+		zero &= b[i] == 0;
+	}
+	return fill ? 0 : zero ? 1 : -1;
+}
+
+/*
+ * A failed READ's data-in buffer: left as the guest filled it (the backend
+ * wrote nothing, nothing else was copied in).  Neither the backend's data
+ * nor any other memory may show up; zeroes are accepted but reported.
+ */
+#define EXPECT_BUF_UNTOUCHED(what, len) do {				\
+	int __s = buf_state(self->buf, len);				\
+									\
+	EXPECT_LE(0, __s) {						\
+		TH_LOG("%s: data-in buffer changed on a failed READ%s", \
+		       what, memmem(self->buf, len, self->good, 64) ?	\
+		       " (holds the backend's data)" : "");		\
+	}								\
+	if (__s >= 0)							\
+		ksft_print_msg("%s: data-in buffer %s\n", what,		\
+			       __s ? "zeroed" : "unchanged");		\
+	EXPECT_TRUE(vsng_guard_ok(self->buf, BUFLEN, 256));		\
+} while (0)
+
+/*
+ * Proves: with the whole device an error target, READ and WRITE both get
+ * CHECK CONDITION 02/08/00 (never GOOD), the data-in buffer is untouched,
+ * and after a table swap back to linear the same LUN reads the data from
+ * before the fault and takes new writes.
+ */
+TEST_F(flt, dm_error)
+{
+	uint8_t *next = malloc(LEN);
+
+	ASSERT_NE(NULL, next);
+	WRITE_GOOD(0x1501);
+	ASSERT_EQ(0, dm_table("0 " __stringify(SECTORS) " error"));
+
+	ASSERT_EQ(0, do_read(self, LBA, NBLK));
+	EXPECT_FAULT("dm-error READ");
+	EXPECT_BUF_UNTOUCHED("dm-error READ", LEN);
+
+	vsng_fill(next, LEN, 0x1502);
+	ASSERT_EQ(0, do_write(self, next));
+	EXPECT_FAULT("dm-error WRITE");
+
+	ASSERT_EQ(0, dm_linear());
+	READ_GOOD();
+	WRITE_GOOD(0x1503);
+	READ_GOOD();
+	free(next);
+}
+
+/*
+ * Proves: dm-flakey error_reads fails READs (02/08/00, buffer untouched)
+ * while WRITEs succeed and land: after recovery the write made during the
+ * fault reads back.
+ */
+TEST_F(flt, flakey_error_reads)
+{
+	WRITE_GOOD(0x1511);
+	ASSERT_EQ(0, dm_flakey("1 error_reads"));
+
+	ASSERT_EQ(0, do_read(self, LBA, NBLK));
+	EXPECT_FAULT("flakey error_reads READ");
+	EXPECT_BUF_UNTOUCHED("flakey error_reads READ", LEN);
+
+	WRITE_GOOD(0x1512);		/* writes pass */
+
+	ASSERT_EQ(0, dm_linear());
+	READ_GOOD();			/* the write made during the fault */
+}
+
+/*
+ * Proves: dm-flakey error_writes fails WRITEs (02/08/00) while READs are
+ * served; the failed write did not land (old data after recovery), and a
+ * new write after recovery reads back.
+ */
+TEST_F(flt, flakey_error_writes)
+{
+	uint8_t *next = malloc(LEN);
+
+	ASSERT_NE(NULL, next);
+	WRITE_GOOD(0x1521);
+	ASSERT_EQ(0, dm_flakey("1 error_writes"));
+
+	vsng_fill(next, LEN, 0x1522);
+	ASSERT_EQ(0, do_write(self, next));
+	EXPECT_FAULT("flakey error_writes WRITE");
+
+	READ_GOOD();			/* reads pass, old data */
+
+	ASSERT_EQ(0, dm_linear());
+	READ_GOOD();
+	WRITE_GOOD(0x1523);
+	READ_GOOD();
+	free(next);
+}
+
+/*
+ * Documents: dm-flakey drop_writes completes WRITEs as successful without
+ * writing.  The backend lies, so no target can know: the guest gets GOOD
+ * and, after recovery, the old data.  This pins that down (it is the
+ * backend's silent loss, not the target's).
+ */
+TEST_F(flt, flakey_drop_writes)
+{
+	uint8_t *next = malloc(LEN);
+
+	ASSERT_NE(NULL, next);
+	WRITE_GOOD(0x1531);
+	ASSERT_EQ(0, dm_flakey("1 drop_writes"));
+
+	vsng_fill(next, LEN, 0x1532);
+	ASSERT_EQ(0, do_write(self, next));
+	ASSERT_TRUE(RESP_OK(&self->c));
+	EXPECT_EQ(0, self->c.rsp.status);
+
+	ASSERT_EQ(0, dm_linear());
+	READ_GOOD();			/* the dropped write is not there */
+	ksft_print_msg("flakey drop_writes: WRITE GOOD, old data after recovery\n");
+	free(next);
+}
+
+static int badblocks(char op)
+{
+	char v[64];
+
+	snprintf(v, sizeof(v), "%c%d-%d", op, BAD_FIRST, BAD_LAST);
+	return vsng_sysfs_write(NB_CFS "/badblocks", v);
+}
+
+/*
+ * Proves: null_blk badblocks under the linear table (sectors BAD_FIRST ..
+ * BAD_LAST, right after the written range).  A READ of the good range
+ * alone is served; a READ that spans the good and the bad blocks fails as
+ * a whole (02/08/00) and none of the good blocks' data reaches the buffer;
+ * a WRITE over bad blocks fails; once the badblocks are cleared the same
+ * LUN serves both ranges.
+ */
+TEST_F(flt, nullb_badblocks)
+{
+	WRITE_GOOD(0x1541);
+	ASSERT_EQ(0, badblocks('+'));
+
+	READ_GOOD();			/* LBA .. LBA+7: good */
+
+	ASSERT_EQ(0, do_read(self, LBA, 2 * NBLK));	/* good, then bad */
+	EXPECT_FAULT("badblocks READ");
+	EXPECT_BUF_UNTOUCHED("badblocks READ", BUFLEN);
+
+	memcpy(self->buf, self->good, LEN);
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, vsng_rw(vq0(&self->e), &self->c, 10, true, BAD_FIRST,
+			     NBLK, vsng_gpa(&self->e.d, self->buf), LEN));
+	EXPECT_FAULT("badblocks WRITE");
+
+	ASSERT_EQ(0, badblocks('-'));
+	READ_GOOD();
+	ASSERT_EQ(0, do_read(self, BAD_FIRST, NBLK));	/* readable again */
+	ASSERT_TRUE(RESP_OK(&self->c));
+	EXPECT_EQ(0, self->c.rsp.status);
+	WRITE_GOOD(0x1542);
+	READ_GOOD();
+}
+
+TEST_HARNESS_MAIN
