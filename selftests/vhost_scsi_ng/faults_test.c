@@ -42,6 +42,17 @@
 #define BAD_FIRST	(LBA + NBLK)	/* the badblocks test's bad sectors */
 #define BAD_LAST	(LBA + 2 * NBLK - 1)
 #define FILL		0x5c		/* data-in buffer before a READ */
+/*
+ * The data buffer is page-aligned on purpose.  With a buffer at a page
+ * offset that is not a multiple of 512 (vsng_alloc_guarded()'s 64-byte
+ * alignment plus a 256-byte guard), the blocks written through iblock ->
+ * dm-linear -> memory-backed null_blk read back wrong from the first
+ * sector that straddles a page, identically on ours and in-tree: a bio
+ * segment that is not a whole number of sectors trips null_blk's
+ * memory-backed copy (null_transfer() advances the sector by len >> 9 per
+ * segment).  That is below the target; see Documentation/selftests.md.
+ */
+#define GUARD		4096
 
 /* The sense LIO sends for any failed backend bio (see above). */
 #define FAULT_KEY	0x02		/* NOT READY */
@@ -66,13 +77,16 @@ static int sh(const char *fmt, ...)
 
 static int dm_table(const char *table)
 {
-	return sh(DMSETUP " reload " DM_NAME " --table '%s' >/dev/null 2>&1 && "
-		  DMSETUP " resume " DM_NAME " >/dev/null 2>&1", table);
+	return sh(DMSETUP " reload " DM_NAME " --table '%s' && "
+		  DMSETUP " resume " DM_NAME, table);
 }
 
 static int dm_linear(void)
 {
-	return dm_table("0 " __stringify(SECTORS) " linear /dev/" NB_NAME " 0");
+	char t[128];
+
+	snprintf(t, sizeof(t), "0 %d linear /dev/%s 0", SECTORS, NB_NAME);
+	return dm_table(t);
 }
 
 static int dm_flakey(const char *feature)
@@ -80,14 +94,15 @@ static int dm_flakey(const char *feature)
 	char t[128];
 
 	/* up 0 s, down 1 s: always down */
-	snprintf(t, sizeof(t), "0 %d flakey /dev/%s 0 0 1 1 %s", SECTORS,
+	snprintf(t, sizeof(t), "0 %d flakey /dev/%s 0 0 1 %s", SECTORS,
 		 NB_NAME, feature);
 	return dm_table(t);
 }
 
 static void backend_destroy(void)
 {
-	sh(DMSETUP " remove " DM_NAME " >/dev/null 2>&1");
+	/* LIO may put the block device a little after the backstore goes */
+	sh("[ -e " DM_DEV " ] && " DMSETUP " remove --retry " DM_NAME);
 	vsng_sysfs_write(NB_CFS "/power", "0");
 	rmdir(NB_CFS);
 }
@@ -113,8 +128,8 @@ static int backend_create(void)
 		return -EIO;
 	for (i = 0; i < 50 && stat("/dev/" NB_NAME, &st); i++)
 		usleep(20 * 1000);
-	if (sh(DMSETUP " create " DM_NAME " --table '0 %d linear /dev/%s 0' "
-	       ">/dev/null 2>&1", SECTORS, NB_NAME))
+	if (sh(DMSETUP " create " DM_NAME " --table '0 %d linear /dev/%s 0'",
+	       SECTORS, NB_NAME))
 		return 1;
 	for (i = 0; i < 50 && stat(DM_DEV, &st); i++)
 		usleep(20 * 1000);
@@ -135,6 +150,7 @@ FIXTURE_SETUP(flt)
 
 	e->d.fd = -1;
 	vsng_target_init(&e->t, vsng_test_id());
+	vsng_target_destroy(&e->t);	/* a failed setup has no teardown */
 	err = backend_create();
 	if (err == -ENOENT)
 		SKIP(return, "no dmsetup, dm-flakey or null_blk in the guest");
@@ -150,7 +166,10 @@ FIXTURE_SETUP(flt)
 	ASSERT_EQ(0, vsng_dev_set_endpoint(&e->d, e->t.wwpn));
 	vsng_clear_ua(&e->d.vq[VSNG_VQ_REQ], 0);
 	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
-	self->buf = vsng_alloc_guarded(&e->d, 0, BUFLEN, 256);
+	self->buf = vsng_alloc(&e->d, 0, BUFLEN + 2 * GUARD, 4096);
+	ASSERT_NE(NULL, self->buf);
+	memset(self->buf, 0xa5, BUFLEN + 2 * GUARD);
+	self->buf += GUARD;	/* page-aligned, guards of vsng_alloc_guarded */
 	ASSERT_NE(NULL, self->buf);
 	self->good = malloc(LEN);
 	ASSERT_NE(NULL, self->good);
@@ -199,8 +218,15 @@ static int do_write(FIXTURE_DATA(flt) *self, const void *data)
 	ASSERT_TRUE(RESP_OK(&self->c));					\
 	EXPECT_EQ(0, self->c.rsp.status);				\
 	EXPECT_EQ(0, self->c.rsp.resid);				\
-	EXPECT_EQ(0, memcmp(self->buf, self->good, LEN));		\
-	EXPECT_TRUE(vsng_guard_ok(self->buf, BUFLEN, 256));		\
+	EXPECT_EQ(0, memcmp(self->buf, self->good, LEN)) {		\
+		int __i = 0;						\
+									\
+		while (__i < LEN && self->buf[__i] == self->good[__i])	\
+			__i++;						\
+		TH_LOG("first difference at byte %d: read %02x, wrote %02x",\
+		       __i, self->buf[__i], self->good[__i]);		\
+	}								\
+	EXPECT_TRUE(vsng_guard_ok(self->buf, BUFLEN, GUARD));		\
 } while (0)
 
 /*
@@ -261,7 +287,7 @@ static int buf_state(const uint8_t *b, size_t len)
 	if (__s >= 0)							\
 		ksft_print_msg("%s: data-in buffer %s\n", what,		\
 			       __s ? "zeroed" : "unchanged");		\
-	EXPECT_TRUE(vsng_guard_ok(self->buf, BUFLEN, 256));		\
+	EXPECT_TRUE(vsng_guard_ok(self->buf, BUFLEN, GUARD));		\
 } while (0)
 
 /*
@@ -276,7 +302,12 @@ TEST_F(flt, dm_error)
 
 	ASSERT_NE(NULL, next);
 	WRITE_GOOD(0x1501);
-	ASSERT_EQ(0, dm_table("0 " __stringify(SECTORS) " error"));
+	{
+		char t[64];
+
+		snprintf(t, sizeof(t), "0 %d error", SECTORS);
+		ASSERT_EQ(0, dm_table(t));
+	}
 
 	ASSERT_EQ(0, do_read(self, LBA, NBLK));
 	EXPECT_FAULT("dm-error READ");
