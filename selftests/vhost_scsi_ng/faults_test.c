@@ -114,7 +114,8 @@ static int backend_create(void)
 	int i;
 
 	if (sh("command -v dmsetup >/dev/null") ||
-	    sh("/sbin/modprobe -q dm-mod && /sbin/modprobe -q dm-flakey") ||
+	    sh("/sbin/modprobe -q dm-mod && /sbin/modprobe -q dm-flakey && "
+	       "/sbin/modprobe -q dm-delay") ||
 	    (access("/sys/kernel/config/nullb", F_OK) &&
 	     sh("/sbin/modprobe -q null_blk nr_devices=0")))
 		return -ENOENT;
@@ -153,7 +154,7 @@ FIXTURE_SETUP(flt)
 	vsng_target_destroy(&e->t);	/* a failed setup has no teardown */
 	err = backend_create();
 	if (err == -ENOENT)
-		SKIP(return, "no dmsetup, dm-flakey or null_blk in the guest");
+		SKIP(return, "no dmsetup, dm-flakey, dm-delay or null_blk in the guest");
 	ASSERT_EQ(0, err);
 	snprintf(e->t.backend, sizeof(e->t.backend), "iblock");
 	snprintf(e->t.hba, sizeof(e->t.hba), "iblock_%u",
@@ -393,6 +394,105 @@ TEST_F(flt, flakey_drop_writes)
 	READ_GOOD();			/* the dropped write is not there */
 	ksft_print_msg("flakey drop_writes: WRITE GOOD, old data after recovery\n");
 	free(next);
+}
+
+/* A data-in buffer the targets bounce: more than BIO_MAX_VECS pages, not
+ * sector aligned (as scsi_err's bounce_copies_back_only_the_answer).
+ */
+#define BNC_LEN		(1024 * 1024 + 4096)
+#define BNC_AREA	(BNC_LEN + 3 * 4096)
+#define BNC_FILL	0x77
+
+static size_t area_changed(const uint8_t *area, const uint8_t *keep,
+			   size_t keep_len, size_t *stale)
+{
+	size_t i, n = 0;
+
+	*stale = 0;
+	for (i = 0; i < BNC_AREA; i++) {
+		if (area + i >= keep && area + i < keep + keep_len)
+			continue;
+		if (area[i] != BNC_FILL) {
+			n++;
+			*stale += area[i] != 0;
+		}
+	}
+	return n;
+}
+
+/*
+ * Proves: a READ that takes the bounce path (1 MiB + 4 KiB at a 3-byte
+ * offset) and that the backend fails (dm-error) gets 02/08/00 and leaves
+ * the guest's buffer exactly as it was: no bounce page (zeroed or not)
+ * is copied back for a failed command.  After recovery the same bounced
+ * READ is GOOD and brings the data written before the fault, and nothing
+ * past the data.  In-tree 6.12 copies every bounce page back whatever the
+ * status: affected.
+ */
+TEST_F_TIMEOUT(flt, dm_error_bounced_read, 120)
+{
+	uint8_t *area, *buf;
+	size_t changed, stale;
+	char t[64];
+
+	area = vsng_alloc(&self->e.d, 2, BNC_AREA, 4096);
+	ASSERT_NE(NULL, area);
+	buf = area + 4096 + 3;
+	vsng_fill(self->good, LEN, 0x1551);
+	ASSERT_EQ(0, do_write(self, self->good));	/* page-aligned */
+	ASSERT_EQ(0, self->c.rsp.status);
+	snprintf(t, sizeof(t), "0 %d error", SECTORS);
+	ASSERT_EQ(0, dm_table(t));
+
+	memset(area, BNC_FILL, BNC_AREA);
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, vsng_rw(vq0(&self->e), &self->c, 10, false, LBA,
+			     BNC_LEN / VSNG_BLK, vsng_gpa(&self->e.d, buf),
+			     BNC_LEN));
+	EXPECT_FAULT("dm-error bounced READ");
+	changed = area_changed(area, NULL, 0, &stale);
+	if (!VSNG_INTREE_AFFECTED(changed != 0,
+				  "bounced READ failed by the backend: %zu bytes of the guest buffer overwritten, %zu of them non-zero",
+				  changed, stale))
+		ksft_print_msg("dm-error bounced READ: data-in buffer unchanged\n");
+
+	ASSERT_EQ(0, dm_linear());
+	memset(area, BNC_FILL, BNC_AREA);
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, vsng_rw(vq0(&self->e), &self->c, 10, false, LBA,
+			     BNC_LEN / VSNG_BLK, vsng_gpa(&self->e.d, buf),
+			     BNC_LEN));
+	ASSERT_TRUE(RESP_OK(&self->c));
+	EXPECT_EQ(0, self->c.rsp.status);
+	EXPECT_EQ(0, self->c.rsp.resid);
+	EXPECT_EQ(0, memcmp(buf, self->good, LEN));
+	EXPECT_EQ(0, area_changed(area, buf, BNC_LEN, &stale));
+}
+
+/*
+ * Proves: a slow backend (dm-delay, 400 ms per I/O) is waited for, not
+ * failed: a WRITE and a READ each take at least 400 ms, are GOOD, and the
+ * data reads back; back on linear, I/O is fast again.
+ */
+TEST_F(flt, dm_delay)
+{
+	uint64_t t0;
+	char t[96];
+
+	snprintf(t, sizeof(t), "0 %d delay /dev/%s 0 400", SECTORS, NB_NAME);
+	ASSERT_EQ(0, dm_table(t));
+	t0 = vsng_now_ms();
+	WRITE_GOOD(0x1561);
+	EXPECT_LE(400, vsng_now_ms() - t0);
+	t0 = vsng_now_ms();
+	READ_GOOD();
+	EXPECT_LE(400, vsng_now_ms() - t0);
+	ksft_print_msg("dm-delay 400 ms: WRITE and READ GOOD in %llu ms (READ)\n",
+		       (unsigned long long)(vsng_now_ms() - t0));
+	ASSERT_EQ(0, dm_linear());
+	t0 = vsng_now_ms();
+	READ_GOOD();
+	EXPECT_GT(400, vsng_now_ms() - t0);
 }
 
 static int badblocks(char op)
