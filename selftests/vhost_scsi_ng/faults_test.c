@@ -248,6 +248,14 @@ static int do_write(FIXTURE_DATA(flt) *self, const void *data)
 } while (0)
 
 /*
+ * After the fault and the recovery, LIO holds no command of the LUN: the
+ * LUN unlinks promptly (LIO's unlink waits for every command that
+ * references it; see vsng_target_del_lun_timed()).
+ */
+#define LUN_RELEASED() \
+	EXPECT_EQ(0, vsng_target_del_lun_timed(&self->e.t, 0, 10000))
+
+/*
  * The answer to a command the backend failed: CHECK CONDITION with LIO's
  * sense for a failed bio, never GOOD.  Residual: what was seen on both
  * targets is 0 (LIO sets no residual on a failed command; the guest must
@@ -340,6 +348,7 @@ TEST_F(flt, dm_error)
 	WRITE_GOOD(0x1503);
 	READ_GOOD();
 	free(next);
+	LUN_RELEASED();
 }
 
 /*
@@ -360,6 +369,7 @@ TEST_F(flt, flakey_error_reads)
 
 	ASSERT_EQ(0, dm_linear());
 	READ_GOOD();			/* the write made during the fault */
+	LUN_RELEASED();
 }
 
 /*
@@ -386,6 +396,7 @@ TEST_F(flt, flakey_error_writes)
 	WRITE_GOOD(0x1523);
 	READ_GOOD();
 	free(next);
+	LUN_RELEASED();
 }
 
 /*
@@ -411,6 +422,7 @@ TEST_F(flt, flakey_drop_writes)
 	READ_GOOD();			/* the dropped write is not there */
 	ksft_print_msg("flakey drop_writes: WRITE GOOD, old data after recovery\n");
 	free(next);
+	LUN_RELEASED();
 }
 
 /* A data-in buffer the targets bounce: more than BIO_MAX_VECS pages, not
@@ -484,6 +496,7 @@ TEST_F_TIMEOUT(flt, dm_error_bounced_read, 120)
 	EXPECT_EQ(0, self->c.rsp.resid);
 	EXPECT_EQ(0, memcmp(buf, self->good, LEN));
 	EXPECT_EQ(0, area_changed(area, buf, BNC_LEN, &stale));
+	LUN_RELEASED();
 }
 
 /*
@@ -510,6 +523,7 @@ TEST_F(flt, dm_delay)
 	t0 = vsng_now_ms();
 	READ_GOOD();
 	EXPECT_GT(400, vsng_now_ms() - t0);
+	LUN_RELEASED();
 }
 
 static int badblocks(char op)
@@ -552,6 +566,7 @@ TEST_F(flt, nullb_badblocks)
 	EXPECT_EQ(0, self->c.rsp.status);
 	WRITE_GOOD(0x1542);
 	READ_GOOD();
+	LUN_RELEASED();
 }
 
 TEST_HARNESS_MAIN
