@@ -48,6 +48,22 @@ static int next_event(struct vsng_dev *d, struct virtio_scsi_event *ev,
 	return 0;
 }
 
+/* Poll GET_EVENTS_MISSED until it is set or timeout_ms passed. */
+static int wait_events_missed(struct vsng_dev *d, int timeout_ms,
+			      uint32_t *missed_flag)
+{
+	uint64_t end = vsng_now_ms() + timeout_ms;
+	int r;
+
+	do {
+		usleep(50 * 1000);
+		r = vsng_ioctl(d, VHOST_SCSI_GET_EVENTS_MISSED, missed_flag);
+		if (r)
+			return r;
+	} while (!*missed_flag && vsng_now_ms() < end);
+	return 0;
+}
+
 /* Proves: with HOTPLUG negotiated, linking a LUN in configfs sends
  * TRANSPORT_RESET/RESCAN for that LUN and unlinking sends
  * TRANSPORT_RESET/REMOVED; the new LUN answers I/O in between.
@@ -107,18 +123,12 @@ TEST_F_TIMEOUT(ev, events_missed, 60)
 	struct virtio_scsi_event ev;
 	uint32_t missed_flag = 0;
 	bool missed = false;
-	uint64_t end;
 	int r;
 
 	if (!(self->e.d.features & VSNG_F_HOTPLUG))
 		SKIP(return, "HOTPLUG not offered");
 	ASSERT_EQ(0, vsng_target_add_lun(&self->e.t, 1));
-	end = vsng_now_ms() + 5000;
-	do {
-		usleep(50 * 1000);
-		ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SCSI_GET_EVENTS_MISSED,
-					&missed_flag));
-	} while (!missed_flag && vsng_now_ms() < end);
+	ASSERT_EQ(0, wait_events_missed(&self->e.d, 5000, &missed_flag));
 	EXPECT_NE(0, missed_flag);
 
 	ASSERT_EQ(0, vsng_evt_post(&self->e.d, 8));
@@ -144,7 +154,7 @@ TEST_F_TIMEOUT(ev, events_missed_asks_for_kick, 60)
 	struct vsng_vq *vq = &self->e.d.vq[VSNG_VQ_EVT];
 	struct virtio_scsi_event ev;
 	uint32_t missed_flag = 0;
-	uint64_t kicks, end;
+	uint64_t kicks;
 	uint16_t avail_event;
 	bool missed = false;
 	int r;
@@ -161,12 +171,7 @@ TEST_F_TIMEOUT(ev, events_missed_asks_for_kick, 60)
 	EXPECT_EQ(VIRTIO_SCSI_EVT_RESET_RESCAN, ev.reason);
 	/* No buffer left: this one is lost. */
 	ASSERT_EQ(0, vsng_target_del_lun(&self->e.t, 1));
-	end = vsng_now_ms() + 5000;
-	do {
-		usleep(50 * 1000);
-		ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SCSI_GET_EVENTS_MISSED,
-					&missed_flag));
-	} while (!missed_flag && vsng_now_ms() < end);
+	ASSERT_EQ(0, wait_events_missed(&self->e.d, 5000, &missed_flag));
 	ASSERT_NE(0, missed_flag);
 
 	avail_event = __atomic_load_n((uint16_t *)&vq->used->ring[vq->num],
