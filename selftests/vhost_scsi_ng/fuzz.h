@@ -110,6 +110,12 @@ struct fz {
 	int npieces;
 	uint64_t a0_gpa, seam_gpa, a2_gpa;
 	uint32_t a0_off, seam_off, a2_off, evt_off;	/* bump allocators */
+	/*
+	 * Building an event chain: every allocation comes from the event
+	 * zone.  Event buffers stay posted across batches, so neither their
+	 * buffers nor their indirect tables may be handed out again.
+	 */
+	bool evt_alloc;
 	struct fz_range wr[FZ_MAX_WR];
 	int nwr;
 	uint8_t *logbuf;

@@ -259,6 +259,25 @@ static bool err_fired(struct vsng_vq *vq)
 }
 
 /*
+ * The err eventfd of queue @qi is about to be replaced: a signal already
+ * on the old one (@old_fd, read after the new one is bound, so none can
+ * still come) marks the queue broken, or it would be lost and the wait
+ * would take the broken queue for a hang.
+ */
+void fz_err_fd_retired(struct fz *f, int qi, int old_fd)
+{
+	uint64_t v = 0;
+
+	if (read(old_fd, &v, sizeof(v)) != sizeof(v) || !v ||
+	    f->q[qi].broken)
+		return;
+	if (f->verbose)
+		printf("# vq %d: err eventfd (the one replaced)\n", qi);
+	f->q[qi].broken = true;
+	f->st.broken++;
+}
+
+/*
  * Kick every queue with chains published since its last kick or still in
  * flight: a kick sent while an operation had the kick eventfd unbound is
  * lost, and a guest may always kick again.

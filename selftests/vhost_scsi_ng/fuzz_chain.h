@@ -35,6 +35,7 @@ struct fz_chain {
 uint64_t fz_place(struct fz *f, uint8_t how, uint32_t len);
 int fz_chain_submit(struct fz *f, int qi, struct fz_chain *c);
 void fz_kick_all(struct fz *f);
+void fz_err_fd_retired(struct fz *f, int qi, int old_fd);
 void fz_wait_queue(struct fz *f, int qi);
 void fz_reap_events(struct fz *f);
 

@@ -208,6 +208,8 @@ static void op_vring_fds(struct fz *f)
 			fz_taint_all(f);
 		return;
 	}
+	if (req == VHOST_SET_VRING_ERR)
+		fz_err_fd_retired(f, idx, *fdp);
 	close(*fdp);
 	*fdp = nfd;
 }
@@ -461,7 +463,16 @@ void fz_op_ioctl(struct fz *f)
 {
 	uint8_t m = fz_u8(f);
 
+	static const char *const name[12] = {
+		"features", "features", "mem_table", "vring_running",
+		"vring_fds", "endpoint", "workers", "log", "misc",
+		"second_process", "close", "flush+features",
+	};
+
 	f->dirty = true;
+	if (f->verbose)
+		printf("# ioctl op %s (byte 0x%02x at %zu)\n", name[m % 12], m,
+		       f->pos - 1);
 	switch (m % 12) {
 	case 0:
 	case 1:

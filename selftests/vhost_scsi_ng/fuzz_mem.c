@@ -83,6 +83,8 @@ uint64_t fz_alloc(struct fz *f, int where, uint32_t len, uint32_t align)
 
 	if (!align)
 		align = 1;
+	if (f->evt_alloc)
+		where = 3;
 	switch (where) {
 	case 1:
 		off = &f->seam_off;

@@ -362,6 +362,12 @@ static void op_evt(struct fz *f)
 	uint8_t m = fz_u8(f);
 	int n = 1 + m % 4, i;
 
+	/*
+	 * The device may fill an event buffer at any time until it is used,
+	 * so the chain (hostile placements included) lives in the event
+	 * zone, never reused while the device exists and always writable.
+	 */
+	f->evt_alloc = true;
 	for (i = 0; i < n; i++) {
 		struct fz_chain c = { 0 };
 		uint8_t l = fz_u8(f), pl = fz_u8(f);
@@ -378,6 +384,7 @@ static void op_evt(struct fz *f)
 			break;
 		f->st.events++;
 	}
+	f->evt_alloc = false;
 	if (m & 0x10) {
 		uint32_t v = m & 0x20 ? fz_u32(f) : 1;
 
