@@ -82,6 +82,8 @@ struct fz_q {
 struct fz_stats {
 	uint64_t runs, requests, hostile, valid, tmf, an, events, ioctls;
 	uint64_t broken, tainted, reinit, findings;
+	uint64_t soft;		/* soft resets instead of a new device */
+	uint64_t setup_ms;	/* setting up, resetting, closing devices */
 };
 
 struct fz {
@@ -97,6 +99,7 @@ struct fz {
 	struct vsng_dev d;
 	bool up;
 	bool reuse;		/* keep a clean device for the next run */
+	bool no_soft_reset;	/* a broken queue always costs a new device */
 	bool dirty;		/* this device saw ioctls or ring games */
 	int reuse_left;
 	int nreq;
@@ -171,6 +174,7 @@ void fz_arena_check(struct fz *f);
 int fz_guard_check(struct fz *f);
 
 /* fuzz_dev.c */
+int fz_dev_soft_reset(struct fz *f, uint64_t features);
 int fz_dev_up(struct fz *f, uint64_t features, int nreq, unsigned int qsz);
 void fz_dev_down(struct fz *f);
 int fz_set_owner(int fd);
@@ -180,7 +184,7 @@ void fz_run(struct fz *f, const uint8_t *in, size_t len);
 void fz_flush(struct fz *f);
 void fz_set_table_full(bool full);
 void fz_taint_all(struct fz *f);
-void fz_dev_again(struct fz *f);
+void fz_dev_again(struct fz *f, bool full);
 uint64_t fz_run_features(void);
 
 /* fuzz_ioctl.c */

@@ -19,7 +19,7 @@ int fz_set_owner(int fd)
 	return ioctl(fd, VHOST_SET_OWNER, NULL) ? -errno : 0;
 }
 
-int fz_dev_up(struct fz *f, uint64_t features, int nreq, unsigned int qsz)
+static int dev_up(struct fz *f, uint64_t features, int nreq, unsigned int qsz)
 {
 	struct vsng_dev *d = &f->d;
 	int err, i;
@@ -65,14 +65,58 @@ fail:
 	return err;
 }
 
+int fz_dev_up(struct fz *f, uint64_t features, int nreq, unsigned int qsz)
+{
+	uint64_t t0 = vsng_now_ms();
+	int err = dev_up(f, features, nreq, qsz);
+
+	f->st.setup_ms += vsng_now_ms() - t0;
+	return err;
+}
+
+/*
+ * A virtio reset instead of a new device, as QEMU does when the guest
+ * resets the device: CLEAR_ENDPOINT (what is in flight is answered or
+ * dropped), @features and the whole memory table again, every ring back
+ * to index 0, SET_ENDPOINT.  The fd, its owner, workers and eventfds
+ * stay.  A broken queue is running again after it.
+ */
+int fz_dev_soft_reset(struct fz *f, uint64_t features)
+{
+	struct vsng_dev *d = &f->d;
+	uint64_t t0 = vsng_now_ms();
+	int err, qi;
+
+	features &= f->offered;
+	err = vsng_dev_clear_endpoint(d);
+	if (!err)
+		err = vsng_ioctl(d, VHOST_SET_FEATURES, &features);
+	if (!err) {
+		d->features = f->features = features;
+		for (qi = 0; qi < VSNG_MAX_VQS; qi++)
+			d->vq[qi].event_idx = !!(features & VSNG_F_EVENT_IDX);
+		err = vsng_mem_set_table(d);
+	}
+	for (qi = 0; !err && qi < 2 + f->nreq; qi++)
+		err = vsng_vq_restart(d, qi);
+	if (!err)
+		err = vsng_dev_set_endpoint(d, f->t->wwpn);
+	memset(f->q, 0, sizeof(f->q));
+	f->dirty = false;
+	f->st.setup_ms += vsng_now_ms() - t0;
+	return err;
+}
+
 /* Close the device, whatever is in flight (the release path waits). */
 void fz_dev_down(struct fz *f)
 {
 	struct vsng_dev *d = &f->d;
+	uint64_t t0 = vsng_now_ms();
 
 	d->mem.map = NULL;	/* the mapping is kept for the next device */
 	if (d->fd >= 0 || f->up)
 		vsng_dev_close(d);
 	d->fd = -1;
 	f->up = false;
+	f->st.setup_ms += vsng_now_ms() - t0;
 }

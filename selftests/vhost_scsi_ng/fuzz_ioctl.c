@@ -456,7 +456,7 @@ static void op_close(struct fz *f)
 {
 	fz_kick_all(f);
 	f->st.ioctls++;
-	fz_dev_again(f);
+	fz_dev_again(f, true);
 }
 
 void fz_op_ioctl(struct fz *f)

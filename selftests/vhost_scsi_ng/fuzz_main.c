@@ -5,6 +5,7 @@
  *   vsng_fuzz [--seed N] [--runs N] [--time S] [--corpus DIR]... [--out DIR]
  *             [--cov SIZE:SITES] [--module NAME] [--timeout-ms MS]
  *             [--max-findings N] [--inject KIND] [--no-reuse] [--no-t10pi]
+ *             [--no-soft-reset]
  *   vsng_fuzz --replay FILE... [--expect-finding TEXT]
  *   vsng_fuzz --minimize FILE [--out DIR]     (DIR/minimized.bin)
  *
@@ -37,6 +38,7 @@ static void usage(void)
 		"usage: vsng_fuzz [--seed N] [--runs N] [--time SEC] [--corpus DIR]...\n"
 		"                 [--out DIR] [--cov TEXTSIZE_HEX:SITES] [--module NAME]\n"
 		"                 [--timeout-ms MS] [--max-findings N] [--inject KIND]\n"
+		"                 [--no-reuse] [--no-t10pi] [--no-soft-reset]\n"
 		"       vsng_fuzz --replay FILE... [--expect-finding TEXT]\n"
 		"       vsng_fuzz --minimize FILE [--out DIR]\n");
 	exit(2);
@@ -169,7 +171,7 @@ static void summary(struct fz *f, uint64_t t0)
 {
 	double s = (vsng_now_ms() - t0) / 1000.0;
 
-	printf("# fuzz summary: target %s, runs %llu, requests %llu (hostile %llu, valid read-backs %llu), TMF %llu, AN %llu, event buffers %llu, ioctls %llu, device re-creations %llu, queues broken %llu, findings %llu, %.1f s, %.0f requests/s",
+	printf("# fuzz summary: target %s, runs %llu, requests %llu (hostile %llu, valid read-backs %llu), TMF %llu, AN %llu, event buffers %llu, ioctls %llu, device re-creations %llu, soft resets %llu (setup and teardown %.1f s), queues broken %llu, findings %llu, %.1f s, %.0f requests/s",
 	       f->ours ? "ours" : "in-tree",
 	       (unsigned long long)f->st.runs,
 	       (unsigned long long)f->st.requests,
@@ -179,6 +181,7 @@ static void summary(struct fz *f, uint64_t t0)
 	       (unsigned long long)f->st.events,
 	       (unsigned long long)f->st.ioctls,
 	       (unsigned long long)f->st.reinit,
+	       (unsigned long long)f->st.soft, f->st.setup_ms / 1000.0,
 	       (unsigned long long)f->st.broken,
 	       (unsigned long long)f->st.findings, s,
 	       s > 0 ? f->st.requests / s : 0);
@@ -202,7 +205,8 @@ int main(int argc, char **argv)
 		{ "max-findings", 1, 0, 'F' }, { "replay", 0, 0, 'r' },
 		{ "expect-finding", 1, 0, 'e' }, { "inject", 1, 0, 'i' },
 		{ "verbose", 0, 0, 'v' }, { "no-reuse", 0, 0, 'R' },
-		{ "no-t10pi", 0, 0, 'P' }, { "minimize", 1, 0, 'M' }, { 0 }
+		{ "no-t10pi", 0, 0, 'P' }, { "minimize", 1, 0, 'M' },
+		{ "no-soft-reset", 0, 0, 'S' }, { 0 }
 	};
 	const char *corpus_dirs[8], *out = ".", *cov = NULL, *mod = NULL;
 	const char *expect = NULL;
@@ -266,6 +270,9 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			f.mask_features |= VSNG_F_T10_PI;
+			break;
+		case 'S':
+			f.no_soft_reset = true;
 			break;
 		default:
 			usage();

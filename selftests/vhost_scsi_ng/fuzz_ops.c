@@ -86,8 +86,36 @@ static void taint_all(struct fz *f)
 	f->st.tainted++;
 }
 
-static void dev_again(struct fz *f)
+static bool any_tainted(struct fz *f)
 {
+	int i;
+
+	for (i = 0; i < VSNG_MAX_VQS; i++)
+		if (f->q[i].tainted)
+			return true;
+	return false;
+}
+
+/*
+ * A device the fuzzer's model still follows (no queue tainted) is reset as
+ * a guest would (soft); otherwise, or when @full, it is closed and a new
+ * one opened.  Writes the device makes after CLEAR_ENDPOINT returned land
+ * in buffers handed out again and are findings.
+ */
+static void dev_again(struct fz *f, bool full)
+{
+	if (!full && !f->no_soft_reset && !any_tainted(f) &&
+	    f->reuse_left-- > 0) {
+		if (!fz_dev_soft_reset(f, run_features)) {
+			f->st.soft++;
+			fz_arena_check(f);
+			f->evt_off = 0;
+			fz_arena_reset(f);
+			table_full = true;
+			return;
+		}
+		fz_find(f, "a soft reset (CLEAR_ENDPOINT, features, memory table, rings at 0, SET_ENDPOINT) failed");
+	}
 	fz_dev_down(f);
 	fz_arena_check(f);
 	f->evt_off = 0;
@@ -121,7 +149,7 @@ void fz_flush(struct fz *f)
 		again |= q->broken || q->tainted;
 	}
 	if (again) {
-		dev_again(f);
+		dev_again(f, false);
 		return;
 	}
 	fz_arena_check(f);
@@ -572,14 +600,25 @@ void fz_run(struct fz *f, const uint8_t *in, size_t len)
 	table_full = true;
 	fz_arena_reset(f);
 	/*
-	 * With --reuse, a device that ended the last run clean (no ioctl,
-	 * no ring game, no broken queue) with the same features and queues
-	 * is kept: device setup is most of a short run's cost.
+	 * With --reuse, the device of the last run is kept when it has the
+	 * same queues (at most 32 runs and resets): device setup is most of
+	 * a short run's cost.  One that saw ioctls or other features is
+	 * reset first (soft), as a guest resets its device.
 	 */
-	if (f->up && (!f->reuse || f->dirty || f->reuse_left-- <= 0 ||
-		      f->features != run_features || f->nreq != run_nreq ||
+	if (f->up && (!f->reuse || f->reuse_left-- <= 0 ||
+		      f->nreq != run_nreq ||
 		      f->d.vq[VSNG_VQ_REQ].num != run_qsz)) {
 		fz_dev_down(f);
+		fz_arena_check(f);
+	} else if (f->up &&
+		   (f->dirty || f->features != (run_features & f->offered))) {
+		if (f->no_soft_reset || any_tainted(f) ||
+		    fz_dev_soft_reset(f, run_features)) {
+			fz_dev_down(f);
+		} else {
+			f->st.soft++;
+			f->evt_off = 0;
+		}
 		fz_arena_check(f);
 	}
 	if (!f->up) {
@@ -641,9 +680,9 @@ void fz_taint_all(struct fz *f)
 	taint_all(f);
 }
 
-void fz_dev_again(struct fz *f)
+void fz_dev_again(struct fz *f, bool full)
 {
-	dev_again(f);
+	dev_again(f, full);
 }
 
 uint64_t fz_run_features(void)

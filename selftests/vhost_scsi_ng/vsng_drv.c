@@ -454,6 +454,38 @@ int vsng_dev_init(struct vsng_dev *d, const struct vsng_dev_opts *o)
 	return 0;
 }
 
+/*
+ * Restart queue @index from index 0, as a virtio reset does: the backend
+ * must be stopped (CLEAR_ENDPOINT).  The rings are zeroed and given to the
+ * device again at base 0; the eventfds stay bound, with anything pending
+ * on them read and dropped.
+ */
+int vsng_vq_restart(struct vsng_dev *d, unsigned int index)
+{
+	struct vsng_vq *vq = &d->vq[index];
+	struct vhost_vring_state s = { .index = index, .num = 0 };
+	unsigned int i;
+	uint64_t v;
+
+	if (index >= VSNG_MAX_VQS || !vq->setup)
+		return -EINVAL;
+	memset(vq->desc, 0, 16 * vq->num);
+	memset(vq->avail, 0, 4 + 2 * vq->num + 2);
+	memset(vq->used, 0, 4 + 8 * vq->num + 2);
+	for (i = 0; i < vq->num; i++)
+		vq->next[i] = i + 1;
+	memset(vq->chain_len, 0, vq->num * sizeof(*vq->chain_len));
+	memset(vq->cookie, 0, vq->num * sizeof(*vq->cookie));
+	vq->free_head = 0;
+	vq->num_free = vq->num;
+	vq->avail_idx = vq->kicked_idx = vq->last_used = 0;
+	if (vq->call_fd >= 0 && read(vq->call_fd, &v, sizeof(v)) < 0)
+		v = 0;
+	if (vq->err_fd >= 0 && read(vq->err_fd, &v, sizeof(v)) < 0)
+		v = 0;
+	return vsng_ioctl(d, VHOST_SET_VRING_BASE, &s);
+}
+
 static void fill_target(struct vhost_scsi_target *t, const char *wwpn)
 {
 	memset(t, 0, sizeof(*t));

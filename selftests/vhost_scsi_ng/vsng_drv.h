@@ -169,6 +169,7 @@ bool vsng_guard_ok(const void *buf, size_t size, size_t guard);
 
 /* --- virtqueues -------------------------------------------------------- */
 int vsng_vq_setup(struct vsng_dev *d, unsigned int index, unsigned int num);
+int vsng_vq_restart(struct vsng_dev *d, unsigned int index);
 /* Add a chain; returns the head index or -ENOSPC / -EINVAL. */
 int vsng_vq_add(struct vsng_vq *vq, const struct vsng_seg *segs, int nsegs,
 		bool indirect, void *cookie);
