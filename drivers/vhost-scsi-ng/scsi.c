@@ -217,10 +217,10 @@ unpin:
 /*
  * Misaligned buffers that would need more than BIO_MAX_VECS segments
  * can be split by the block layer into bios that are not multiples of
- * the sector size (Windows guests send these); so is the data-out of
- * commands other than WRITEs (vsng_data_out_zero_copy()).  Copy through
- * freshly allocated pages instead; reads are copied back at completion, only as
- * far as the backend produced data (vsng_data_in_produced()).  The pages
+ * the sector size (Windows guests send these); so is the data of
+ * commands other than READs and WRITEs (vsng_zero_copy()).  Copy through
+ * freshly allocated pages instead; data-in is copied back at completion,
+ * only as far as the backend produced data (vsng_data_in_produced()).  The pages
  * are the guest's doing: charged to the owner's memory cgroup (the
  * worker is a thread of the owner), and zeroed for reads so that no
  * stale host memory can reach the guest even if a backend reports more
@@ -290,17 +290,27 @@ static int vsng_map_prot(struct vsng_cmd *cmd, struct iov_iter *iter)
 }
 
 /*
- * May LIO see the guest's own data-out pages?  Only for the WRITE family,
- * whose data every backend only reads.  LIO's other commands with a
- * data-out area parse it (UNMAP, MODE SELECT, PERSISTENT RESERVE OUT...),
- * where a copy also keeps the guest from changing what LIO reads between
- * two looks, and LIO's emulation writes its answer into the data buffer
- * whatever its direction: READ CAPACITY sent with a data-out buffer would
- * write into memory the guest marked device-readable.  Those get a copy.
+ * May LIO see the guest's own pages?  Only for the READ and WRITE
+ * families, whose data every backend moves through the scatterlist entry
+ * by entry.  LIO's emulated commands (INQUIRY, MODE SENSE, REQUEST SENSE,
+ * READ CAPACITY, UNMAP, MODE SELECT, PERSISTENT RESERVE OUT...) go
+ * through transport_kmap_data_sg() instead: one mapping of the entries'
+ * pages, written or read as a single run from the first entry's offset,
+ * whatever the entries' own offsets and lengths.  With the guest's pages
+ * that run covers guest memory outside its descriptors (two small
+ * descriptors of one page, say).  Emulation also writes its answer
+ * whatever the direction (READ CAPACITY sent with a data-out buffer), and
+ * parses data-out the guest could change between two looks.  Everything
+ * else gets a copy, whose entries are whole pages from offset 0.
  */
-static bool vsng_data_out_zero_copy(const struct vsng_cmd *cmd)
+static bool vsng_zero_copy(const struct vsng_cmd *cmd)
 {
 	switch (cmd->cdb[0]) {
+	case READ_6:
+	case READ_10:
+	case READ_12:
+	case READ_16:
+		return cmd->dir == DMA_FROM_DEVICE;
 	case WRITE_6:
 	case WRITE_10:
 	case WRITE_12:
@@ -308,7 +318,7 @@ static bool vsng_data_out_zero_copy(const struct vsng_cmd *cmd)
 	case WRITE_VERIFY:
 	case WRITE_VERIFY_12:
 	case WRITE_VERIFY_16:
-		return true;
+		return cmd->dir == DMA_TO_DEVICE;
 	default:
 		return false;
 	}
@@ -322,7 +332,7 @@ static int vsng_map_data(struct vsng_cmd *cmd, struct iov_iter *iter,
 	npages = iov_iter_npages(iter, VSNG_MAX_SGLS + 1);
 	if (npages <= 0 || npages > VSNG_MAX_SGLS)
 		return -EINVAL;
-	if (cmd->dir == DMA_TO_DEVICE && !vsng_data_out_zero_copy(cmd))
+	if (!vsng_zero_copy(cmd))
 		return vsng_bounce(cmd, iter, len);
 	if (npages > BIO_MAX_VECS &&
 	    !iov_iter_is_aligned(iter, SECTOR_SIZE - 1, SECTOR_SIZE - 1)) {
