@@ -3,6 +3,8 @@
  * SCSI error tests: what the guest sees for wrong targets, LUNs, LBAs and
  * mismatched buffer lengths.
  */
+#include <fcntl.h>
+
 #include "kselftest_harness.h"
 #include "vsng_test.h"
 
@@ -352,6 +354,50 @@ TEST_F_TIMEOUT(err, bounce_copies_back_only_the_answer, 120)
 	VSNG_INTREE_AFFECTED(changed != 0,
 			     "bounced READ answered CHECK CONDITION: %zu bytes of the buffer overwritten, %zu of them neither the fill nor zero (stale host memory)",
 			     changed, stale);
+}
+
+/*
+ * Proves: a guest that keeps sending commands to a LUN that does not
+ * exist cannot flood the host's kernel log.  Every command still gets
+ * LIO's answer (CHECK CONDITION, ILLEGAL REQUEST, LOGICAL UNIT NOT
+ * SUPPORTED), but LIO logs "Detected NON_EXISTENT_LUN Access" with a
+ * plain pr_err for each one it looks up; ours answers them before LIO
+ * and says so at most a few times.  In-tree: affected.
+ */
+#define LUN_FLOOD	300
+TEST_F(err, unknown_lun_no_log_flood)
+{
+	int kfd, i, lines, wrong = 0;
+	long long seq0, seq1;
+	uint64_t t0, ms;
+
+	kfd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, kfd);
+	seq0 = vsng_kmsg_seq(kfd, NULL);
+	ASSERT_LE(0, seq0);
+	t0 = vsng_now_ms();
+	for (i = 0; i < LUN_FLOOD; i++) {
+		ASSERT_EQ(0, vsng_tur(vq0(&self->e), VSNG_TPGT, 7 + i % 50,
+				      &self->c));
+		wrong += self->c.rsp.response != VIRTIO_SCSI_S_OK ||
+			 self->c.rsp.status != 2 ||
+			 vsng_sense_key(&self->c.rsp) != 5 ||
+			 vsng_sense_asc(&self->c.rsp) != 0x25;
+	}
+	ms = vsng_now_ms() - t0;
+	usleep(200 * 1000);
+	seq1 = vsng_kmsg_seq(kfd, "NON_EXISTENT");
+	close(kfd);
+	lines = seq1 < seq0 ? 0 : seq1 - seq0;
+	TH_LOG("%d commands to missing LUNs in %llu ms: %d wrong answers, %d kernel log lines",
+	       LUN_FLOOD, (unsigned long long)ms, wrong, lines);
+	EXPECT_EQ(0, wrong);
+	VSNG_INTREE_AFFECTED(lines > 20 + 4 * (int)(ms / 1000),
+			     "%d kernel log lines for %d commands to missing LUNs",
+			     lines, LUN_FLOOD);
+	/* LUN 0 still answers */
+	ASSERT_EQ(0, vsng_tur(vq0(&self->e), VSNG_TPGT, 0, &self->c));
+	EXPECT_EQ(0, self->c.rsp.status);
 }
 
 TEST_HARNESS_MAIN

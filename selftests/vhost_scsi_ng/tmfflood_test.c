@@ -57,38 +57,6 @@ FIXTURE_TEARDOWN(tmff)
 		vsng_nullb_slow_destroy(NB);
 }
 
-/*
- * Kernel log records are counted by their sequence numbers, not one by
- * one: a flood overwrites the ring buffer faster than a reader keeps up
- * (reads then fail with EPIPE and skip ahead).  kmsg_seq() reads all that
- * is there and returns the sequence number of the last record; the
- * difference of two calls is what the kernel logged in between.
- */
-static long long kmsg_seq(int fd, const char *show)
-{
-	char rec[2048];
-	long long seq = -1, s;
-	int shown = 0;
-	ssize_t r;
-
-	for (;;) {
-		r = read(fd, rec, sizeof(rec) - 1);
-		if (r < 0 && errno == EPIPE)
-			continue;
-		if (r <= 0)
-			break;
-		rec[r] = 0;
-		if (sscanf(rec, "%*d,%lld", &s) == 1)
-			seq = s;
-		if (show && shown < 3 && strstr(rec, show)) {
-			ksft_print_msg("kmsg: %s", strchr(rec, ';') ?
-				       strchr(rec, ';') + 1 : rec);
-			shown++;
-		}
-	}
-	return seq;
-}
-
 /* The control queue's TMFs in flight (ours), -1 on in-tree. */
 static long ctl_inflight(struct vsng_dev *d)
 {
@@ -203,7 +171,7 @@ TEST_F_TIMEOUT(tmff, abort_task_flood, 300)
 	ASSERT_TRUE(ctl && freeq && t && buf);
 	kfd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, kfd);
-	seq0 = kmsg_seq(kfd, NULL);
+	seq0 = vsng_kmsg_seq(kfd, NULL);
 	ASSERT_LE(0, seq0);
 	ASSERT_EQ(0, slow_reads(&self->e, rd, buf, 16));
 
@@ -230,7 +198,7 @@ TEST_F_TIMEOUT(tmff, abort_task_flood, 300)
 	}
 	ms = vsng_now_ms() - t0;
 	usleep(200 * 1000);	/* LIO's last lines */
-	seq1 = kmsg_seq(kfd, "ABORT_TASK");
+	seq1 = vsng_kmsg_seq(kfd, "ABORT_TASK");
 	lines = seq1 < seq0 ? 0 : seq1 - seq0;
 	close(kfd);
 	TH_LOG("%d ABORT TASKs answered of %d in %llu ms: %d OK, %d BUSY, %d REJECTED, %d other codes; %d kernel log lines; most held %ld",

@@ -202,4 +202,36 @@ static inline const char *vsng_module(void)
 	__bad;								\
 })
 
+/*
+ * Kernel log records are counted by their sequence numbers, not one by
+ * one: a flood overwrites the ring buffer faster than a reader keeps up
+ * (reads then fail with EPIPE and skip ahead).  vsng_kmsg_seq() reads all
+ * is there and returns the sequence number of the last record; the
+ * difference of two calls is what the kernel logged in between.
+ */
+static inline long long vsng_kmsg_seq(int fd, const char *show)
+{
+	char rec[2048];
+	long long seq = -1, s;
+	int shown = 0;
+	ssize_t r;
+
+	for (;;) {
+		r = read(fd, rec, sizeof(rec) - 1);
+		if (r < 0 && errno == EPIPE)
+			continue;
+		if (r <= 0)
+			break;
+		rec[r] = 0;
+		if (sscanf(rec, "%*d,%lld", &s) == 1)
+			seq = s;
+		if (show && shown < 3 && strstr(rec, show)) {
+			ksft_print_msg("kmsg: %s", strchr(rec, ';') ?
+				       strchr(rec, ';') + 1 : rec);
+			shown++;
+		}
+	}
+	return seq;
+}
+
 #endif /* VSNG_TEST_H */
