@@ -81,6 +81,8 @@ static int vsng_port_link(struct se_portal_group *se_tpg, struct se_lun *lun)
 
 	mutex_lock(&tpg->mutex);
 	tpg->port_count++;
+	if (lun->unpacked_lun < VSNG_MAX_LUNS)
+		set_bit(lun->unpacked_lun, tpg->lun_map);
 	vsng_evt_hotplug(tpg, lun, true);
 	mutex_unlock(&tpg->mutex);
 	return 0;
@@ -93,6 +95,8 @@ static void vsng_port_unlink(struct se_portal_group *se_tpg,
 
 	mutex_lock(&tpg->mutex);
 	tpg->port_count--;
+	if (lun->unpacked_lun < VSNG_MAX_LUNS)
+		clear_bit(lun->unpacked_lun, tpg->lun_map);
 	vsng_evt_hotplug(tpg, lun, false);
 	mutex_unlock(&tpg->mutex);
 }

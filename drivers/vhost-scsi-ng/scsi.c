@@ -107,6 +107,33 @@ static void vsng_scsi_send_status(struct vsng_vq *vq, struct vsng_chain *ch,
 }
 
 /*
+ * A command for a LUN the TPG does not have gets LIO's answer for it
+ * (CHECK CONDITION, ILLEGAL REQUEST, LOGICAL UNIT NOT SUPPORTED) from us:
+ * LIO would log a line (pr_err, no ratelimit) for every one, and a guest
+ * can send as many as it likes.  LUN 0 always goes to LIO, which answers
+ * REPORT LUNS and INQUIRY there through its virtual LUN 0.
+ */
+static void vsng_scsi_no_lun(struct vsng_vq *vq, struct vsng_chain *ch,
+			     u16 lun, size_t data_len)
+{
+	struct virtio_scsi_cmd_resp rsp;
+
+	memset(&rsp, 0, sizeof(rsp));
+	rsp.response = VIRTIO_SCSI_S_OK;
+	rsp.status = SAM_STAT_CHECK_CONDITION;
+	rsp.resid = vsng_cpu_to_v32(vq, min_t(size_t, data_len, U32_MAX));
+	rsp.sense[0] = 0x70;		/* fixed format, current */
+	rsp.sense[2] = ILLEGAL_REQUEST;
+	rsp.sense[7] = 10;		/* additional sense length */
+	rsp.sense[12] = 0x25;		/* LOGICAL UNIT NOT SUPPORTED */
+	rsp.sense_len = vsng_cpu_to_v32(vq, 18);
+	vq->stats.errors++;
+	pr_info_ratelimited("vhost-scsi-ng: dev %u vq %u: command for LUN %u, which the TPG does not have\n",
+			    vq->dev->id, vq->index, lun);
+	vsng_send_resp(vq, ch, ch->head, &rsp, sizeof(rsp));
+}
+
+/*
  * Data direction and length of a request from the byte totals of its
  * chain: data-out follows the request header, data-in the response.  A
  * chain with both (bidirectional, never negotiated) is taken as data-out.
@@ -581,6 +608,10 @@ static int vsng_scsi_handle_req(struct vsng_vq *vq, struct vsng_chain *ch)
 	nexus = READ_ONCE(tpg->nexus);
 	if (unlikely(!nexus || !nexus->se_sess))
 		goto bad_target;
+	if (unlikely(lun && !test_bit(lun, tpg->lun_map))) {
+		vsng_scsi_no_lun(vq, ch, lun, data_len);
+		return 0;
+	}
 
 	cmd = vsng_cmd_get(svq);
 	if (unlikely(!cmd)) {

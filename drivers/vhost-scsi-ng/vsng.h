@@ -73,6 +73,7 @@
 #define VSNG_VQ_IO		2
 
 #define VSNG_MAX_TARGET		256	/* TPG tags 0..255 = virtio targets */
+#define VSNG_MAX_LUNS		16384	/* virtio-scsi LUNs are 14 bits */
 #define VSNG_MAX_IO_VQ		1024
 #define VSNG_DEFAULT_IO_VQ	128
 #define VSNG_MAX_EVENT		128	/* pending events before "missed" */
@@ -126,6 +127,13 @@ struct vsng_tpg {
 	struct list_head node;		/* vsng_tpg_list_mutex */
 	struct vsng_tport *tport;
 	struct se_portal_group se_tpg;
+
+	/*
+	 * Linked LUNs, set and cleared under tpg->mutex by the port link
+	 * callbacks; the data path reads single bits locklessly (a LUN
+	 * linked or unlinked meanwhile is LIO's to answer, as before).
+	 */
+	DECLARE_BITMAP(lun_map, VSNG_MAX_LUNS);
 
 	struct mutex mutex;		/* protects the fields below */
 	struct vsng_nexus *nexus;
@@ -309,7 +317,7 @@ bool vsng_cdb_fits(const u8 *cdb);
 /* LUN = ((lun[2] << 8) | lun[3]) & 0x3fff, lun[1] = target. */
 static inline u16 vsng_lun_decode(const u8 *lun)
 {
-	return ((lun[2] << 8) | lun[3]) & 0x3fff;
+	return ((lun[2] << 8) | lun[3]) & (VSNG_MAX_LUNS - 1);
 }
 
 /* main.c */
