@@ -12,6 +12,8 @@
 #                   leave the boot configuration as it was (network, ~10 min)
 #   make fuzz       the hostile-guest fuzzer in a guest (FUZZ_RUNS, FUZZ_SEED,
 #                   FUZZ_TARGETS, KERNEL=debug; Documentation/fuzzing.md)
+#   make soak       chaos under load in a guest, 10 minutes (SOAK_TIME,
+#                   SOAK_OWNERS, SOAK_TARGETS; Documentation/selftests.md)
 #   make bench      side-by-side benchmark (results/bench/<date>/)
 #   make bench-quick  the same, 1 round and 2 workloads (a few minutes)
 #   make clean
@@ -33,7 +35,7 @@ export KVER KDIR TARGET
 SELFTESTS_DIR := selftests/vhost_scsi_ng
 TOOLS_DIR := tools
 
-.PHONY: all module selftests tools deps distclean-deps lint demo check check-setup clean help bench bench-quick install fuzz
+.PHONY: all module selftests tools deps distclean-deps lint demo check check-setup clean help bench bench-quick install fuzz soak
 
 all: module selftests tools
 
@@ -83,6 +85,9 @@ check-setup:
 fuzz: module selftests
 	scripts/fuzz.sh
 
+soak: module selftests
+	scripts/soak.sh
+
 bench: module selftests tools
 	scripts/bench.sh
 
@@ -96,4 +101,4 @@ clean:
 	@if [ -f $(TOOLS_DIR)/Makefile ]; then $(MAKE) -C $(TOOLS_DIR) clean; fi
 
 help:
-	@sed -n '2,21p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,23p' Makefile | sed 's/^# \{0,1\}//'
