@@ -37,6 +37,7 @@ int vsng_cmd_pool_create(struct vsng_svq *svq, unsigned int num)
 	init_llist_head(&svq->free);
 	for (i = 0; i < num; i++) {
 		svq->cmds[i].svq = svq;
+		seqcount_init(&svq->cmds[i].lio_seq);
 		llist_add(&svq->cmds[i].node, &svq->free);
 	}
 	return 0;
@@ -143,6 +144,52 @@ void vsng_cmd_release(struct vsng_cmd *cmd)
 
 	llist_add(&cmd->node, &svq->free);
 	vsng_inflight_put(svq);
+}
+
+/*
+ * Enter @cmd in the in-flight table as LIO's, for @tpg's nexus, LUN
+ * @lun, tag @tag: the owner of the command, before handing it to LIO.
+ */
+void vsng_cmd_lio_enter(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
+			u64 tag)
+{
+	raw_write_seqcount_begin(&cmd->lio_seq);
+	cmd->lio_tpg = tpg;
+	cmd->lio_lun = lun;
+	cmd->lio_tag = tag;
+	WRITE_ONCE(cmd->in_lio, true);
+	raw_write_seqcount_end(&cmd->lio_seq);
+}
+
+/* LIO let go of @cmd (its release, any context). */
+void vsng_cmd_lio_leave(struct vsng_cmd *cmd)
+{
+	raw_write_seqcount_begin(&cmd->lio_seq);
+	WRITE_ONCE(cmd->in_lio, false);
+	raw_write_seqcount_end(&cmd->lio_seq);
+}
+
+/*
+ * Does @cmd stand in the in-flight table for @tpg and @lun (and @tag
+ * unless @any_tag)?  A lockless snapshot: a slot being written while we
+ * look counts as absent (its command is entering or leaving LIO right
+ * now, concurrently with the TMF that asks).  The tag seen goes to @tag.
+ */
+bool vsng_cmd_lio_match(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
+			bool any_tag, u64 *tag)
+{
+	unsigned int seq = raw_seqcount_begin(&cmd->lio_seq);
+	bool in = READ_ONCE(cmd->in_lio);
+	struct vsng_tpg *t = READ_ONCE(cmd->lio_tpg);
+	u16 l = READ_ONCE(cmd->lio_lun);
+	u64 g = READ_ONCE(cmd->lio_tag);
+
+	if (read_seqcount_retry(&cmd->lio_seq, seq))
+		return false;
+	if (!in || t != tpg || l != lun || (!any_tag && g != *tag))
+		return false;
+	*tag = g;
+	return true;
 }
 
 static bool vsng_scsi_idle(struct vsng_scsi *vs)

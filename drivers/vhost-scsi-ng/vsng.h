@@ -57,6 +57,7 @@
 #include <linux/llist.h>
 #include <linux/ratelimit.h>
 #include <linux/scatterlist.h>
+#include <linux/seqlock.h>
 #include <linux/virtio_byteorder.h>
 #include <linux/virtio_scsi.h>
 #include <linux/wait.h>
@@ -149,6 +150,19 @@ struct vsng_cmd {
 	struct llist_node node;		/* svq->free or svq->completions */
 	u16 head;			/* descriptor head to complete */
 	u8 flags;
+	/*
+	 * The in-flight table: what the QUERY TMFs and ABORT TASK SET look
+	 * up (tmf.c).  Written only by the command's owner of the moment
+	 * (the queue's worker before target_init_cmd(), LIO's release at
+	 * the end), inside @lio_seq's write section; read locklessly by
+	 * the control queue's worker, which skips a slot whose section
+	 * moved while it looked.
+	 */
+	seqcount_t lio_seq;
+	bool in_lio;			/* from submission to LIO's release */
+	u16 lio_lun;
+	u64 lio_tag;
+	struct vsng_tpg *lio_tpg;
 	enum dma_data_direction dir;
 	u32 data_len;			/* data bytes, without PI */
 	u32 prot_len;			/* protection bytes */
@@ -188,12 +202,28 @@ struct vsng_cmd {
  * that a TMF is answered VIRTIO_SCSI_S_BUSY at once (design.md).
  */
 #define VSNG_TMF_MAX_INFLIGHT	16
+/* The spec's VIRTIO_SCSI_S_FUNCTION_COMPLETE; Linux's header lacks it. */
+#define VSNG_S_FUNCTION_COMPLETE	VIRTIO_SCSI_S_OK
 #define VSNG_ABORT_BURST	10
 #define VSNG_ABORT_INTERVAL	(5 * HZ)
 
 struct vsng_tmf {
 	struct se_cmd se_cmd;
 	struct vsng_svq *svq;		/* the control queue */
+	struct vsng_tpg *tpg;		/* the nexus the TMF names */
+	u16 lun;
+	/*
+	 * ABORT TASK SET and I_T NEXUS RESET are a series of LIO TMRs on
+	 * se_cmd, one at a time (tmf.c): step_work on the control queue's
+	 * worker starts the next once LIO released the previous.  Only the
+	 * step in progress touches the fields below.
+	 */
+	struct vsng_work step_work;
+	unsigned int scan_vq;		/* ABORT TASK SET: next slot to look at */
+	unsigned int scan_slot;
+	u64 next_lun;			/* I_T NEXUS RESET: lowest LUN left */
+	bool luns_done;			/* I_T NEXUS RESET: past LUN U64_MAX */
+	bool step_ok;			/* LIO answered the step, and well */
 	/*
 	 * After LIO released the TMF, hop_work visits the worker of every
 	 * request queue in turn (hop: the next vq index; only the hop chain
@@ -323,6 +353,11 @@ void vsng_cmd_release(struct vsng_cmd *cmd);
 void vsng_inflight_get(struct vsng_svq *svq);
 void vsng_inflight_put(struct vsng_svq *svq);
 void vsng_scsi_drain(struct vsng_scsi *vs);
+void vsng_cmd_lio_enter(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
+			u64 tag);
+void vsng_cmd_lio_leave(struct vsng_cmd *cmd);
+bool vsng_cmd_lio_match(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
+			bool any_tag, u64 *tag);
 
 /* scsi.c */
 void vsng_scsi_handle_kick(struct vsng_work *work);
