@@ -751,9 +751,14 @@ static void vsng_scsi_drop_completions(struct vsng_svq *svq)
 void vsng_scsi_queue_completion(struct vsng_cmd *cmd)
 {
 	struct vsng_svq *svq = cmd->svq;
+	struct vsng_tmf *abort_set = vsng_cmd_lio_leave(cmd);
 
-	vsng_cmd_lio_leave(cmd);
+	/* An ABORT TASK SET marked it: answered ABORTED, before the TMF. */
+	if (abort_set)
+		cmd->flags |= VSNG_CMD_ABORTED;
 	llist_add(&cmd->node, &svq->completions);
 	if (!vsng_vq_work_queue(&svq->vq, &svq->completion_work))
 		vsng_scsi_drop_completions(svq);
+	if (abort_set)
+		vsng_tmf_mark_put(abort_set);
 }

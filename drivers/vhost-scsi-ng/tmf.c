@@ -6,9 +6,11 @@
  * What each virtio-scsi TMF gets (Documentation/design.md, "Task
  * management"):
  *   ABORT TASK, LOGICAL UNIT RESET  one LIO TMR (target_submit_tmr()).
- *   ABORT TASK SET                  an LIO ABORT TASK for each command of
- *                                   the I_T_L nexus in the in-flight
- *                                   table, one after the other.
+ *   ABORT TASK SET                  every command of the I_T_L nexus in
+ *                                   the in-flight table is marked (and
+ *                                   answered ABORTED when LIO releases
+ *                                   it), then an LIO ABORT TASK for each
+ *                                   marked one still there, in turn.
  *   I_T NEXUS RESET                 an LIO LUN RESET for each LUN of the
  *                                   TPG (the nexus), lowest first.
  *   QUERY TASK, QUERY TASK SET      answered at once from the in-flight
@@ -25,7 +27,8 @@
  * TMFs in flight, or an ABORT TASK over the abort rate: answered BUSY at
  * once) -> LIO -> LIO's last reference calls vsng_tmf_release() -> for a
  * series, step_work on the control queue's worker hands LIO the next
- * step (the se_cmd is zeroed and used again) -> after the last, hop_work
+ * step (the se_cmd is zeroed and used again); a series answers once its
+ * last step and every command it marked are done (tmf->marks) -> hop_work
  * visits the worker of every request queue in turn, so that the
  * responses of the commands the TMF aborted (queued on those workers
  * before the release) reach the guest first -> resp_work on the control
@@ -40,8 +43,8 @@
  * is the one answer that promises nothing about the task: a Linux guest
  * treats it as a failed abort and escalates (LUN RESET), as it does for
  * FUNCTION_REJECTED.  Each ABORT TASK of an ABORT TASK SET takes its
- * share of the same abort rate; one over it ends the series with BUSY
- * (the aborts done so far stay done; a retry aborts the rest).
+ * share of the same abort rate; over it, LIO is not asked any more and
+ * the marks alone end the set's tasks (as each finishes in the backend).
  */
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -241,11 +244,38 @@ static bool vsng_tmf_task_present(struct vsng_scsi *vs, struct vsng_tpg *tpg,
 }
 
 /*
- * ABORT TASK SET: the tag of the next command of the I_T_L nexus in the
- * in-flight table, from where the previous step stopped.  One pass over
- * the pools in all, so a series ends even while the guest keeps sending.
+ * ABORT TASK SET, first: mark every command of the I_T_L nexus in the
+ * in-flight table.  Whatever becomes of it in LIO, a marked command is
+ * answered ABORTED, and the TMF only once each is (tmf->marks).  LIO
+ * carries out one TMR at a time per device and an ABORT TASK waits for
+ * its task to finish in the backend, so ABORT TASKs alone, one after
+ * the other, would let the later tasks of the set complete meanwhile.
  */
-static bool vsng_tmf_next_task(struct vsng_tmf *tmf, u64 *tag)
+static void vsng_tmf_mark_set(struct vsng_tmf *tmf)
+{
+	struct vsng_scsi *vs = tmf->svq->vs;
+	struct vsng_svq *svq;
+	unsigned int i;
+	int q;
+
+	for (q = VSNG_VQ_IO; q < vs->nvqs; q++) {
+		svq = vs->svqs[q];
+		for (i = 0; svq->cmds && i < svq->max_cmds; i++) {
+			/* Counted first: LIO may release it at once. */
+			atomic_inc(&tmf->marks);
+			if (!vsng_cmd_lio_mark(&svq->cmds[i], tmf->tpg,
+					       tmf->lun, tmf))
+				atomic_dec(&tmf->marks);	/* > 0: ours */
+		}
+	}
+}
+
+/*
+ * ABORT TASK SET, then: the tag of the next command still in LIO with
+ * our mark, from where the previous step stopped, for an LIO ABORT TASK
+ * (it stops what LIO has not started yet).  One pass over the pools.
+ */
+static bool vsng_tmf_next_marked(struct vsng_tmf *tmf, u64 *tag)
 {
 	struct vsng_scsi *vs = tmf->svq->vs;
 	struct vsng_svq *svq;
@@ -255,8 +285,7 @@ static bool vsng_tmf_next_task(struct vsng_tmf *tmf, u64 *tag)
 		svq = vs->svqs[tmf->scan_vq];
 		while (svq->cmds && tmf->scan_slot < svq->max_cmds) {
 			cmd = &svq->cmds[tmf->scan_slot++];
-			if (vsng_cmd_lio_match(cmd, tmf->tpg, tmf->lun, true,
-					       tag))
+			if (vsng_cmd_lio_marked(cmd, tmf, tag))
 				return true;
 		}
 	}
@@ -295,12 +324,19 @@ static bool vsng_tmf_next_lun(struct vsng_tmf *tmf, u64 *lun)
 	return true;
 }
 
+/* A mark given back; the last one answers the series. Any context. */
+void vsng_tmf_mark_put(struct vsng_tmf *tmf)
+{
+	if (atomic_dec_and_test(&tmf->marks))
+		vsng_tmf_finish(tmf);
+}
+
 /*
  * Hand LIO the next step of a series (ABORT TASK SET, I_T NEXUS RESET),
- * or answer when none is left.  The control queue's worker, vq->mutex
- * held.  The TPG and its nexus stay while the TMF is in flight (the
- * endpoint is cleared only once every TMF is freed, and a nexus in use
- * cannot be dropped).
+ * or end the series when none is left.  The control queue's worker,
+ * vq->mutex held.  The TPG and its nexus stay while the TMF is in
+ * flight (the endpoint is cleared only once every TMF is freed, and a
+ * nexus in use cannot be dropped).
  */
 static void vsng_tmf_step(struct vsng_tmf *tmf)
 {
@@ -314,18 +350,20 @@ static void vsng_tmf_step(struct vsng_tmf *tmf)
 	if (!nexus || !nexus->se_sess)
 		goto reject;
 	if (tmf->subtype == VIRTIO_SCSI_T_TMF_ABORT_TASK_SET) {
-		if (!vsng_tmf_next_task(tmf, &tag))
-			goto complete;
-		if (!__ratelimit(&vs->abort_rs)) {
-			vsng_tmf_busy_count(vq);
-			tmf->response = VIRTIO_SCSI_S_BUSY;
-			goto answer;
-		}
+		/*
+		 * Over the abort rate, LIO is not asked (it would log a line
+		 * for each): the marks alone end the tasks, once they finish.
+		 */
+		if (!vsng_tmf_next_marked(tmf, &tag) ||
+		    !__ratelimit(&vs->abort_rs))
+			goto end;
 		tm_type = TMR_ABORT_TASK;
 		lun = tmf->lun;
 	} else {
-		if (!vsng_tmf_next_lun(tmf, &lun))
-			goto complete;
+		if (!vsng_tmf_next_lun(tmf, &lun)) {
+			tmf->response = VSNG_S_FUNCTION_COMPLETE;
+			goto end;
+		}
 		tm_type = TMR_LUN_RESET;
 	}
 
@@ -338,13 +376,10 @@ static void vsng_tmf_step(struct vsng_tmf *tmf)
 		goto reject;
 	return;
 
-complete:
-	tmf->response = VSNG_S_FUNCTION_COMPLETE;
-	goto answer;
 reject:
 	tmf->response = VIRTIO_SCSI_S_FUNCTION_REJECTED;
-answer:
-	vsng_tmf_finish(tmf);
+end:
+	vsng_tmf_mark_put(tmf);
 }
 
 static void vsng_tmf_step_work(struct vsng_work *work)
@@ -353,11 +388,12 @@ static void vsng_tmf_step_work(struct vsng_work *work)
 	struct vsng_vq *vq = &tmf->svq->vq;
 
 	mutex_lock(&vq->mutex);
-	if (tmf->step_ok) {
+	/* ABORT TASK SET's ABORT TASKs only help: their answer is not its. */
+	if (tmf->step_ok || tmf->subtype == VIRTIO_SCSI_T_TMF_ABORT_TASK_SET) {
 		vsng_tmf_step(tmf);
 	} else {
 		tmf->response = VIRTIO_SCSI_S_FUNCTION_REJECTED;
-		vsng_tmf_finish(tmf);
+		vsng_tmf_mark_put(tmf);
 	}
 	mutex_unlock(&vq->mutex);
 }
@@ -438,6 +474,11 @@ static void vsng_tmf_handle(struct vsng_vq *vq, struct vsng_chain *ch,
 	vsng_inflight_get(svq);
 
 	if (vsng_tmf_is_series(subtype)) {
+		atomic_set(&tmf->marks, 1);	/* the series' own */
+		if (subtype == VIRTIO_SCSI_T_TMF_ABORT_TASK_SET) {
+			tmf->response = VSNG_S_FUNCTION_COMPLETE;
+			vsng_tmf_mark_set(tmf);
+		}
 		vsng_tmf_step(tmf);
 		return;
 	}

@@ -140,6 +140,9 @@ struct vsng_tpg {
 	unsigned int coalesce_max;
 };
 
+/* vsng_cmd.lio_abort of a command LIO has and no TMF marked. */
+#define VSNG_IN_LIO		((struct vsng_tmf *)1UL)
+
 /* vsng_cmd.flags */
 #define VSNG_CMD_BOUNCE		BIT(0)	/* sgl holds bounce pages */
 #define VSNG_CMD_ABORTED	BIT(1)	/* LIO aborted it (aborted_task) */
@@ -152,17 +155,19 @@ struct vsng_cmd {
 	u8 flags;
 	/*
 	 * The in-flight table: what the QUERY TMFs and ABORT TASK SET look
-	 * up (tmf.c).  Written only by the command's owner of the moment
-	 * (the queue's worker before target_init_cmd(), LIO's release at
-	 * the end), inside @lio_seq's write section; read locklessly by
-	 * the control queue's worker, which skips a slot whose section
-	 * moved while it looked.
+	 * up (tmf.c).  lio_tpg/lun/tag are written only by the command's
+	 * owner when it hands the command to LIO, inside @lio_seq's write
+	 * section, and read locklessly by the control queue's worker, which
+	 * skips a slot whose section moved while it looked.  @lio_abort is
+	 * NULL while LIO does not have the command, VSNG_IN_LIO while it
+	 * does, and the ABORT TASK SET that marked it (cmpxchg from
+	 * VSNG_IN_LIO) until LIO's release takes it back to NULL (xchg).
 	 */
 	seqcount_t lio_seq;
-	bool in_lio;			/* from submission to LIO's release */
 	u16 lio_lun;
 	u64 lio_tag;
 	struct vsng_tpg *lio_tpg;
+	struct vsng_tmf *lio_abort;
 	enum dma_data_direction dir;
 	u32 data_len;			/* data bytes, without PI */
 	u32 prot_len;			/* protection bytes */
@@ -224,6 +229,12 @@ struct vsng_tmf {
 	u64 next_lun;			/* I_T NEXUS RESET: lowest LUN left */
 	bool luns_done;			/* I_T NEXUS RESET: past LUN U64_MAX */
 	bool step_ok;			/* LIO answered the step, and well */
+	/*
+	 * A series answers when this drops to 0: one for the series itself
+	 * (its last step drops it), one per command ABORT TASK SET marked
+	 * (LIO's release of the command drops it).
+	 */
+	atomic_t marks;
 	/*
 	 * After LIO released the TMF, hop_work visits the worker of every
 	 * request queue in turn (hop: the next vq index; only the hop chain
@@ -355,9 +366,13 @@ void vsng_inflight_put(struct vsng_svq *svq);
 void vsng_scsi_drain(struct vsng_scsi *vs);
 void vsng_cmd_lio_enter(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
 			u64 tag);
-void vsng_cmd_lio_leave(struct vsng_cmd *cmd);
+struct vsng_tmf *vsng_cmd_lio_leave(struct vsng_cmd *cmd);
 bool vsng_cmd_lio_match(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
 			bool any_tag, u64 *tag);
+bool vsng_cmd_lio_mark(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
+		       struct vsng_tmf *tmf);
+bool vsng_cmd_lio_marked(struct vsng_cmd *cmd, struct vsng_tmf *tmf,
+			 u64 *tag);
 
 /* scsi.c */
 void vsng_scsi_handle_kick(struct vsng_work *work);
@@ -376,6 +391,7 @@ int vsng_write_resp(struct vsng_vq *vq, const struct iovec *iov,
 void vsng_ctl_handle_kick(struct vsng_work *work);
 void vsng_tmf_release(struct se_cmd *se_cmd);
 void vsng_tmf_queue_rsp(struct se_cmd *se_cmd);
+void vsng_tmf_mark_put(struct vsng_tmf *tmf);
 
 /* event.c */
 void vsng_evt_handle_kick(struct vsng_work *work);
