@@ -37,6 +37,7 @@ int vsng_cmd_pool_create(struct vsng_svq *svq, unsigned int num)
 	init_llist_head(&svq->free);
 	for (i = 0; i < num; i++) {
 		svq->cmds[i].svq = svq;
+		seqcount_init(&svq->cmds[i].lio_seq);
 		llist_add(&svq->cmds[i].node, &svq->free);
 	}
 	return 0;
@@ -143,6 +144,103 @@ void vsng_cmd_release(struct vsng_cmd *cmd)
 
 	llist_add(&cmd->node, &svq->free);
 	vsng_inflight_put(svq);
+}
+
+/*
+ * Enter @cmd in the in-flight table as LIO's, for @tpg's nexus, LUN
+ * @lun, tag @tag: the owner of the command, before handing it to LIO.
+ */
+void vsng_cmd_lio_enter(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
+			u64 tag)
+{
+	raw_write_seqcount_begin(&cmd->lio_seq);
+	cmd->lio_tpg = tpg;
+	cmd->lio_lun = lun;
+	cmd->lio_tag = tag;
+	WRITE_ONCE(cmd->lio_abort, VSNG_IN_LIO);
+	raw_write_seqcount_end(&cmd->lio_seq);
+}
+
+/*
+ * LIO let go of @cmd (its release, any context).  Returns the ABORT TASK
+ * SET that marked it, if one did: the caller answers it aborted and then
+ * drops the mark (vsng_tmf_mark_put()).
+ */
+struct vsng_tmf *vsng_cmd_lio_leave(struct vsng_cmd *cmd)
+{
+	struct vsng_tmf *by;
+
+	raw_write_seqcount_begin(&cmd->lio_seq);
+	by = xchg(&cmd->lio_abort, NULL);
+	raw_write_seqcount_end(&cmd->lio_seq);
+	return by == VSNG_IN_LIO ? NULL : by;
+}
+
+/*
+ * Read @cmd's table entry: a lockless snapshot.  False when LIO does not
+ * have the command, or when the entry is being written while we look
+ * (its command is entering or leaving LIO right now, concurrently with
+ * the TMF that asks: absent is as true as present).
+ */
+static bool vsng_cmd_lio_read(struct vsng_cmd *cmd, struct vsng_tpg **tpg,
+			      u16 *lun, u64 *tag, struct vsng_tmf **abort)
+{
+	unsigned int seq = raw_seqcount_begin(&cmd->lio_seq);
+
+	*abort = READ_ONCE(cmd->lio_abort);
+	*tpg = READ_ONCE(cmd->lio_tpg);
+	*lun = READ_ONCE(cmd->lio_lun);
+	*tag = READ_ONCE(cmd->lio_tag);
+	return !read_seqcount_retry(&cmd->lio_seq, seq) && *abort;
+}
+
+/*
+ * Does @cmd stand in the in-flight table for @tpg and @lun (and @tag
+ * unless @any_tag)?  The tag seen goes to @tag.
+ */
+bool vsng_cmd_lio_match(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
+			bool any_tag, u64 *tag)
+{
+	struct vsng_tmf *abort;
+	struct vsng_tpg *t;
+	u64 g;
+	u16 l;
+
+	if (!vsng_cmd_lio_read(cmd, &t, &l, &g, &abort))
+		return false;
+	if (t != tpg || l != lun || (!any_tag && g != *tag))
+		return false;
+	*tag = g;
+	return true;
+}
+
+/*
+ * Mark @cmd, if LIO has it for @tpg and @lun and no TMF marked it yet,
+ * as aborted by @tmf.  The caller counted the mark in tmf->marks first
+ * (LIO may release the command at once) and gives it back when this
+ * fails.  Should the slot have been given to a new command between the
+ * look and the mark, that command is marked instead: it is in LIO too,
+ * so its release still comes and drops the mark.
+ */
+bool vsng_cmd_lio_mark(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
+		       struct vsng_tmf *tmf)
+{
+	u64 tag;
+
+	if (!vsng_cmd_lio_match(cmd, tpg, lun, true, &tag))
+		return false;
+	return cmpxchg(&cmd->lio_abort, VSNG_IN_LIO, tmf) == VSNG_IN_LIO;
+}
+
+/* Is @cmd still in LIO with @tmf's mark?  Its tag goes to @tag. */
+bool vsng_cmd_lio_marked(struct vsng_cmd *cmd, struct vsng_tmf *tmf,
+			 u64 *tag)
+{
+	struct vsng_tmf *abort;
+	struct vsng_tpg *t;
+	u16 l;
+
+	return vsng_cmd_lio_read(cmd, &t, &l, tag, &abort) && abort == tmf;
 }
 
 static bool vsng_scsi_idle(struct vsng_scsi *vs)

@@ -436,8 +436,9 @@ static int vsng_cmd_save_in(struct vsng_cmd *cmd, struct vsng_chain *ch,
 	return 0;
 }
 
-static void vsng_cmd_submit(struct vsng_cmd *cmd, struct se_session *sess,
-			    u64 tag, u16 lun, u8 task_attr)
+static void vsng_cmd_submit(struct vsng_cmd *cmd, struct vsng_tpg *tpg,
+			    struct se_session *sess, u64 tag, u16 lun,
+			    u8 task_attr)
 {
 	struct se_cmd *se_cmd = &cmd->se_cmd;
 	struct scatterlist *sgl = NULL, *prot_sgl = NULL;
@@ -456,6 +457,7 @@ static void vsng_cmd_submit(struct vsng_cmd *cmd, struct se_session *sess,
 
 	/* The virtio tag is what ABORT TASK names. */
 	se_cmd->tag = tag;
+	vsng_cmd_lio_enter(cmd, tpg, lun, tag);
 	target_init_cmd(se_cmd, sess, cmd->sense, lun, cmd->data_len,
 			vsng_to_tcm_attr(task_attr), cmd->dir,
 			TARGET_SCF_ACK_KREF);
@@ -642,7 +644,8 @@ static int vsng_scsi_handle_req(struct vsng_vq *vq, struct vsng_chain *ch)
 
 	trace_vsng_submit(svq->vq.index, cmd->head, cmd->cdb[0], lun,
 			  cmd->data_len);
-	vsng_cmd_submit(cmd, nexus->se_sess, req.tag, lun, req.task_attr);
+	vsng_cmd_submit(cmd, tpg, nexus->se_sess, req.tag, lun,
+			req.task_attr);
 	return 0;
 
 release:
@@ -789,8 +792,14 @@ static void vsng_scsi_drop_completions(struct vsng_svq *svq)
 void vsng_scsi_queue_completion(struct vsng_cmd *cmd)
 {
 	struct vsng_svq *svq = cmd->svq;
+	struct vsng_tmf *abort_set = vsng_cmd_lio_leave(cmd);
 
+	/* An ABORT TASK SET marked it: answered ABORTED, before the TMF. */
+	if (abort_set)
+		cmd->flags |= VSNG_CMD_ABORTED;
 	llist_add(&cmd->node, &svq->completions);
 	if (!vsng_vq_work_queue(&svq->vq, &svq->completion_work))
 		vsng_scsi_drop_completions(svq);
+	if (abort_set)
+		vsng_tmf_mark_put(abort_set);
 }

@@ -3,18 +3,38 @@
  * vhost-scsi-ng: the control queue - task management and asynchronous
  * notification requests.
  *
- * LOGICAL UNIT RESET and ABORT TASK go to LIO (target_submit_tmr);
- * every other TMF is answered FUNCTION_REJECTED.  AN query/subscribe
- * are answered S_OK with no events, as in-tree.
+ * What each virtio-scsi TMF gets (Documentation/design.md, "Task
+ * management"):
+ *   ABORT TASK, LOGICAL UNIT RESET  one LIO TMR (target_submit_tmr()).
+ *   ABORT TASK SET                  every command of the I_T_L nexus in
+ *                                   the in-flight table is marked (and
+ *                                   answered ABORTED when LIO releases
+ *                                   it), then an LIO ABORT TASK for each
+ *                                   marked one still there, in turn.
+ *   I_T NEXUS RESET                 an LIO LUN RESET for each LUN of the
+ *                                   TPG (the nexus), lowest first.
+ *   QUERY TASK, QUERY TASK SET      answered at once from the in-flight
+ *                                   table (vsng_cmd.in_lio): FUNCTION
+ *                                   SUCCEEDED when there, FUNCTION
+ *                                   COMPLETE when not.
+ *   CLEAR ACA, CLEAR TASK SET,      FUNCTION REJECTED: no ACA (NACA is
+ *   anything else                   never set by LIO), and clearing other
+ *                                   nexuses' tasks is not a guest's call.
+ * AN query/subscribe: S_OK with no events (none is supported) for a
+ * target that exists, BAD_TARGET otherwise.
  *
  * A TMF's life: parsed on the control queue's worker -> (over the cap on
  * TMFs in flight, or an ABORT TASK over the abort rate: answered BUSY at
- * once) -> LIO -> LIO's last reference calls vsng_tmf_release() -> hop_work
- * visits the worker of every request queue in turn, so that the responses
- * of the commands the TMF aborted (queued on those workers before the
- * release) reach the guest first -> resp_work on the control queue's
- * worker writes the TMF response.  Nothing blocks and nothing runs on
- * the system workqueue.
+ * once) -> LIO -> LIO's last reference calls vsng_tmf_release() -> for a
+ * series, step_work on the control queue's worker hands LIO the next
+ * step (the se_cmd is zeroed and used again); a series answers once its
+ * last step and every command it marked are done (tmf->marks) -> hop_work
+ * visits the worker of every request queue in turn, so that the
+ * responses of the commands the TMF aborted (queued on those workers
+ * before the release) reach the guest first -> resp_work on the control
+ * queue's worker writes the TMF response.  Nothing blocks and nothing
+ * runs on the system workqueue.  A series holds one slot of the cap for
+ * all its steps.
  *
  * Why BUSY: a guest can loop ABORT TASK, and LIO logs one line per ABORT
  * TASK it is handed (core_tmr_abort_task(), printk without a ratelimit),
@@ -22,7 +42,9 @@
  * ("the request failed because the target is busy; it may be retried")
  * is the one answer that promises nothing about the task: a Linux guest
  * treats it as a failed abort and escalates (LUN RESET), as it does for
- * FUNCTION_REJECTED.
+ * FUNCTION_REJECTED.  Each ABORT TASK of an ABORT TASK SET takes its
+ * share of the same abort rate; over it, LIO is not asked any more and
+ * the marks alone end the set's tasks (as each finishes in the backend).
  */
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -93,14 +115,33 @@ static void vsng_tmf_hop_work(struct vsng_work *work)
 	vsng_tmf_next_hop(container_of(work, struct vsng_tmf, hop_work));
 }
 
+/* Answer with tmf->response once every earlier completion is out. */
+static void vsng_tmf_finish(struct vsng_tmf *tmf)
+{
+	tmf->hop = VSNG_VQ_IO;
+	tmf->last_worker = NULL;
+	vsng_tmf_next_hop(tmf);
+}
+
+/* A TMF done as a series of LIO TMRs, one per step. */
+static bool vsng_tmf_is_series(u32 subtype)
+{
+	return subtype == VIRTIO_SCSI_T_TMF_ABORT_TASK_SET ||
+	       subtype == VIRTIO_SCSI_T_TMF_I_T_NEXUS_RESET;
+}
+
 /* LIO released the TMF (any context). */
 void vsng_tmf_release(struct se_cmd *se_cmd)
 {
 	struct vsng_tmf *tmf = container_of(se_cmd, struct vsng_tmf, se_cmd);
 
-	tmf->hop = VSNG_VQ_IO;
-	tmf->last_worker = NULL;
-	vsng_tmf_next_hop(tmf);
+	if (vsng_tmf_is_series(tmf->subtype)) {
+		/* The next step needs process context: the control worker. */
+		if (!vsng_vq_work_queue(&tmf->svq->vq, &tmf->step_work))
+			vsng_tmf_free(tmf);
+		return;
+	}
+	vsng_tmf_finish(tmf);
 }
 
 /* LIO's answer to the TMF; turned into a virtio-scsi response code. */
@@ -109,17 +150,31 @@ void vsng_tmf_queue_rsp(struct se_cmd *se_cmd)
 	struct vsng_tmf *tmf = container_of(se_cmd, struct vsng_tmf, se_cmd);
 	u8 lio = se_cmd->se_tmr_req->response;
 
-	if (tmf->subtype == VIRTIO_SCSI_T_TMF_ABORT_TASK) {
+	switch (tmf->subtype) {
+	case VIRTIO_SCSI_T_TMF_ABORT_TASK:
 		/* Aborted, or no longer there to abort: both are done. */
 		if (lio == TMR_FUNCTION_COMPLETE ||
 		    lio == TMR_TASK_DOES_NOT_EXIST)
-			tmf->response = VIRTIO_SCSI_S_OK;
+			tmf->response = VSNG_S_FUNCTION_COMPLETE;
 		else
 			tmf->response = VIRTIO_SCSI_S_FUNCTION_REJECTED;
-	} else {
+		break;
+	case VIRTIO_SCSI_T_TMF_ABORT_TASK_SET:
+		/* A task that finished meanwhile needs no abort. */
+		tmf->step_ok = lio == TMR_FUNCTION_COMPLETE ||
+			       lio == TMR_TASK_DOES_NOT_EXIST;
+		break;
+	case VIRTIO_SCSI_T_TMF_I_T_NEXUS_RESET:
+		/* Nor a LUN unlinked meanwhile a reset. */
+		tmf->step_ok = lio == TMR_FUNCTION_COMPLETE ||
+			       lio == TMR_LUN_DOES_NOT_EXIST;
+		break;
+	default:
+		/* LOGICAL UNIT RESET: SUCCEEDED, as in-tree answers it. */
 		tmf->response = lio == TMR_FUNCTION_COMPLETE ?
 				VIRTIO_SCSI_S_FUNCTION_SUCCEEDED :
 				VIRTIO_SCSI_S_FUNCTION_REJECTED;
+		break;
 	}
 	transport_generic_free_cmd(se_cmd, 0);
 }
@@ -137,6 +192,15 @@ static struct ratelimit_state vsng_tmf_busy_rs =
 	RATELIMIT_STATE_INIT_FLAGS(vsng_tmf_busy_rs, 60 * HZ, 1,
 				   RATELIMIT_MSG_ON_RELEASE);
 
+static void vsng_tmf_busy_count(struct vsng_vq *vq)
+{
+	lockdep_assert_held(&vq->mutex);
+	vq->stats.busy++;
+	if (__ratelimit(&vsng_tmf_busy_rs))
+		pr_warn("vhost-scsi-ng: task management flood from a guest (pid %d): answering BUSY; see the control queue's busy count\n",
+			task_tgid_nr(current));
+}
+
 /*
  * May the control queue hand this TMF to LIO?  Takes a slot of
  * vs->tmf_inflight when it may (vsng_tmf_free() gives it back).
@@ -152,11 +216,199 @@ static bool vsng_tmf_admit(struct vsng_vq *vq, struct vsng_scsi *vs,
 
 busy:
 	atomic_dec(&vs->tmf_inflight);
-	vq->stats.busy++;
-	if (__ratelimit(&vsng_tmf_busy_rs))
-		pr_warn("vhost-scsi-ng: task management flood from a guest (pid %d): answering BUSY; see the control queue's busy count\n",
-			task_tgid_nr(current));
+	vsng_tmf_busy_count(vq);
 	return false;
+}
+
+/*
+ * Is there a command of @tpg's nexus on LUN @lun (with tag @tag unless
+ * @any_tag) in the in-flight table?  The control queue's worker, with
+ * the endpoint set or a TMF of the device in flight, so the command
+ * pools stay (they go only once every queue is idle).
+ */
+static bool vsng_tmf_task_present(struct vsng_scsi *vs, struct vsng_tpg *tpg,
+				  u16 lun, bool any_tag, u64 tag)
+{
+	struct vsng_svq *svq;
+	unsigned int i;
+	int q;
+
+	for (q = VSNG_VQ_IO; q < vs->nvqs; q++) {
+		svq = vs->svqs[q];
+		for (i = 0; svq->cmds && i < svq->max_cmds; i++)
+			if (vsng_cmd_lio_match(&svq->cmds[i], tpg, lun, any_tag,
+					       &tag))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * ABORT TASK SET, first: mark every command of the I_T_L nexus in the
+ * in-flight table.  Whatever becomes of it in LIO, a marked command is
+ * answered ABORTED, and the TMF only once each is (tmf->marks).  LIO
+ * carries out one TMR at a time per device and an ABORT TASK waits for
+ * its task to finish in the backend, so ABORT TASKs alone, one after
+ * the other, would let the later tasks of the set complete meanwhile.
+ */
+static void vsng_tmf_mark_set(struct vsng_tmf *tmf)
+{
+	struct vsng_scsi *vs = tmf->svq->vs;
+	struct vsng_svq *svq;
+	unsigned int i;
+	int q;
+
+	for (q = VSNG_VQ_IO; q < vs->nvqs; q++) {
+		svq = vs->svqs[q];
+		for (i = 0; svq->cmds && i < svq->max_cmds; i++) {
+			/* Counted first: LIO may release it at once. */
+			atomic_inc(&tmf->marks);
+			if (!vsng_cmd_lio_mark(&svq->cmds[i], tmf->tpg,
+					       tmf->lun, tmf))
+				atomic_dec(&tmf->marks);	/* > 0: ours */
+		}
+	}
+}
+
+/*
+ * ABORT TASK SET, then: the tag of the next command still in LIO with
+ * our mark, from where the previous step stopped, for an LIO ABORT TASK
+ * (it stops what LIO has not started yet).  One pass over the pools.
+ */
+static bool vsng_tmf_next_marked(struct vsng_tmf *tmf, u64 *tag)
+{
+	struct vsng_scsi *vs = tmf->svq->vs;
+	struct vsng_svq *svq;
+	struct vsng_cmd *cmd;
+
+	for (; tmf->scan_vq < vs->nvqs; tmf->scan_vq++, tmf->scan_slot = 0) {
+		svq = vs->svqs[tmf->scan_vq];
+		while (svq->cmds && tmf->scan_slot < svq->max_cmds) {
+			cmd = &svq->cmds[tmf->scan_slot++];
+			if (vsng_cmd_lio_marked(cmd, tmf, tag))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * I_T NEXUS RESET: the lowest LUN of the TPG not reset yet.  LIO adds
+ * and removes a TPG's LUNs with RCU (se_lun is freed by kfree_rcu()).
+ */
+static bool vsng_tmf_next_lun(struct vsng_tmf *tmf, u64 *lun)
+{
+	struct se_lun *se_lun;
+	bool found = false;
+	u64 best = U64_MAX;
+
+	if (tmf->luns_done)
+		return false;
+	rcu_read_lock();
+	hlist_for_each_entry_rcu(se_lun, &tmf->tpg->se_tpg.tpg_lun_hlist,
+				 link) {
+		if (se_lun->unpacked_lun >= tmf->next_lun &&
+		    se_lun->unpacked_lun <= best) {
+			best = se_lun->unpacked_lun;
+			found = true;
+		}
+	}
+	rcu_read_unlock();
+	if (!found)
+		return false;
+	*lun = best;
+	if (best == U64_MAX)
+		tmf->luns_done = true;
+	else
+		tmf->next_lun = best + 1;
+	return true;
+}
+
+/* A mark given back; the last one answers the series. Any context. */
+void vsng_tmf_mark_put(struct vsng_tmf *tmf)
+{
+	if (atomic_dec_and_test(&tmf->marks))
+		vsng_tmf_finish(tmf);
+}
+
+/*
+ * Hand LIO the next step of a series (ABORT TASK SET, I_T NEXUS RESET),
+ * or end the series when none is left.  The control queue's worker,
+ * vq->mutex held.  The TPG and its nexus stay while the TMF is in
+ * flight (the endpoint is cleared only once every TMF is freed, and a
+ * nexus in use cannot be dropped).
+ */
+static void vsng_tmf_step(struct vsng_tmf *tmf)
+{
+	struct vsng_vq *vq = &tmf->svq->vq;
+	struct vsng_scsi *vs = tmf->svq->vs;
+	struct vsng_nexus *nexus = READ_ONCE(tmf->tpg->nexus);
+	unsigned char tm_type;
+	u64 lun, tag = 0;
+
+	lockdep_assert_held(&vq->mutex);
+	if (!nexus || !nexus->se_sess)
+		goto reject;
+	if (tmf->subtype == VIRTIO_SCSI_T_TMF_ABORT_TASK_SET) {
+		/*
+		 * Over the abort rate, LIO is not asked (it would log a line
+		 * for each): the marks alone end the tasks, once they finish.
+		 */
+		if (!vsng_tmf_next_marked(tmf, &tag) ||
+		    !__ratelimit(&vs->abort_rs))
+			goto end;
+		tm_type = TMR_ABORT_TASK;
+		lun = tmf->lun;
+	} else {
+		if (!vsng_tmf_next_lun(tmf, &lun)) {
+			tmf->response = VSNG_S_FUNCTION_COMPLETE;
+			goto end;
+		}
+		tm_type = TMR_LUN_RESET;
+	}
+
+	/* LIO is done with the previous step: the se_cmd is free again. */
+	memset(&tmf->se_cmd, 0, sizeof(tmf->se_cmd));
+	tmf->step_ok = false;	/* until LIO answers (an aborted TMR never does) */
+	if (target_submit_tmr(&tmf->se_cmd, nexus->se_sess, NULL, lun, NULL,
+			      tm_type, GFP_KERNEL, tag,
+			      TARGET_SCF_ACK_KREF) < 0)
+		goto reject;
+	return;
+
+reject:
+	tmf->response = VIRTIO_SCSI_S_FUNCTION_REJECTED;
+end:
+	vsng_tmf_mark_put(tmf);
+}
+
+static void vsng_tmf_step_work(struct vsng_work *work)
+{
+	struct vsng_tmf *tmf = container_of(work, struct vsng_tmf, step_work);
+	struct vsng_vq *vq = &tmf->svq->vq;
+
+	mutex_lock(&vq->mutex);
+	/* ABORT TASK SET's ABORT TASKs only help: their answer is not its. */
+	if (tmf->step_ok || tmf->subtype == VIRTIO_SCSI_T_TMF_ABORT_TASK_SET) {
+		vsng_tmf_step(tmf);
+	} else {
+		tmf->response = VIRTIO_SCSI_S_FUNCTION_REJECTED;
+		vsng_tmf_mark_put(tmf);
+	}
+	mutex_unlock(&vq->mutex);
+}
+
+/* QUERY TASK, QUERY TASK SET: our own table, no LIO. */
+static void vsng_tmf_query(struct vsng_vq *vq, struct vsng_chain *ch,
+			   struct vsng_tpg *tpg, u32 subtype, u16 lun, u64 tag)
+{
+	bool any = subtype == VIRTIO_SCSI_T_TMF_QUERY_TASK_SET;
+
+	vsng_tmf_answer(vq, ch,
+			vsng_tmf_task_present(vsng_to_svq(vq)->vs, tpg, lun,
+					      any, tag) ?
+			VIRTIO_SCSI_S_FUNCTION_SUCCEEDED :
+			VSNG_S_FUNCTION_COMPLETE);
 }
 
 static void vsng_tmf_handle(struct vsng_vq *vq, struct vsng_chain *ch,
@@ -164,10 +416,12 @@ static void vsng_tmf_handle(struct vsng_vq *vq, struct vsng_chain *ch,
 			    const struct virtio_scsi_ctrl_tmf_req *req)
 {
 	u32 subtype = vsng_v32_to_cpu(vq, req->subtype);
+	u64 tag = vsng_v64_to_cpu(vq, req->tag);
+	u16 lun = vsng_lun_decode(req->lun);
 	struct vsng_svq *svq = vsng_to_svq(vq);
 	struct vsng_nexus *nexus;
 	struct vsng_tmf *tmf;
-	unsigned char tm_type;
+	unsigned char tm_type = 0;
 
 	switch (subtype) {
 	case VIRTIO_SCSI_T_TMF_LOGICAL_UNIT_RESET:
@@ -176,7 +430,15 @@ static void vsng_tmf_handle(struct vsng_vq *vq, struct vsng_chain *ch,
 	case VIRTIO_SCSI_T_TMF_ABORT_TASK:
 		tm_type = TMR_ABORT_TASK;
 		break;
+	case VIRTIO_SCSI_T_TMF_ABORT_TASK_SET:
+	case VIRTIO_SCSI_T_TMF_I_T_NEXUS_RESET:
+		break;
+	case VIRTIO_SCSI_T_TMF_QUERY_TASK:
+	case VIRTIO_SCSI_T_TMF_QUERY_TASK_SET:
+		vsng_tmf_query(vq, ch, tpg, subtype, lun, tag);
+		return;
 	default:
+		/* CLEAR ACA, CLEAR TASK SET and unknown subtypes. */
 		goto reject;
 	}
 
@@ -195,9 +457,13 @@ static void vsng_tmf_handle(struct vsng_vq *vq, struct vsng_chain *ch,
 	}
 	vsng_work_init(&tmf->hop_work, vsng_tmf_hop_work);
 	vsng_work_init(&tmf->resp_work, vsng_tmf_resp_work);
+	vsng_work_init(&tmf->step_work, vsng_tmf_step_work);
 	tmf->svq = svq;
+	tmf->tpg = tpg;
+	tmf->lun = lun;
 	tmf->head = ch->head;
 	tmf->subtype = subtype;
+	tmf->scan_vq = VSNG_VQ_IO;
 	/* Until LIO answers (an aborted TMF never does). */
 	tmf->response = VIRTIO_SCSI_S_FUNCTION_REJECTED;
 	vsng_copy_resp_iov(tmf->in_iov, tmf->in_gpa, VSNG_INLINE_IOVS,
@@ -207,9 +473,17 @@ static void vsng_tmf_handle(struct vsng_vq *vq, struct vsng_chain *ch,
 			   &tmf->in_cnt);
 	vsng_inflight_get(svq);
 
-	if (target_submit_tmr(&tmf->se_cmd, nexus->se_sess, NULL,
-			      vsng_lun_decode(req->lun), NULL, tm_type,
-			      GFP_KERNEL, vsng_v64_to_cpu(vq, req->tag),
+	if (vsng_tmf_is_series(subtype)) {
+		atomic_set(&tmf->marks, 1);	/* the series' own */
+		if (subtype == VIRTIO_SCSI_T_TMF_ABORT_TASK_SET) {
+			tmf->response = VSNG_S_FUNCTION_COMPLETE;
+			vsng_tmf_mark_set(tmf);
+		}
+		vsng_tmf_step(tmf);
+		return;
+	}
+	if (target_submit_tmr(&tmf->se_cmd, nexus->se_sess, NULL, lun, NULL,
+			      tm_type, GFP_KERNEL, tag,
 			      TARGET_SCF_ACK_KREF) < 0) {
 		vsng_tmf_free(tmf);
 		goto reject;
@@ -297,13 +571,13 @@ static int vsng_ctl_handle_req(struct vsng_vq *vq, struct vsng_chain *ch)
 	if (unlikely(lun[0] != 1))
 		goto bad_target;
 
+	tpg = READ_ONCE(tpgs[lun[1]]);
+	if (unlikely(!tpg))
+		goto bad_target;
 	if (!is_tmf) {
 		vsng_an_resp(vq, ch);
 		return 0;
 	}
-	tpg = READ_ONCE(tpgs[lun[1]]);
-	if (unlikely(!tpg))
-		goto bad_target;
 	vsng_tmf_handle(vq, ch, tpg, &req.tmf);
 	return 0;
 

@@ -57,6 +57,7 @@
 #include <linux/llist.h>
 #include <linux/ratelimit.h>
 #include <linux/scatterlist.h>
+#include <linux/seqlock.h>
 #include <linux/virtio_byteorder.h>
 #include <linux/virtio_scsi.h>
 #include <linux/wait.h>
@@ -147,6 +148,9 @@ struct vsng_tpg {
 	unsigned int coalesce_max;
 };
 
+/* vsng_cmd.lio_abort of a command LIO has and no TMF marked. */
+#define VSNG_IN_LIO		((struct vsng_tmf *)1UL)
+
 /* vsng_cmd.flags */
 #define VSNG_CMD_BOUNCE		BIT(0)	/* sgl holds bounce pages */
 #define VSNG_CMD_ABORTED	BIT(1)	/* LIO aborted it (aborted_task) */
@@ -157,6 +161,21 @@ struct vsng_cmd {
 	struct llist_node node;		/* svq->free or svq->completions */
 	u16 head;			/* descriptor head to complete */
 	u8 flags;
+	/*
+	 * The in-flight table: what the QUERY TMFs and ABORT TASK SET look
+	 * up (tmf.c).  lio_tpg/lun/tag are written only by the command's
+	 * owner when it hands the command to LIO, inside @lio_seq's write
+	 * section, and read locklessly by the control queue's worker, which
+	 * skips a slot whose section moved while it looked.  @lio_abort is
+	 * NULL while LIO does not have the command, VSNG_IN_LIO while it
+	 * does, and the ABORT TASK SET that marked it (cmpxchg from
+	 * VSNG_IN_LIO) until LIO's release takes it back to NULL (xchg).
+	 */
+	seqcount_t lio_seq;
+	u16 lio_lun;
+	u64 lio_tag;
+	struct vsng_tpg *lio_tpg;
+	struct vsng_tmf *lio_abort;
 	enum dma_data_direction dir;
 	u32 data_len;			/* data bytes, without PI */
 	u32 prot_len;			/* protection bytes */
@@ -196,12 +215,34 @@ struct vsng_cmd {
  * that a TMF is answered VIRTIO_SCSI_S_BUSY at once (design.md).
  */
 #define VSNG_TMF_MAX_INFLIGHT	16
+/* The spec's VIRTIO_SCSI_S_FUNCTION_COMPLETE; Linux's header lacks it. */
+#define VSNG_S_FUNCTION_COMPLETE	VIRTIO_SCSI_S_OK
 #define VSNG_ABORT_BURST	10
 #define VSNG_ABORT_INTERVAL	(5 * HZ)
 
 struct vsng_tmf {
 	struct se_cmd se_cmd;
 	struct vsng_svq *svq;		/* the control queue */
+	struct vsng_tpg *tpg;		/* the nexus the TMF names */
+	u16 lun;
+	/*
+	 * ABORT TASK SET and I_T NEXUS RESET are a series of LIO TMRs on
+	 * se_cmd, one at a time (tmf.c): step_work on the control queue's
+	 * worker starts the next once LIO released the previous.  Only the
+	 * step in progress touches the fields below.
+	 */
+	struct vsng_work step_work;
+	unsigned int scan_vq;		/* ABORT TASK SET: next slot to look at */
+	unsigned int scan_slot;
+	u64 next_lun;			/* I_T NEXUS RESET: lowest LUN left */
+	bool luns_done;			/* I_T NEXUS RESET: past LUN U64_MAX */
+	bool step_ok;			/* LIO answered the step, and well */
+	/*
+	 * A series answers when this drops to 0: one for the series itself
+	 * (its last step drops it), one per command ABORT TASK SET marked
+	 * (LIO's release of the command drops it).
+	 */
+	atomic_t marks;
 	/*
 	 * After LIO released the TMF, hop_work visits the worker of every
 	 * request queue in turn (hop: the next vq index; only the hop chain
@@ -331,6 +372,15 @@ void vsng_cmd_release(struct vsng_cmd *cmd);
 void vsng_inflight_get(struct vsng_svq *svq);
 void vsng_inflight_put(struct vsng_svq *svq);
 void vsng_scsi_drain(struct vsng_scsi *vs);
+void vsng_cmd_lio_enter(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
+			u64 tag);
+struct vsng_tmf *vsng_cmd_lio_leave(struct vsng_cmd *cmd);
+bool vsng_cmd_lio_match(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
+			bool any_tag, u64 *tag);
+bool vsng_cmd_lio_mark(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
+		       struct vsng_tmf *tmf);
+bool vsng_cmd_lio_marked(struct vsng_cmd *cmd, struct vsng_tmf *tmf,
+			 u64 *tag);
 
 /* scsi.c */
 void vsng_scsi_handle_kick(struct vsng_work *work);
@@ -349,6 +399,7 @@ int vsng_write_resp(struct vsng_vq *vq, const struct iovec *iov,
 void vsng_ctl_handle_kick(struct vsng_work *work);
 void vsng_tmf_release(struct se_cmd *se_cmd);
 void vsng_tmf_queue_rsp(struct se_cmd *se_cmd);
+void vsng_tmf_mark_put(struct vsng_tmf *tmf);
 
 /* event.c */
 void vsng_evt_handle_kick(struct vsng_work *work);
