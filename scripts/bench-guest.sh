@@ -7,6 +7,8 @@
 #   scripts/bench-guest.sh target     target level: tools/vsng-load on
 #                                     /dev/vhost-scsi, no inner guest
 #   scripts/bench-guest.sh realguest  fio in a nested-KVM inner guest
+#   scripts/bench-guest.sh mem        kernel memory per device, ours and
+#                                     in-tree in the same boot (tools/vsng-mem)
 #
 # Environment:
 #   BENCH_OUT        results directory (default $VSNG_RESULTS/bench)
@@ -20,6 +22,9 @@
 #                    "NAME=VALUE ..." (coalesce_usecs=0, say)
 #   BENCH_DEV_ATTRS  target level: backstore attributes for every path
 #                    ("submit_type=2": LIO's queued submission, say)
+#   BENCH_MEM_CONFIGS  mem level: request queues x ring entries
+#                    (default 1x128,4x256,16x1024)
+#   BENCH_MEM_REPS   mem level: repetitions per configuration (5)
 #   BENCH_RESUME     1: real-guest level, keep every round/workload that
 #                    already has an ok result.json (bench.sh sets it when it
 #                    boots the level again after an outer-guest panic)
@@ -34,7 +39,7 @@ REPO=${VSNG_REPO:-$(cd "$(dirname "$0")/.." && pwd -P)}
 cd "$REPO" || exit 2
 . scripts/guest-lib.sh
 
-MODE=${1:?usage: bench-guest.sh target|realguest}
+MODE=${1:?usage: bench-guest.sh target|realguest|mem}
 OUT=${BENCH_OUT:-${VSNG_RESULTS:-/tmp}/bench}
 ROUNDS=${BENCH_ROUNDS:-3}
 RUNTIME=${BENCH_RUNTIME:-3}
@@ -463,8 +468,35 @@ realguest_level() {
 	dmesg >"$dir/dmesg.txt"
 }
 
+# ---------------------------------------------------------------------------
+# Memory level: what one device costs in kernel memory after SET_ENDPOINT
+# (tools/vsng-mem; method in its header and Documentation/performance.md)
+# ---------------------------------------------------------------------------
+mem_level() {
+	local dir=$OUT/mem rc
+	mkdir -p "$dir"
+	load_both || return 1
+	{
+		grep -E '^(MemTotal|MemFree|Slab|VmallocUsed):' /proc/meminfo
+		echo "worker_per_vq=$(cat /sys/module/vhost_scsi_ng/parameters/worker_per_vq 2>/dev/null)"
+		grep -h '^CONFIG_VMAP_STACK=' "/boot/config-$(uname -r)" 2>/dev/null
+		echo "kernel=$(uname -r)"
+	} >"$dir/guest.txt"
+	log "mem: configurations ${BENCH_MEM_CONFIGS:-1x128,4x256,16x1024}, ${BENCH_MEM_REPS:-5} repetitions"
+	timeout 1200 tools/vsng-mem --reps "${BENCH_MEM_REPS:-5}" \
+		--configs "${BENCH_MEM_CONFIGS:-1x128,4x256,16x1024}" \
+		--ours "$OURS_DEV,$OURS_FABRIC" --intree /dev/vhost-scsi,vhost \
+		--json "$dir/mem.json" >"$dir/mem.log" 2>&1
+	rc=$?
+	sed 's/^/bench:   | /' "$dir/mem.log"
+	unload_both
+	dmesg >"$dir/dmesg.txt"
+	return $rc
+}
+
 case "$MODE" in
 target) target_level ;;
 realguest) realguest_level ;;
-*) echo "usage: bench-guest.sh target|realguest" >&2; exit 2 ;;
+mem) mem_level ;;
+*) echo "usage: bench-guest.sh target|realguest|mem" >&2; exit 2 ;;
 esac

@@ -7,6 +7,7 @@ Raw input (written inside the test guest by scripts/bench-guest.sh):
   OUTDIR/vm-target/bench/target/r<R>-<path>-<backend>-<workload>.json
   OUTDIR/vm-realguest/bench/realguest/r<R>-<path>/{result.json,report,
       insns.txt,kvm.txt}
+  OUTDIR/vm-mem/bench/mem/mem.json (tools/vsng-mem; see bench_mem.py)
 Figures are medians over rounds with min-max; ratios are path / ours.
 """
 import glob
@@ -16,6 +17,8 @@ import re
 import statistics
 import subprocess
 import sys
+
+import bench_mem
 
 OUT = sys.argv[1]
 WL_ORDER = ["rr4k-qd32-2q", "rw4k-qd32", "rr4k-qd1", "seq64k-qd16",
@@ -246,6 +249,10 @@ if o:
         goal("real guest 4k randread QD32: IOPS ours / QEMU virtio-blk",
              f"{r:.2f}", ">= 1.00", r >= 1.0)
 
+mem = bench_mem.load(OUT)
+if mem:
+    bench_mem.goals(mem, goal)
+
 # ---- write summary.json ---------------------------------------------------
 summary = {
     "target": [{"backend": k[0], "workload": k[1], "path": k[2], **v}
@@ -254,6 +261,8 @@ summary = {
                   for k, v in sorted(rsum.items())],
     "goals": goals, "platform_retries": retries, "inner_boots": boots,
 }
+if mem:
+    summary["mem"] = bench_mem.summary(mem)
 json.dump(summary, open(f"{OUT}/summary.json", "w"), indent=1)
 
 # ---- Markdown -------------------------------------------------------------
@@ -337,6 +346,9 @@ if rsum:
     md.append(f"Platform retries (inner guest died without a verdict, "
               f"retried): {retries}\n")
 
+if mem:
+    md += bench_mem.markdown(mem)
+
 checks = []
 for f in sorted(glob.glob(f"{OUT}/vm-*/bench/*/plugin-check.txt")):
     checks.append(f"{os.path.basename(os.path.dirname(f))}: "
@@ -413,5 +425,8 @@ if rows:
     chart("realguest-insns", "Real guest: instructions per I/O (whole TCG "
           "machine)", "instructions / I/O", list(rows.items()), R_PATHS,
           "insns_per_io")
+
+if mem:
+    bench_mem.chart(mem, OUT)
 
 print(open(f"{OUT}/results.md").read())
