@@ -29,7 +29,8 @@
 # worker and with VHOST_NEW_WORKER per queue; null_blk memory_backed=0 and
 # brd) and "realguest" (fio in a nested-KVM inner guest: ours, in-tree,
 # in-tree worker_per_virtqueue=on, QEMU virtio-scsi-pci + iothread,
-# QEMU virtio-blk-pci + iothread; all on the same /dev/ram0).
+# QEMU virtio-blk-pci + iothread, each QEMU path with aio=native and with
+# aio=io_uring; every path on its own brd disk).
 # The paths alternate A B C D A B C D ... within the rounds.
 
 set -u
