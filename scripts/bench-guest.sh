@@ -7,6 +7,8 @@
 #   scripts/bench-guest.sh target     target level: tools/vsng-load on
 #                                     /dev/vhost-scsi, no inner guest
 #   scripts/bench-guest.sh realguest  fio in a nested-KVM inner guest
+#   scripts/bench-guest.sh mem        kernel memory per device, ours and
+#                                     in-tree in the same boot (tools/vsng-mem)
 #
 # Environment:
 #   BENCH_OUT        results directory (default $VSNG_RESULTS/bench)
@@ -20,6 +22,9 @@
 #                    "NAME=VALUE ..." (coalesce_usecs=0, say)
 #   BENCH_DEV_ATTRS  target level: backstore attributes for every path
 #                    ("submit_type=2": LIO's queued submission, say)
+#   BENCH_MEM_CONFIGS  mem level: request queues x ring entries
+#                    (default 1x128,4x256,16x1024)
+#   BENCH_MEM_REPS   mem level: repetitions per configuration (5)
 #   BENCH_RESUME     1: real-guest level, keep every round/workload that
 #                    already has an ok result.json (bench.sh sets it when it
 #                    boots the level again after an outer-guest panic)
@@ -34,7 +39,7 @@ REPO=${VSNG_REPO:-$(cd "$(dirname "$0")/.." && pwd -P)}
 cd "$REPO" || exit 2
 . scripts/guest-lib.sh
 
-MODE=${1:?usage: bench-guest.sh target|realguest}
+MODE=${1:?usage: bench-guest.sh target|realguest|mem}
 OUT=${BENCH_OUT:-${VSNG_RESULTS:-/tmp}/bench}
 ROUNDS=${BENCH_ROUNDS:-3}
 RUNTIME=${BENCH_RUNTIME:-3}
@@ -219,17 +224,22 @@ target_level() {
 # Real-guest level
 # ---------------------------------------------------------------------------
 # One inner boot per round and workload (short boots: long nested runs are
-# the flaky ones, see shared/notes/platform.md). Each boot has all five
+# the flaky ones, see shared/notes/platform.md). Each boot has all seven
 # paths at once, each on its own 256 MiB brd disk, 2 queues each:
 #   ours        vhost-scsi-pci vhostfd=<open /dev/vhost-scsi-ng>  ram0 (T1)
 #   intree      vhost-scsi-pci on the in-tree /dev/vhost-scsi      ram1 (T2)
 #   intree-wpv  the same with worker_per_virtqueue=on              ram2 (T3)
 #   qemu-scsi   virtio-scsi-pci + iothread, scsi-hd cache=none,aio=native
 #                                                                  ram3 (T4)
-#   qemu-blk    virtio-blk-pci + iothread, cache=none,aio=native   ram4 (vda)
-# and runs the workload on each path in turn (A B C D E); the order rotates
-# by one path every round.
-RG_ALL="ours intree intree-wpv qemu-scsi qemu-blk"
+#   qemu-blk    virtio-blk-pci + iothread, cache=none,aio=native   ram4
+#                                                   (vd*, serial vsngblk4)
+#   qemu-scsi-uring  virtio-scsi-pci + iothread, scsi-hd
+#               cache=none,aio=io_uring                            ram5 (T5)
+#   qemu-blk-uring   virtio-blk-pci + iothread, cache=none,aio=io_uring
+#                                             ram6 (vd*, serial vsngblk6)
+# and runs the workload on each path in turn (A B C D ...); the order
+# rotates by one path every round.
+RG_ALL="ours intree intree-wpv qemu-scsi qemu-blk qemu-scsi-uring qemu-blk-uring"
 RG_WWPN_OURS=naa.5001405bbe000001
 RG_WWPN_IT=naa.5001405bbe000002
 RG_WWPN_WPV=naa.5001405bbe000003
@@ -238,7 +248,7 @@ RG_WWPN_WPV=naa.5001405bbe000003
 # markers and by BENCH-BEGIN/END lines that the outer side's watcher turns
 # into KVM counter samples (a quiet gap on each side lets the sample land
 # outside the measured window).
-make_inner_test() {	# FILE WORKLOAD "path:disk ..." (disk = scsi:T or blk)
+make_inner_test() {	# FILE WORKLOAD "path:disk ..." (disk = scsi:T or blk:SERIAL)
 	local f=$1 w=$2 specs=$3 spec mark_b64 blk_b64 pi=0
 	mark_b64=$(gzip -9c tools/vsng-mark | base64 -w0)
 	blk_b64=$(xz -dc "$(find /lib/modules/"$(uname -r)"/kernel -name 'virtio_blk.ko*' | head -n1)" | gzip -9c | base64 -w0)
@@ -246,15 +256,16 @@ make_inner_test() {	# FILE WORKLOAD "path:disk ..." (disk = scsi:T or blk)
 		echo 'echo "'"$mark_b64"'" | base64 -d | gunzip >/tmp/vsng-mark; chmod +x /tmp/vsng-mark'
 		echo 'echo "'"$blk_b64"'" | base64 -d | gunzip >/tmp/vblk.ko; insmod /tmp/vblk.ko'
 		cat <<'INNER'
-find_disk() {	# scsi:T | blk
+find_disk() {	# scsi:T | blk:SERIAL
 	case "$1" in
 	scsi:*)
 		for _b in /sys/bus/scsi/devices/*:0:${1#scsi:}:0/block/*; do
 			[ -d "$_b" ] && { echo "${_b##*/}"; return 0; }
 		done ;;
-	blk)
+	blk:*)
 		for _b in /sys/block/vd*; do
-			[ -d "$_b" ] && { echo "${_b##*/}"; return 0; }
+			[ "$(cat "$_b/serial" 2>/dev/null)" = "${1#blk:}" ] &&
+				{ echo "${_b##*/}"; return 0; }
 		done ;;
 	esac
 	return 1
@@ -312,6 +323,9 @@ INNER
 			echo "bench_one ${spec%%:*} \$D$pi $w $((100 + 2 * pi)) $(wl_fio_args "$w")"
 			pi=$((pi + 1))
 		done
+		# let the last REPORT line reach the console before the power-off
+		# message (seen cut by "sysrq: Power Off" under host load)
+		echo 'sleep 1'
 		echo '[ $fails = 0 ] || { echo "FAIL-REASON: $fails fio runs failed"; exit 1; }'
 	} >"$f"
 }
@@ -362,8 +376,17 @@ rg_dev() {
 		   SPEC=qemu-scsi:scsi:4 ;;
 	qemu-blk) QARGS+=(-object iothread,id=io1
 			  -drive if=none,id=d4,file=/dev/ram4,format=raw,cache=none,aio=native
-			  -device virtio-blk-pci,drive=d4,iothread=io1,num-queues=2)
-		  SPEC=qemu-blk:blk ;;
+			  -device virtio-blk-pci,drive=d4,iothread=io1,num-queues=2,serial=vsngblk4)
+		  SPEC=qemu-blk:blk:vsngblk4 ;;
+	qemu-scsi-uring) QARGS+=(-object iothread,id=io2
+			 -drive if=none,id=d5,file=/dev/ram5,format=raw,cache=none,aio=io_uring
+			 -device virtio-scsi-pci,id=vs1,iothread=io2,num_queues=2
+			 -device scsi-hd,drive=d5,bus=vs1.0,scsi-id=5,lun=0)
+		 SPEC=qemu-scsi-uring:scsi:5 ;;
+	qemu-blk-uring) QARGS+=(-object iothread,id=io3
+			-drive if=none,id=d6,file=/dev/ram6,format=raw,cache=none,aio=io_uring
+			-device virtio-blk-pci,drive=d6,iothread=io3,num-queues=2,serial=vsngblk6)
+		SPEC=qemu-blk-uring:blk:vsngblk6 ;;
 	esac
 }
 
@@ -374,8 +397,8 @@ realguest_level() {
 	load_both || return 1
 	idle_setup "$dir/cpuidle.txt"
 	plugin_check "$dir/plugin-check.txt"
-	/sbin/modprobe brd rd_nr=5 rd_size=262144 || { log "brd failed"; return 1; }
-	for b in 0 1 2 3 4; do
+	/sbin/modprobe brd rd_nr=7 rd_size=262144 || { log "brd failed"; return 1; }
+	for b in 0 1 2 3 4 5 6; do
 		dd if=/dev/zero of=/dev/ram$b bs=1M count=256 oflag=direct 2>/dev/null
 	done
 	lio_clear
@@ -463,8 +486,35 @@ realguest_level() {
 	dmesg >"$dir/dmesg.txt"
 }
 
+# ---------------------------------------------------------------------------
+# Memory level: what one device costs in kernel memory after SET_ENDPOINT
+# (tools/vsng-mem; method in its header and Documentation/performance.md)
+# ---------------------------------------------------------------------------
+mem_level() {
+	local dir=$OUT/mem rc
+	mkdir -p "$dir"
+	load_both || return 1
+	{
+		grep -E '^(MemTotal|MemFree|Slab|VmallocUsed):' /proc/meminfo
+		echo "worker_per_vq=$(cat /sys/module/vhost_scsi_ng/parameters/worker_per_vq 2>/dev/null)"
+		grep -h '^CONFIG_VMAP_STACK=' "/boot/config-$(uname -r)" 2>/dev/null
+		echo "kernel=$(uname -r)"
+	} >"$dir/guest.txt"
+	log "mem: configurations ${BENCH_MEM_CONFIGS:-1x128,4x256,16x1024}, ${BENCH_MEM_REPS:-5} repetitions"
+	timeout 1200 tools/vsng-mem --reps "${BENCH_MEM_REPS:-5}" \
+		--configs "${BENCH_MEM_CONFIGS:-1x128,4x256,16x1024}" \
+		--ours "$OURS_DEV,$OURS_FABRIC" --intree /dev/vhost-scsi,vhost \
+		--json "$dir/mem.json" >"$dir/mem.log" 2>&1
+	rc=$?
+	sed 's/^/bench:   | /' "$dir/mem.log"
+	unload_both
+	dmesg >"$dir/dmesg.txt"
+	return $rc
+}
+
 case "$MODE" in
 target) target_level ;;
 realguest) realguest_level ;;
-*) echo "usage: bench-guest.sh target|realguest" >&2; exit 2 ;;
+mem) mem_level ;;
+*) echo "usage: bench-guest.sh target|realguest|mem" >&2; exit 2 ;;
 esac

@@ -7,6 +7,7 @@ Raw input (written inside the test guest by scripts/bench-guest.sh):
   OUTDIR/vm-target/bench/target/r<R>-<path>-<backend>-<workload>.json
   OUTDIR/vm-realguest/bench/realguest/r<R>-<path>/{result.json,report,
       insns.txt,kvm.txt}
+  OUTDIR/vm-mem/bench/mem/mem.json (tools/vsng-mem; see bench_mem.py)
 Figures are medians over rounds with min-max; ratios are path / ours.
 """
 import glob
@@ -16,6 +17,8 @@ import re
 import statistics
 import subprocess
 import sys
+
+import bench_mem
 
 OUT = sys.argv[1]
 WL_ORDER = ["rr4k-qd32-2q", "rw4k-qd32", "rr4k-qd1", "seq64k-qd16",
@@ -28,7 +31,9 @@ WL_DESC = {
     "rrw4k-7030-qd32": "4k randrw 70/30 QD32",
 }
 T_PATHS = ["ours-pq", "ours-shared", "intree", "intree-nw"]
-R_PATHS = ["ours", "intree", "intree-wpv", "qemu-scsi", "qemu-blk"]
+R_PATHS = ["ours", "intree", "intree-wpv", "qemu-scsi", "qemu-blk",
+           "qemu-scsi-uring", "qemu-blk-uring"]
+R_PEERS = R_PATHS[1:]
 P_DESC = {
     "ours-pq": "ours, worker per queue",
     "ours-shared": "ours, one shared worker",
@@ -36,8 +41,10 @@ P_DESC = {
     "intree-nw": "in-tree, VHOST_NEW_WORKER per queue",
     "ours": "ours (vhost-scsi-pci)",
     "intree-wpv": "in-tree, worker_per_virtqueue=on",
-    "qemu-scsi": "QEMU virtio-scsi-pci + iothread",
-    "qemu-blk": "QEMU virtio-blk-pci + iothread",
+    "qemu-scsi": "QEMU virtio-scsi-pci + iothread, aio=native",
+    "qemu-blk": "QEMU virtio-blk-pci + iothread, aio=native",
+    "qemu-scsi-uring": "QEMU virtio-scsi-pci + iothread, aio=io_uring",
+    "qemu-blk-uring": "QEMU virtio-blk-pci + iothread, aio=io_uring",
 }
 
 
@@ -157,7 +164,9 @@ for d in sorted(glob.glob(f"{OUT}/vm-realguest/bench/realguest/r*-*")):
              max(v.get("secs", 1), 1e-3),
              "lat_mean_us": v.get("lat_mean"), "lat_p50_us": v.get("p50"),
              "lat_p99_us": v.get("p99"), "lat_p999_us": v.get("p999"),
-             "inner_irqs_per_io": v.get("virq", 0) / ios}
+             # a REPORT line cut short on the console has no virq
+             "inner_irqs_per_io": (v["virq"] / ios if "virq" in v
+                                   else None)}
         a, b = ins.get(key, (0, 0))
         r["insns_per_io"] = (b - a) / ios if a and b > a else None
         k = kvm.get(key, {})
@@ -246,6 +255,33 @@ if o:
         goal("real guest 4k randread QD32: IOPS ours / QEMU virtio-blk",
              f"{r:.2f}", ">= 1.00", r >= 1.0)
 
+
+def best_peer(w, m, higher=True):
+    """(path, summary) of the peer with the best median of metric m."""
+    peers = [(p, rget(w, p, m)) for p in R_PEERS if rget(w, p, m)]
+    if not peers:
+        return None, None
+    pick = max if higher else min
+    return pick(peers, key=lambda x: x[1]["median"])
+
+
+if o:
+    bp, b = best_peer(w, "iops")
+    if b:
+        r = o["median"] / b["median"]
+        goal(f"real guest 4k randread QD32: IOPS ours / best peer ({bp})",
+             f"{r:.2f}", ">= 1.30", r >= 1.3)
+o = rget("rr4k-qd1", "ours", "lat_mean_us")
+bp, b = best_peer("rr4k-qd1", "lat_mean_us", higher=False)
+if o and b:
+    r = o["median"] / b["median"]
+    goal(f"real guest 4k randread QD1: mean latency ours / best peer ({bp})",
+         f"{r:.2f}", "<= 1.00", r <= 1.0)
+
+mem = bench_mem.load(OUT)
+if mem:
+    bench_mem.goals(mem, goal)
+
 # ---- write summary.json ---------------------------------------------------
 summary = {
     "target": [{"backend": k[0], "workload": k[1], "path": k[2], **v}
@@ -254,6 +290,8 @@ summary = {
                   for k, v in sorted(rsum.items())],
     "goals": goals, "platform_retries": retries, "inner_boots": boots,
 }
+if mem:
+    summary["mem"] = bench_mem.summary(mem)
 json.dump(summary, open(f"{OUT}/summary.json", "w"), indent=1)
 
 # ---- Markdown -------------------------------------------------------------
@@ -334,8 +372,35 @@ if rsum:
                 f"{fmt(e['kvm_exits_per_io'], 2)} | "
                 f"{fmt(e['kvm_irq_injections_per_io'], 3)} |")
     md.append("")
+    md.append("### Real guest: ours against the best peer\n")
+    md.append("Per workload and figure, the best of the other paths (in-tree "
+              "and QEMU's, aio=native and io_uring) and ours / that best "
+              "(IOPS: > 1 means ours is faster; the others: < 1 means ours "
+              "is lower).\n")
+    cols = [("IOPS", "iops", True, 0), ("insns/IO", "insns_per_io", False, 0),
+            ("lat mean us", "lat_mean_us", False, 0),
+            ("KVM exits/IO", "kvm_exits_per_io", False, 2),
+            ("inner irqs/IO", "inner_irqs_per_io", False, 3)]
+    md.append("| workload | " + " | ".join(
+        f"best peer {c[0]} | ours / best" for c in cols) + " |")
+    md.append("|---|" + "---|---|" * len(cols))
+    for w in WL_ORDER:
+        if not rsum.get((w, "ours")):
+            continue
+        cells = []
+        for _, m, hi, nd in cols:
+            bp, b = best_peer(w, m, hi)
+            o = rget(w, "ours", m)
+            cells.append("-" if not b else
+                          f"{bp} {b['median']:,.{nd}f}")
+            cells.append(rfmt(ratio(o, b)))
+        md.append(f"| {WL_DESC.get(w, w)} | " + " | ".join(cells) + " |")
+    md.append("")
     md.append(f"Platform retries (inner guest died without a verdict, "
               f"retried): {retries}\n")
+
+if mem:
+    md += bench_mem.markdown(mem)
 
 checks = []
 for f in sorted(glob.glob(f"{OUT}/vm-*/bench/*/plugin-check.txt")):
@@ -413,5 +478,8 @@ if rows:
     chart("realguest-insns", "Real guest: instructions per I/O (whole TCG "
           "machine)", "instructions / I/O", list(rows.items()), R_PATHS,
           "insns_per_io")
+
+if mem:
+    bench_mem.chart(mem, OUT)
 
 print(open(f"{OUT}/results.md").read())

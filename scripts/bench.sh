@@ -8,29 +8,35 @@
 # per I/O are counted between markers.
 #
 #   scripts/bench.sh [--quick] [--rounds N] [--runtime S] [--out DIR]
-#                    [--levels "target realguest"]
+#                    [--levels "mem target realguest"]
 #   make bench          (full: 3 rounds, 5 workloads, all paths)
 #   make bench-quick    (1 round, 2 workloads, nullb only: a few minutes)
+#   make bench-mem      (the memory level alone: about 1.5 minutes)
 #
 # Output: DIR (default results/bench/<UTC date-time>, git-ignored) holds
 #   results.md      the Markdown tables (also printed at the end)
 #   summary.json    medians, min-max, goal checks
 #   *.png, *.dat    gnuplot charts: IOPS and instructions/IO per path
-#   vm-target/, vm-realguest/   raw JSON / logs / consoles of each level
+#   vm-mem/, vm-target/, vm-realguest/   raw JSON / logs / consoles of each level
 # results/bench/latest points to the newest run.
 #
-# Levels: "target" (tools/vsng-load straight on /dev/vhost-scsi: ours with
+# Levels: "mem" (tools/vsng-mem: kernel memory of one device after
+# SET_ENDPOINT, ours and in-tree in the same boot, for 1x128, 4x256 and
+# 16x1024 request queues x ring entries; BENCH_MEM_CONFIGS, BENCH_MEM_REPS,
+# guest RAM BENCH_MEM_MIB, default 4096: in-tree needs 2.6 GB at 16x1024),
+# "target" (tools/vsng-load straight on /dev/vhost-scsi: ours with
 # per-queue workers and with one shared worker, in-tree with its single
 # worker and with VHOST_NEW_WORKER per queue; null_blk memory_backed=0 and
 # brd) and "realguest" (fio in a nested-KVM inner guest: ours, in-tree,
 # in-tree worker_per_virtqueue=on, QEMU virtio-scsi-pci + iothread,
-# QEMU virtio-blk-pci + iothread; all on the same /dev/ram0).
+# QEMU virtio-blk-pci + iothread, each QEMU path with aio=native and with
+# aio=io_uring; every path on its own brd disk).
 # The paths alternate A B C D A B C D ... within the rounds.
 
 set -u
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd -P)
 cd "$REPO" || exit 2
-QUICK=0 ROUNDS= RUNTIME= OUT= LEVELS="target realguest"
+QUICK=0 ROUNDS= RUNTIME= OUT= LEVELS="mem target realguest"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1; shift ;;
@@ -47,6 +53,7 @@ if [ $QUICK = 1 ]; then
 	: "${ROUNDS:=1}" "${RUNTIME:=2}"
 	export BENCH_WORKLOADS=${BENCH_WORKLOADS:-"rr4k-qd32-2q rr4k-qd1"}
 	export BENCH_BACKENDS=${BENCH_BACKENDS:-nullb}
+	export BENCH_MEM_REPS=${BENCH_MEM_REPS:-3}
 else
 	: "${ROUNDS:=3}" "${RUNTIME:=3}"
 fi
@@ -79,7 +86,8 @@ esac
 
 # vm-run passes only VSNG_* through: hand the BENCH_* settings to env(1).
 BENV=(BENCH_ROUNDS="$ROUNDS" BENCH_RUNTIME="$RUNTIME")
-for v in BENCH_WORKLOADS BENCH_BACKENDS BENCH_PATHS BENCH_BRD_WORKLOADS BENCH_OURS_ATTRS BENCH_DEV_ATTRS; do
+for v in BENCH_WORKLOADS BENCH_BACKENDS BENCH_PATHS BENCH_BRD_WORKLOADS BENCH_OURS_ATTRS BENCH_DEV_ATTRS \
+	 BENCH_MEM_CONFIGS BENCH_MEM_REPS; do
 	[ -n "${!v:-}" ] && BENV+=("$v=${!v}")
 done
 
@@ -89,6 +97,15 @@ for level in $LEVELS; do
 	mkdir -p "$L"
 	nwl=$(echo ${BENCH_WORKLOADS:-a b c d e} | wc -w)
 	case $level in
+	mem)
+		echo "bench: level mem (timeout 1500s, ${BENCH_MEM_MIB:-4096} MiB), logs in $L"
+		t0=$SECONDS
+		scripts/vm-run --timeout 1500 --logdir "$L" --mem "${BENCH_MEM_MIB:-4096}" \
+			-- env BENCH_OUT="$L/bench" "${BENV[@]}" scripts/bench-guest.sh mem
+		lrc=$?
+		echo "bench: level mem exit $lrc in $((SECONDS - t0))s"
+		[ $lrc = 0 ] || rc=1
+		continue ;;
 	target) to=$((600 + ROUNDS * nwl * 150)) ;;
 	*) to=$((600 + ROUNDS * nwl * 300)) ;;
 	esac
