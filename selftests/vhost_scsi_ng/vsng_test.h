@@ -226,8 +226,8 @@ static inline long long vsng_kmsg_seq(int fd, const char *show)
 		if (sscanf(rec, "%*d,%lld", &s) == 1)
 			seq = s;
 		if (show && shown < 3 && strstr(rec, show)) {
-			ksft_print_msg("kmsg: %s", strchr(rec, ';') ?
-				       strchr(rec, ';') + 1 : rec);
+			printf("# kmsg: %s", strchr(rec, ';') ?
+			       strchr(rec, ';') + 1 : rec);
 			shown++;
 		}
 	}
