@@ -427,10 +427,10 @@ static int owner_main(int slot)
 
 /* ---- the parent: chaos ------------------------------------------------ */
 
-/* Wait at most HANG_MS for a child: false if it is stuck (in the kernel). */
-static bool reap(pid_t pid, int *st)
+/* Wait at most @ms for a child: false if it is stuck (in the kernel). */
+static bool reap(pid_t pid, int *st, int ms)
 {
-	uint64_t end = vsng_now_ms() + HANG_MS;
+	uint64_t end = vsng_now_ms() + ms;
 
 	while (waitpid(pid, st, WNOHANG) == 0) {
 		if (vsng_now_ms() > end)
@@ -563,7 +563,7 @@ TEST_F_TIMEOUT(soak, chaos, 7200)
 		case 3:
 			/* kill; every other time the nexus goes with it */
 			kill(pid[i], SIGKILL);
-			if (!reap(pid[i], &st)) {
+			if (!reap(pid[i], &st, HANG_MS)) {
 				TH_LOG("owner %d: not gone %d s after SIGKILL",
 				       i, HANG_MS / 1000);
 				hang = true;
@@ -605,13 +605,17 @@ TEST_F_TIMEOUT(soak, chaos, 7200)
 	usleep(500000);
 	sh->phase = 2;
 	for (i = 0; i < self->nown; i++) {
-		if (!reap(pid[i], &st)) {
+		/* longer than an owner's own 60 s wait for one answer */
+		if (!reap(pid[i], &st, 3 * HANG_MS)) {
 			TH_LOG("owner %d: no end to the final check", i);
 			kill(pid[i], SIGKILL);
 			failed_exits++;
 			continue;
 		}
 		if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+			/* 5: drain, 6: final read unanswered for 60 s,
+			 * 7: final read failing 5 times
+			 */
 			TH_LOG("owner %d ended with status %#x", i, st);
 			failed_exits++;
 		}
