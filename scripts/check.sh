@@ -65,8 +65,8 @@
 set -u
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd -P)
 cd "$REPO" || exit 2
-export KVER=${KVER:-$(make -s --no-print-directory -f - <<<'include Makefile
-print-kver: ; @echo $(KVER)' print-kver 2>/dev/null)}
+# The test guest's kernel (a plain "make module" may pick the running one).
+export KVER=${KVER:-$(scripts/kernel-paths.sh kver)}
 PHASES=${VSNG_CHECK_PHASES:-setup lint build harness runner fuzz selftests demo realguest}
 # ---- KERNEL=debug, part 1 of 2 (owned by the selftest helper) ----------------
 # make check KERNEL=debug: by default only setup, build and the "debug" phase
