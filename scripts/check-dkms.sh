@@ -7,17 +7,20 @@
 # the stock names load our module, targetcli and I/O work on top, removal
 # leaves nothing. Prints TAP; exit 0 when everything passed.
 #
-# Env: VSNG_RESULTS_DIR (logs; default results/dkms-<date>), VSNG_DKMS_TIMEOUT
-# (guest timeout, default 2400 s: the DKMS build under TCG takes most of it).
+# Env: VSNG_RESULTS_DIR (logs; default results/dkms-<date>),
+# VSNG_DKMS_GUEST_LOGDIR (the guest's, default $VSNG_RESULTS_DIR/guest),
+# VSNG_DKMS_TIMEOUT (guest timeout, default 2400 s: the DKMS build under TCG
+# takes most of it).
 set -u
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd -P)
 cd "$REPO" || exit 2
 export KVER=${KVER:-$(scripts/kernel-paths.sh kver)}
 RES=${VSNG_RESULTS_DIR:-$REPO/results/dkms-$(date -u +%Y%m%d-%H%M%S)}
-mkdir -p "$RES"
+GUEST=${VSNG_DKMS_GUEST_LOGDIR:-$RES/guest}
+mkdir -p "$RES" "$GUEST"
 
 # Into the guest's log directory, which the guest sees at the same path.
-if ! deb=$(scripts/mkdeb.sh "$RES/guest/deb" 2>"$RES/mkdeb.err" | tail -n 1) || [ ! -f "$deb" ]; then
+if ! deb=$(scripts/mkdeb.sh "$GUEST/deb" 2>"$RES/mkdeb.err" | tail -n 1) || [ ! -f "$deb" ]; then
 	echo "not ok 1 check-dkms: make deb failed"
 	sed 's/^/# /' "$RES/mkdeb.err"
 	exit 1
@@ -28,5 +31,5 @@ if [ ! -x selftests/vhost_scsi_ng/vsng_data ]; then
 	make -s selftests >"$RES/build-selftests.log" 2>&1 ||
 		{ echo "not ok 1 check-dkms: make selftests failed"; exit 1; }
 fi
-scripts/vm-run --logdir "$RES/guest" --timeout "${VSNG_DKMS_TIMEOUT:-2400}" \
+scripts/vm-run --logdir "$GUEST" --timeout "${VSNG_DKMS_TIMEOUT:-2400}" \
 	--env VSNG_DEB="$deb" -- bash scripts/dkms-guest-test.sh

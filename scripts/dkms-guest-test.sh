@@ -31,6 +31,7 @@ CFS=/sys/kernel/config/target
 WWPN=naa.5001405dd0000001
 MODPROBE=/sbin/modprobe
 T=/tmp/dkms-test
+export DEBIAN_FRONTEND=noninteractive
 PLAN=27
 
 n=0
