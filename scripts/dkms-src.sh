@@ -40,6 +40,8 @@ else
 	find "${FILES[@]}" -type f \( -name '*.[ch]' -o -name '*.sh' -o -name Kbuild -o -name Makefile \) \
 		! -name compat-autoconf.h ! -name '*.mod.c' -print0 2>/dev/null
 fi | tar --null -T - -cf - | tar -C "$DEST" -xf -
-[ -f "$DEST/Kbuild" ] && [ -f "$DEST/drivers/vhost-scsi-ng/main.c" ] || die "staging $DEST failed"
+if [ ! -f "$DEST/Kbuild" ] || [ ! -f "$DEST/drivers/vhost-scsi-ng/main.c" ]; then
+	die "staging $DEST failed"
+fi
 sed "s/#MODULE_VERSION#/$VERSION/" dkms.conf >"$DEST/dkms.conf"
 echo "$DEST"

@@ -37,9 +37,10 @@ mkdir -p "$src"
 		git ls-files -z -- debian dkms.conf modprobe.d scripts/dkms-src.sh \
 			Kbuild Makefile drivers include scripts/kprobe.sh scripts/kprobes.d scripts/kernel-paths.sh
 	else
-		find debian dkms.conf modprobe.d scripts/dkms-src.sh Kbuild Makefile drivers include \
-			scripts/kprobe.sh scripts/kernel-paths.sh $(ls -d scripts/kprobes.d 2>/dev/null) \
-			-type f ! -name '*.o' ! -name '*.cmd' ! -name '*.ko' ! -name '*.mod*' \
+		dirs=(debian dkms.conf modprobe.d scripts/dkms-src.sh Kbuild Makefile drivers include
+		      scripts/kprobe.sh scripts/kernel-paths.sh)
+		[ -d scripts/kprobes.d ] && dirs+=(scripts/kprobes.d)
+		find "${dirs[@]}" -type f ! -name '*.o' ! -name '*.cmd' ! -name '*.ko' ! -name '*.mod*' \
 			! -name compat-autoconf.h -print0
 	fi
 ) | tar -C "$REPO" --null -T - -cf - | tar -C "$src" -xf -
