@@ -102,7 +102,7 @@ dkms-uninstall:
 deb:
 	scripts/mkdeb.sh $(DEB_DIR)
 
-check-dkms: deb
+check-dkms: selftests
 	scripts/check-dkms.sh
 
 check-full:

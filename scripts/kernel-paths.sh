@@ -52,10 +52,10 @@ kp_kver() {
 	fi
 }
 
+# (KP_RELEASE and KP_LIBMOD stand in for uname -r and /lib/modules in tests.)
 kp_build_kver() {
-	local r
-	r=$(uname -r)
-	if [ -f "/lib/modules/$r/build/Makefile" ]; then
+	local r=${KP_RELEASE:-$(uname -r)}
+	if [ -f "${KP_LIBMOD:-/lib/modules}/$r/build/Makefile" ]; then
 		echo "$r"
 	else
 		kp_kver
@@ -68,8 +68,8 @@ kp_pick() { if [ -e "$1" ]; then echo "$1"; else echo "$2"; fi; }
 kp_kdir() {
 	local k=${1:-${KVER:-$(kp_kver)}}
 	if [ ! -e "$KP_CACHE/$k/usr/src/linux-headers-$k" ] && [ ! -e "/usr/src/linux-headers-$k" ] &&
-	   [ -f "/lib/modules/$k/build/Makefile" ]; then
-		echo "/lib/modules/$k/build"	# headers not from a Debian package
+	   [ -f "${KP_LIBMOD:-/lib/modules}/$k/build/Makefile" ]; then
+		echo "${KP_LIBMOD:-/lib/modules}/$k/build"	# headers not from a Debian package
 	else
 		kp_pick "$KP_CACHE/$k/usr/src/linux-headers-$k" "/usr/src/linux-headers-$k"
 	fi
