@@ -87,7 +87,7 @@ note <"$OUT/dpkg-install.log" | grep -iE 'build|sign|install|error' | head -n 12
 st=$(dkms status -m vhost-scsi-ng -v "$VER" -k "$K" 2>&1)
 echo "# dkms status: $st"
 check "dkms status: installed for the running kernel $K" grep -q ': installed' <<<"$st"
-ko=$(ls /lib/modules/"$K"/updates/dkms/vhost_scsi_ng.ko* 2>/dev/null | head -n1)
+ko=$(find /lib/modules/"$K"/updates/dkms -name 'vhost_scsi_ng.ko*' 2>/dev/null | head -n1)
 check "module in /lib/modules/$K/updates/dkms/ (${ko##*/})" test -n "$ko"
 vm=$(modinfo -F vermagic "${ko:-/nonexistent}" 2>/dev/null | cut -d' ' -f1)
 check "module built for $K (vermagic '$vm')" test "$vm" = "$K"
@@ -143,6 +143,7 @@ check "target module unloaded" eval '! loaded vhost_scsi_ng'
 echo '# in-tree vhost_scsi' >/etc/modprobe.d/vhost-scsi-ng.conf
 r=$($MODPROBE -n -v vhost_scsi 2>&1)
 echo "$r" | note
+# shellcheck disable=SC2016 # expanded by eval
 check "switched back: modprobe -n -v vhost_scsi would insmod the in-tree vhost_scsi.ko" \
 	eval 'grep -q "^insmod .*/kernel/drivers/vhost/vhost_scsi\.ko" <<<"$r"'
 $MODPROBE vhost_scsi 2>&1 | note
@@ -167,7 +168,7 @@ check "nothing left behind: /usr/src, modprobe.d, /lib/modules/$K, /var/lib/dkms
 check "modules.dep has no vhost_scsi_ng" eval "! grep -q vhost_scsi_ng /lib/modules/$K/modules.dep"
 r=$($MODPROBE -R tcm_vhost 2>&1)
 check "tcm_vhost resolves to the in-tree vhost_scsi again (got '$r')" test "$r" = vhost_scsi
-ls /var/lib/dkms/mok.* 2>/dev/null | note
+find /var/lib/dkms -maxdepth 1 -name 'mok.*' | sed 's/$/ (DKMS'"'"'s signing key, kept)/' | note
 
 dmesg >"$OUT/dmesg.txt" 2>/dev/null
 bad=$(grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace' "$OUT/dmesg.txt" | head -n 5)
