@@ -26,7 +26,7 @@
 #              it exists)
 #   dkms       make check-full only (VSNG_CHECK_FULL=1): scripts/check-dkms.sh,
 #              the Debian package installed in a guest, DKMS building our
-#              module under TCG (about 20 minutes), stock names, removal
+#              module under TCG (25-35 minutes measured), stock names, removal
 # Every phase prints TAP; this script counts all "ok"/"not ok" lines
 # ("# SKIP" = skipped), adds a failure for a phase that exits non-zero
 # without a failing TAP line or prints none, keeps all logs under
