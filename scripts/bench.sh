@@ -36,6 +36,8 @@
 set -u
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd -P)
 cd "$REPO" || exit 2
+# Build for the test guest's kernel (a plain "make module" may pick the running one).
+export KVER=${KVER:-$(scripts/kernel-paths.sh kver)}
 QUICK=0 ROUNDS= RUNTIME= OUT= LEVELS="mem target realguest"
 while [ $# -gt 0 ]; do
 	case "$1" in

@@ -23,6 +23,8 @@
 set -u
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd -P)
 cd "$REPO" || exit 2
+# Build for the test guest's kernel (a plain "make module" may pick the running one).
+export KVER=${KVER:-$(scripts/kernel-paths.sh kver)}
 TARGET=${TARGET:-ours}
 WWPN=naa.5001405de0000001
 SIZE_MB=64

@@ -15,7 +15,10 @@
 # comes first, so that the host and the test guest, which sees the host's
 # root, get the same answers.
 #
-# Usage: kernel-paths.sh kver             the 6.12 release to use
+# Usage: kernel-paths.sh kver             the 6.12 release to use (test guest)
+#        kernel-paths.sh build-kver       the release a plain "make module"
+#                                         builds for: the running kernel when
+#                                         its headers are installed, else kver
 #        kernel-paths.sh kdir [KVER]      its headers (make -C KDIR M=...)
 #        kernel-paths.sh image [KVER]     its bzImage
 #        kernel-paths.sh moddir [KVER]    its modules
@@ -49,12 +52,27 @@ kp_kver() {
 	fi
 }
 
+# (KP_RELEASE and KP_LIBMOD stand in for uname -r and /lib/modules in tests.)
+kp_build_kver() {
+	local r=${KP_RELEASE:-$(uname -r)}
+	if [ -f "${KP_LIBMOD:-/lib/modules}/$r/build/Makefile" ]; then
+		echo "$r"
+	else
+		kp_kver
+	fi
+}
+
 # kp_pick CACHED INSTALLED: the cached path if it is there
 kp_pick() { if [ -e "$1" ]; then echo "$1"; else echo "$2"; fi; }
 
 kp_kdir() {
 	local k=${1:-${KVER:-$(kp_kver)}}
-	kp_pick "$KP_CACHE/$k/usr/src/linux-headers-$k" "/usr/src/linux-headers-$k"
+	if [ ! -e "$KP_CACHE/$k/usr/src/linux-headers-$k" ] && [ ! -e "/usr/src/linux-headers-$k" ] &&
+	   [ -f "${KP_LIBMOD:-/lib/modules}/$k/build/Makefile" ]; then
+		echo "${KP_LIBMOD:-/lib/modules}/$k/build"	# headers not from a Debian package
+	else
+		kp_pick "$KP_CACHE/$k/usr/src/linux-headers-$k" "/usr/src/linux-headers-$k"
+	fi
 }
 
 kp_image() {
@@ -71,8 +89,8 @@ kp_busybox() { kp_pick "$KP_TOP/busybox/bin/busybox" /bin/busybox; }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	case "${1:-}" in
-	kver|busybox) "kp_$1" ;;
+	kver|build-kver|busybox) "kp_${1/-/_}" ;;
 	kdir|image|moddir) "kp_$1" "${2:-}" ;;
-	*) echo "usage: kernel-paths.sh kver|kdir|image|moddir|busybox [KVER]" >&2; exit 2 ;;
+	*) echo "usage: kernel-paths.sh kver|build-kver|kdir|image|moddir|busybox [KVER]" >&2; exit 2 ;;
 	esac
 fi

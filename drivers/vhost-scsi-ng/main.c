@@ -376,5 +376,6 @@ module_init(vsng_init);
 module_exit(vsng_exit);
 
 MODULE_DESCRIPTION("vhost-scsi-ng: vhost SCSI target (LIO fabric) with per-queue workers");
+MODULE_VERSION(VSNG_VERSION);
 MODULE_ALIAS("tcm_vhost");
 MODULE_LICENSE("GPL");
