@@ -7,12 +7,14 @@
 # local socket, the source is told "migrate" on its monitor, and QEMU stops
 # the source's device (CLEAR_ENDPOINT) before the destination starts its
 # own (SET_ENDPOINT), as on two hosts with shared storage.
-# The inner guest writes 16 MiB of known data, then, during each migration,
-# drops its page cache and reads the 16 MiB through it over and over. After
-# each migration it checks the data as it is in its page cache now (pages
-# the device wrote after QEMU had copied them, and that were not logged,
-# arrive stale) and on disk (O_DIRECT). QEMU's "info migrate" times go to
-# the log and to migrate-times.txt.
+# The inner guest writes 6 regions of 8 MiB of random data, then, during
+# each migration, loops over them: drop the page cache, read a region
+# through it (the device writes the cache pages), hash the cached copy. A round that reads on the source
+# and hashes on the destination sees pages the device wrote after QEMU
+# had copied them, and that were not logged, stale. After each migration
+# the count of stale rounds must be 0, and every region read through the
+# page cache, and region 0 read with O_DIRECT, equal to what was written.
+# QEMU's "info migrate" times go to the log and to migrate-times.txt.
 . "$(dirname "$0")/lib.sh"
 rg_begin migrate
 
@@ -27,28 +29,49 @@ T=$RG_WORK/migrate.test.sh
 rg_write_test "$T" <<INNER
 wait_disk 1 0 20; d=\$(disk 1 0)
 check "sees the disk at target 1 LUN 0 (\$d)" [ -n "\$d" ]
-head -c 16777216 /dev/urandom >/tmp/pat
-dd if=/tmp/pat of=/dev/\$d bs=1M oflag=direct conv=fsync 2>/dev/null
-want=\$(sha256sum </tmp/pat | cut -d' ' -f1)
+# R regions of 8 MiB, each its own random data: a page cache page that
+# the next round reuses for another region gets other data, so a stale
+# one does not match by chance.
+R=6
+r=0
+while [ \$r -lt \$R ]; do
+	head -c 8388608 /dev/urandom >/tmp/pat
+	dd if=/tmp/pat of=/dev/\$d bs=1M seek=\$((r * 8)) oflag=direct conv=fsync 2>/dev/null
+	sha256sum </tmp/pat | cut -d' ' -f1 >/tmp/want.\$r
+	r=\$((r + 1))
+done
 rm -f /tmp/pat
+# rd R: the hash of region R's 8 MiB read through the page cache.
+rd() { dd if=/dev/\$d bs=64k skip=\$((\$1 * 128)) count=128 2>/dev/null | sha256sum | cut -d' ' -f1; }
 k=1
 while [ \$k -le $N ]; do
-	rm -f /tmp/stop
+	rm -f /tmp/stop /tmp/stale /tmp/rounds
 	(
+		i=0
 		while [ ! -f /tmp/stop ]; do
+			r=\$((i % R))
 			echo 1 >/proc/sys/vm/drop_caches
-			dd if=/dev/\$d of=/dev/null bs=64k count=256 2>/dev/null
-			sleep 0.5
+			dd if=/dev/\$d of=/dev/null bs=64k skip=\$((r * 128)) count=128 2>/dev/null
+			[ "\$(rd \$r)" = "\$(cat /tmp/want.\$r)" ] || echo x >>/tmp/stale
+			echo x >>/tmp/rounds
+			i=\$((i + 1))
 		done
 	) &
 	echo "VSNG-MIG-READY \$k"
 	ctl_wait "migrated \$k" 300 || break
 	touch /tmp/stop
 	wait
-	got=\$(dd if=/dev/\$d bs=64k count=256 2>/dev/null | sha256sum | cut -d' ' -f1)
-	check "migration \$k: 16 MiB in the page cache equal to what was written" [ "\$got" = "\$want" ]
-	got=\$(dd if=/dev/\$d bs=1M count=16 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)
-	check "migration \$k: 16 MiB on disk (O_DIRECT) equal" [ "\$got" = "\$want" ]
+	n=\$(cat /tmp/rounds 2>/dev/null | wc -l); bad=\$(cat /tmp/stale 2>/dev/null | wc -l)
+	check "migration \$k: \$bad of \$n read-then-check rounds saw stale page-cache data" [ "\$bad" = 0 ]
+	ok=0
+	r=0
+	while [ \$r -lt \$R ]; do
+		[ "\$(rd \$r)" = "\$(cat /tmp/want.\$r)" ] && ok=\$((ok + 1))
+		r=\$((r + 1))
+	done
+	check "migration \$k: \$ok of \$R regions equal through the page cache" [ \$ok = \$R ]
+	got=\$(dd if=/dev/\$d bs=1M count=8 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)
+	check "migration \$k: region 0 on disk (O_DIRECT) equal" [ "\$got" = "\$(cat /tmp/want.0)" ]
 	echo "VSNG-MIG-CHECKED \$k"
 	k=\$((k + 1))
 done
