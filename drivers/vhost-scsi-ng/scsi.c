@@ -716,6 +716,31 @@ static int vsng_bounce_copy_back(struct vsng_cmd *cmd, u32 len)
 	return 0;
 }
 
+/*
+ * Bytes at the start of a READ's in-area (response, protection, data)
+ * the device may have written, for the dirty log.  A bounced READ wrote
+ * what was copied back.  Into pinned pages LIO's backend wrote at most the
+ * transfer it ran (data_length, cut to the CDB's on an underflow), and
+ * nothing if the command never reached the backend: CMD_T_SENT is clear
+ * when LIO refused the CDB, or when execution failed or never started.
+ * Never less than was written: a page missed is a stale page on a
+ * migration destination; a page too many only costs a copy.
+ */
+static size_t vsng_data_in_written(const struct vsng_cmd *cmd)
+{
+	const struct se_cmd *se_cmd = &cmd->se_cmd;
+	bool sent = READ_ONCE(se_cmd->transport_state) & CMD_T_SENT;
+	size_t len = 0;
+
+	if (cmd->flags & VSNG_CMD_BOUNCE)
+		len = vsng_data_in_produced(cmd);
+	else if (sent)
+		len = min(cmd->data_len, se_cmd->data_length);
+	if (len || sent)
+		len += cmd->prot_len;
+	return min(len + sizeof(struct virtio_scsi_cmd_resp), cmd->in_len);
+}
+
 /* Worker, vq->mutex held: answer one finished command. */
 static void vsng_scsi_send_cmd_resp(struct vsng_vq *vq, struct vsng_cmd *cmd)
 {
@@ -744,7 +769,7 @@ static void vsng_scsi_send_cmd_resp(struct vsng_vq *vq, struct vsng_cmd *cmd)
 	/* Data-in went to guest pages too: log them for migration. */
 	if (cmd->dir == DMA_FROM_DEVICE)
 		vsng_vq_log_write(vq, cmd->in_iov, cmd->in_gpa, cmd->in_cnt,
-				  cmd->in_len);
+				  vsng_data_in_written(cmd));
 	vsng_vq_add_used(vq, cmd->head, 0);
 	trace_vsng_complete(cmd->svq->vq.index, cmd->head, rsp.status,
 			    se_cmd->residual_count);

@@ -313,12 +313,60 @@ bool vsng_guard_ok(const void *buf, size_t size, size_t guard)
 
 /* --- virtqueues -------------------------------------------------------- */
 
+/*
+ * Give the device queue @vq as the driver has it: size, @base (the next
+ * avail index the device takes), ring addresses (VHOST_VRING_F_LOG if
+ * vq->log, the used ring's guest-physical address as log_guest_addr) and
+ * the three eventfds.
+ */
+static int vq_program(struct vsng_dev *d, struct vsng_vq *vq, uint16_t base)
+{
+	struct vhost_vring_state s = { .index = vq->index };
+	struct vhost_vring_file f = { .index = vq->index };
+	int err;
+
+	s.num = vq->num;
+	err = vsng_ioctl(d, VHOST_SET_VRING_NUM, &s);
+	if (err)
+		return err;
+	s.num = base;
+	err = vsng_ioctl(d, VHOST_SET_VRING_BASE, &s);
+	if (err)
+		return err;
+	err = vsng_vq_set_log(vq, vq->log);
+	if (err)
+		return err;
+	f.fd = vq->kick_fd;
+	err = vsng_ioctl(d, VHOST_SET_VRING_KICK, &f);
+	if (err)
+		return err;
+	f.fd = vq->call_fd;
+	err = vsng_ioctl(d, VHOST_SET_VRING_CALL, &f);
+	if (err)
+		return err;
+	f.fd = vq->err_fd;
+	return vsng_ioctl(d, VHOST_SET_VRING_ERR, &f);
+}
+
+int vsng_vq_set_log(struct vsng_vq *vq, bool on)
+{
+	struct vhost_vring_addr a = { .index = vq->index };
+	int err;
+
+	a.desc_user_addr = (uintptr_t)vq->desc;
+	a.avail_user_addr = (uintptr_t)vq->avail;
+	a.used_user_addr = (uintptr_t)vq->used;
+	a.log_guest_addr = vsng_gpa(vq->dev, vq->used);
+	a.flags = on ? 1U << VHOST_VRING_F_LOG : 0;
+	err = vsng_ioctl(vq->dev, VHOST_SET_VRING_ADDR, &a);
+	if (!err)
+		vq->log = on;
+	return err;
+}
+
 int vsng_vq_setup(struct vsng_dev *d, unsigned int index, unsigned int num)
 {
 	struct vsng_vq *vq = &d->vq[index];
-	struct vhost_vring_state s = { .index = index };
-	struct vhost_vring_addr a = { .index = index };
-	struct vhost_vring_file f = { .index = index };
 	size_t avail_sz = 4 + 2 * num + 2, used_sz = 4 + 8 * num + 2;
 	unsigned int i;
 	int err;
@@ -351,6 +399,7 @@ int vsng_vq_setup(struct vsng_dev *d, unsigned int index, unsigned int num)
 	vq->avail_idx = vq->kicked_idx = vq->last_used = 0;
 	vq->indir = NULL;
 	vq->event_idx = !!(d->features & VSNG_F_EVENT_IDX);
+	vq->log = d->vring_log;
 
 	if (vq->kick_fd < 0)
 		vq->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -361,31 +410,7 @@ int vsng_vq_setup(struct vsng_dev *d, unsigned int index, unsigned int num)
 	if (vq->kick_fd < 0 || vq->call_fd < 0 || vq->err_fd < 0)
 		return -errno;
 
-	s.num = num;
-	err = vsng_ioctl(d, VHOST_SET_VRING_NUM, &s);
-	if (err)
-		return err;
-	s.num = 0;
-	err = vsng_ioctl(d, VHOST_SET_VRING_BASE, &s);
-	if (err)
-		return err;
-	a.desc_user_addr = (uintptr_t)vq->desc;
-	a.avail_user_addr = (uintptr_t)vq->avail;
-	a.used_user_addr = (uintptr_t)vq->used;
-	a.log_guest_addr = vsng_gpa(d, vq->used);
-	err = vsng_ioctl(d, VHOST_SET_VRING_ADDR, &a);
-	if (err)
-		return err;
-	f.fd = vq->kick_fd;
-	err = vsng_ioctl(d, VHOST_SET_VRING_KICK, &f);
-	if (err)
-		return err;
-	f.fd = vq->call_fd;
-	err = vsng_ioctl(d, VHOST_SET_VRING_CALL, &f);
-	if (err)
-		return err;
-	f.fd = vq->err_fd;
-	err = vsng_ioctl(d, VHOST_SET_VRING_ERR, &f);
+	err = vq_program(d, vq, 0);
 	if (err)
 		return err;
 	vq->setup = true;
@@ -428,6 +453,7 @@ int vsng_dev_init(struct vsng_dev *d, const struct vsng_dev_opts *o)
 	if (err)
 		return err;
 	d->features = want;
+	d->vring_log = o->vring_log;
 	err = vsng_mem_create(d);
 	if (err)
 		return err;
@@ -1062,6 +1088,98 @@ int vsng_cdb_inquiry(uint8_t *cdb, bool evpd, uint8_t page, uint16_t alloc)
 	cdb[3] = alloc >> 8;
 	cdb[4] = alloc;
 	return 6;
+}
+
+/* --- dirty log and hand-over (migration) ------------------------------ */
+
+void *vsng_log_alloc(size_t *len)
+{
+	void *p;
+
+	*len = VSNG_LOG_TOP / PAGE / 8;
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int vsng_log_set_base(struct vsng_dev *d, void *log)
+{
+	uint64_t base = (uintptr_t)log;
+	int err;
+
+	err = vsng_ioctl(d, VHOST_SET_LOG_BASE, &base);
+	if (!err)
+		d->log = log;
+	return err;
+}
+
+bool vsng_log_test(const void *log, uint64_t gpa)
+{
+	const uint8_t *b = log;
+	uint64_t p = gpa / PAGE;
+
+	if (gpa >= VSNG_LOG_TOP)
+		return false;
+	return b[p / 8] & (1u << (p % 8));
+}
+
+int vsng_log_count(const void *log, uint64_t gpa, uint64_t len)
+{
+	uint64_t p;
+	int n = 0;
+
+	if (!len)
+		return 0;
+	for (p = gpa / PAGE; p <= (gpa + len - 1) / PAGE; p++)
+		n += vsng_log_test(log, p * PAGE);
+	return n;
+}
+
+int vsng_log_total(const void *log)
+{
+	const uint8_t *b = log;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < VSNG_LOG_TOP / PAGE / 8; i++)
+		n += __builtin_popcount(b[i]);
+	return n;
+}
+
+/*
+ * The destination side of a migration: a new device on the same guest
+ * memory and rings, each queue started at @base[index] (what the source
+ * returned from GET_VRING_BASE), the dirty log base and features as the
+ * source had them, then SET_ENDPOINT on the same WWPN.  The source's fd is
+ * closed first (the caller has cleared its endpoint); the eventfds and the
+ * driver's ring state carry over, as they do in a migrated guest.
+ */
+int vsng_dev_reopen(struct vsng_dev *d, const uint16_t *base)
+{
+	char wwpn[sizeof(d->wwpn)];
+	uint64_t f = d->features;
+	int i, err;
+
+	if (d->endpoint)
+		return -EBUSY;
+	close(d->fd);
+	d->fd = open(vsng_dev_path(), O_RDWR | O_CLOEXEC);
+	if (d->fd < 0)
+		return -errno;
+	err = vsng_ioctl(d, VHOST_SET_OWNER, NULL);
+	if (!err && d->log)
+		err = vsng_log_set_base(d, d->log);
+	if (!err)
+		err = vsng_ioctl(d, VHOST_SET_FEATURES, &f);
+	if (!err)
+		err = vsng_mem_set_table(d);
+	for (i = 0; !err && i < d->nvqs; i++)
+		if (d->vq[i].setup)
+			err = vq_program(d, &d->vq[i], base[i]);
+	if (err)
+		return err;
+	snprintf(wwpn, sizeof(wwpn), "%s", d->wwpn);
+	return vsng_dev_set_endpoint(d, wwpn);
 }
 
 /* --- control and event queues ----------------------------------------- */

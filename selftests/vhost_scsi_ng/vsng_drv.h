@@ -40,6 +40,8 @@
 #define VSNG_XREGION_SPAN	(512u * 1024)	/* per side of the R0/R1 seam */
 
 #define VSNG_GPA_BASE		0x100000000ULL
+/* The dirty log bitmaps of vsng_log_alloc() cover guest pages below this. */
+#define VSNG_LOG_TOP		0x200000000ULL
 
 /* The virtio-scsi feature bits we know. */
 #define VSNG_F_HOTPLUG		(1ULL << VIRTIO_SCSI_F_HOTPLUG)
@@ -102,6 +104,7 @@ struct vsng_vq {
 	 * used_event) is kept and counted in irq_less.
 	 */
 	bool irq_only;
+	bool log;		/* VHOST_VRING_F_LOG: the device logs used */
 
 	/* Driver-side counters. */
 	uint64_t kicks;		/* kick eventfd writes */
@@ -118,6 +121,7 @@ struct vsng_dev_opts {
 	bool no_event_idx;
 	bool no_indirect;
 	int nreq;		/* request queues (default 1) */
+	bool vring_log;		/* VHOST_VRING_F_LOG on every queue */
 	unsigned int ctl_size, evt_size, req_size;	/* default 128 */
 	unsigned int req_sizes[VSNG_MAX_VQS];	/* per request queue, 0: req_size */
 };
@@ -131,6 +135,8 @@ struct vsng_dev {
 	struct vsng_vq vq[VSNG_MAX_VQS];
 	char wwpn[224];
 	bool endpoint;
+	bool vring_log;		/* new queues get VHOST_VRING_F_LOG */
+	void *log;		/* the bitmap given to SET_LOG_BASE */
 };
 
 /* --- device ------------------------------------------------------------ */
@@ -195,6 +201,30 @@ void vsng_vq_set_no_interrupt(struct vsng_vq *vq, bool on);
 /* 1 if the err eventfd fired (non-blocking read), 0 otherwise. */
 int vsng_vq_err_fired(struct vsng_vq *vq, int timeout_ms);
 uint16_t vsng_vq_used_idx(struct vsng_vq *vq);
+
+/*
+ * (Re)give the ring addresses with VHOST_VRING_F_LOG set or not, and the
+ * used ring's guest-physical address as log_guest_addr, as QEMU does when
+ * a migration starts and ends.
+ */
+int vsng_vq_set_log(struct vsng_vq *vq, bool on);
+
+/* --- dirty log and hand-over (migration) ------------------------------ */
+/* A zeroed bitmap for guest pages below VSNG_LOG_TOP (munmap *len bytes). */
+void *vsng_log_alloc(size_t *len);
+/* VHOST_SET_LOG_BASE; remembered for vsng_dev_reopen(). */
+int vsng_log_set_base(struct vsng_dev *d, void *log);
+bool vsng_log_test(const void *log, uint64_t gpa);
+/* Logged pages among those [gpa, gpa + len) touches. */
+int vsng_log_count(const void *log, uint64_t gpa, uint64_t len);
+/* Logged pages in the whole bitmap. */
+int vsng_log_total(const void *log);
+/*
+ * Migrate @d to a new device: close the old fd (endpoint cleared), open a
+ * new one, give it the same memory, features, log base and rings, each
+ * queue at @base[index], and set the same endpoint.
+ */
+int vsng_dev_reopen(struct vsng_dev *d, const uint16_t *base);
 
 /* --- SCSI commands ----------------------------------------------------- */
 struct vsng_cmd {
