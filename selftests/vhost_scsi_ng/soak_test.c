@@ -24,6 +24,7 @@
  * (default 3); VSNG_SOAK_INJECT=1 flips one byte of the first block read
  * back, to show that the check catches it (the test must then fail).  make soak runs it for 10 minutes (scripts/soak.sh).
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -63,6 +64,15 @@ struct slot {
 	uint64_t mismatches, progress_ms, inflight;
 	uint64_t final_checked, final_bad, final_lost;
 	uint64_t tags_seen;		/* last tag submitted (for ABORT) */
+	pid_t pid;
+	int ctl_state;			/* what the control thread is doing */
+	int endpoint;			/* the owner's endpoint is set */
+	uint16_t avail[NQ], used[NQ];	/* ring indexes, for a hang report */
+};
+
+static const char *const ctl_names[] = {
+	"idle", "CLEAR_ENDPOINT", "SET_ENDPOINT", "ABORT TASK", "LUN RESET",
+	"waiting for the lock",
 };
 
 struct shared {
@@ -207,11 +217,18 @@ static void *owner_ctl(void *arg)
 		usleep(150000 + rand_r(&r) % 350000);
 		if (o->stop || sh->phase)
 			break;
+		s->ctl_state = 5;
 		pthread_mutex_lock(&o->lock);
 		if (rand_r(&r) % 2) {
+			s->ctl_state = 1;
 			if (!vsng_dev_clear_endpoint(&o->d)) {
+				s->endpoint = 0;
 				usleep(rand_r(&r) % 50000);
-				vsng_dev_set_endpoint(&o->d, tgt[o->slot].wwpn);
+				s->ctl_state = 2;
+				while (vsng_dev_set_endpoint(&o->d,
+							     tgt[o->slot].wwpn))
+					usleep(10000);
+				s->endpoint = 1;
 				__atomic_add_fetch(&sh->ops[OP_EP], 1,
 						   __ATOMIC_RELAXED);
 			}
@@ -221,12 +238,14 @@ static void *owner_ctl(void *arg)
 				VIRTIO_SCSI_T_TMF_ABORT_TASK :
 				VIRTIO_SCSI_T_TMF_LOGICAL_UNIT_RESET;
 
+			s->ctl_state = f == VIRTIO_SCSI_T_TMF_ABORT_TASK ? 3 : 4;
 			vsng_tmf(&o->d, f, VSNG_TPGT, rand_r(&r) % 2,
 				 s->tags_seen - rand_r(&r) % 8, &resp, 5000);
 			__atomic_add_fetch(&sh->ops[OP_TMF], 1,
 					   __ATOMIC_RELAXED);
 		}
 		pthread_mutex_unlock(&o->lock);
+		s->ctl_state = 0;
 	}
 	return NULL;
 }
@@ -335,6 +354,7 @@ static int owner_main(int slot)
 				return 4;
 		}
 	s->progress_ms = vsng_now_ms();
+	s->endpoint = 1;
 	pthread_create(&ctl, NULL, owner_ctl, &o);
 
 	while (sh->phase < 1) {
@@ -354,6 +374,8 @@ static int owner_main(int slot)
 					ios[q][i].b = -1;
 			}
 			vsng_vq_kick(vq, true);
+			s->avail[q] = vq->avail_idx;
+			s->used[q] = vsng_vq_used_idx(vq);
 			if (vsng_vq_wait(vq, 20) > 0) {
 				vsng_vq_reap(vq);
 				for (i = 0; i < QD; i++)
@@ -426,6 +448,49 @@ static int owner_main(int slot)
 }
 
 /* ---- the parent: chaos ------------------------------------------------ */
+
+/* Print what a stuck owner and its threads (vhost workers too) are doing. */
+static void hang_report(pid_t pid, const struct slot *s)
+{
+	char p[320], buf[4096];
+	struct dirent *de;
+	DIR *d;
+	int q;
+
+	ksft_print_msg("hang: control thread %s, endpoint %s\n",
+		       ctl_names[s->ctl_state], s->endpoint ? "set" : "clear");
+	for (q = 0; q < NQ; q++)
+		ksft_print_msg("hang: request queue %d: avail %u used %u\n", q,
+			       s->avail[q], s->used[q]);
+	snprintf(p, sizeof(p), "/proc/%d/task", pid);
+	d = opendir(p);
+	while (d && (de = readdir(d))) {
+		char *l, *save;
+		FILE *f;
+		size_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%d/task/%s/comm", pid, de->d_name);
+		f = fopen(p, "r");
+		n = f ? fread(buf, 1, 64, f) : 0;
+		if (f)
+			fclose(f);
+		buf[n] = 0;
+		ksft_print_msg("hang: task %s %s", de->d_name, buf);
+		snprintf(p, sizeof(p), "/proc/%d/task/%s/stack", pid, de->d_name);
+		f = fopen(p, "r");
+		n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		buf[n] = 0;
+		for (l = strtok_r(buf, "\n", &save); l;
+		     l = strtok_r(NULL, "\n", &save))
+			ksft_print_msg("hang:   %s\n", l);
+	}
+	if (d)
+		closedir(d);
+}
 
 /* Wait at most @ms for a child: false if it is stuck (in the kernel). */
 static bool reap(pid_t pid, int *st, int ms)
@@ -593,6 +658,7 @@ TEST_F_TIMEOUT(soak, chaos, 7200)
 				TH_LOG("owner %d: no progress for %d s with %llu commands in flight",
 				       i, HANG_MS / 1000,
 				       (unsigned long long)sh->s[i].inflight);
+				hang_report(pid[i], &sh->s[i]);
 				hang = true;
 			}
 	}
