@@ -418,8 +418,14 @@ TEST_F(ng, poll_window)
 
 	lone_reads(_metadata, self, "1000", &kicks, &hits);
 	EXPECT_GE(hits, 10);
-	/* every request found by polling went without a kick */
-	EXPECT_LE(kicks + hits, 50);
+	/*
+	 * A request found by polling went without a kick, but for the race
+	 * every notification scheme has: the driver read the used flags just
+	 * before the device turned kicks off for its window, so it kicked a
+	 * request the device then found by polling (counted twice: 37 kicks
+	 * and 14 hits for 50 requests in one CI run on a loaded machine).
+	 */
+	EXPECT_LE(kicks + hits, 50 + 3);
 
 	ASSERT_EQ(0, attr_rw(self, "poll_usecs", "0", NULL, 0));
 	ASSERT_EQ(0, attr_rw(self, "kick_hold_usecs", "50", NULL, 0));
