@@ -11,10 +11,14 @@
  * (verify) 8 blocks at LBA 16 whose bytes depend on SEED and the LUN, and
  * in both modes reads back what it wrote.  It also prints what READ
  * CAPACITY(16) says of protection ("# LUN n: prot_en E p_type T"): with a
- * backstore without T10-PI that is the nexus's fabric_prot_type.  Prints
- * "# ..." lines; exit 0 when every step worked, 1 otherwise.
+ * backstore without T10-PI that is the nexus's fabric_prot_type.  With
+ * VSNG_PIO_BUSY_FILE set (a TPG attribute file), it writes "0" there while
+ * the endpoint is set and prints "# busy write: ok" or "# busy write:
+ * <error>".  Prints "# ..." lines; exit 0 when every step worked, 1
+ * otherwise.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +98,24 @@ static void clear_ua(struct vsng_dev *d, uint8_t tpgt, unsigned int lun)
 			break;
 }
 
+/* Write "0" to an attribute file while this device uses the TPG. */
+static void busy_write(const char *path)
+{
+	ssize_t n;
+	int fd;
+
+	if (!path || !*path)
+		return;
+	fd = open(path, O_WRONLY);
+	if (fd < 0) {
+		printf("# busy write: open %s: %s\n", path, strerror(errno));
+		return;
+	}
+	n = write(fd, "0\n", 2);
+	printf("# busy write: %s\n", n == 2 ? "ok" : strerror(errno));
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	struct vsng_dev d = { .fd = -1 };
@@ -157,6 +179,7 @@ int main(int argc, char **argv)
 		       write ? "wrote and read back" : "read back the pattern of",
 		       PIO_BLOCKS, PIO_LBA);
 	}
+	busy_write(getenv("VSNG_PIO_BUSY_FILE"));
 out:
 	vsng_dev_clear_endpoint(&d);
 	vsng_dev_close(&d);
