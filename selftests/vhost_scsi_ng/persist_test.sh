@@ -247,7 +247,7 @@ if [ "$TARGET" = ours ]; then
 	check "fabric_prot_type_write_refused_while_in_use ($busy, value $v)" \
 		test "$busy" = "Device or resource busy" -a "$v" = 1
 else
-	say "in-tree: a fabric_prot_type write while a device uses the TPG: ${busy:-?} (value now $v; the nexus keeps its type)"
+	say "in-tree: a fabric_prot_type write while a device uses the TPG: ${busy:-?} (value now $v; in-tree only stores it)"
 fi
 
 # 7. Clean up with rtslib too.
