@@ -12,9 +12,9 @@
  * in both modes reads back what it wrote.  It also prints what READ
  * CAPACITY(16) says of protection ("# LUN n: prot_en E p_type T"): with a
  * backstore without T10-PI that is the nexus's fabric_prot_type.  With
- * VSNG_PIO_BUSY_FILE set (a TPG attribute file), it writes "0" there while
- * the endpoint is set and prints "# busy write: ok" or "# busy write:
- * <error>".  Prints "# ..." lines; exit 0 when every step worked, 1
+ * VSNG_PIO_BUSY_FILE set (a TPG attribute file), it writes each of the
+ * values in VSNG_PIO_BUSY_VALUES (default "0") there while the endpoint is
+ * set and prints "# busy write V: ok" or "# busy write V: <error>".  Prints "# ..." lines; exit 0 when every step worked, 1
  * otherwise.
  */
 #include <errno.h>
@@ -98,22 +98,28 @@ static void clear_ua(struct vsng_dev *d, uint8_t tpgt, unsigned int lun)
 			break;
 }
 
-/* Write "0" to an attribute file while this device uses the TPG. */
-static void busy_write(const char *path)
+/* Write values to an attribute file while this device uses the TPG. */
+static void busy_write(const char *path, const char *values)
 {
+	char buf[64], *v, *save;
 	ssize_t n;
 	int fd;
 
 	if (!path || !*path)
 		return;
-	fd = open(path, O_WRONLY);
-	if (fd < 0) {
-		printf("# busy write: open %s: %s\n", path, strerror(errno));
-		return;
+	snprintf(buf, sizeof(buf), "%s", values && *values ? values : "0");
+	for (v = strtok_r(buf, " ", &save); v; v = strtok_r(NULL, " ", &save)) {
+		fd = open(path, O_WRONLY);
+		if (fd < 0) {
+			printf("# busy write %s: open %s: %s\n", v, path,
+			       strerror(errno));
+			return;
+		}
+		n = write(fd, v, strlen(v));
+		printf("# busy write %s: %s\n", v,
+		       n == (ssize_t)strlen(v) ? "ok" : strerror(errno));
+		close(fd);
 	}
-	n = write(fd, "0\n", 2);
-	printf("# busy write: %s\n", n == 2 ? "ok" : strerror(errno));
-	close(fd);
 }
 
 int main(int argc, char **argv)
@@ -179,7 +185,7 @@ int main(int argc, char **argv)
 		       write ? "wrote and read back" : "read back the pattern of",
 		       PIO_BLOCKS, PIO_LBA);
 	}
-	busy_write(getenv("VSNG_PIO_BUSY_FILE"));
+	busy_write(getenv("VSNG_PIO_BUSY_FILE"), getenv("VSNG_PIO_BUSY_VALUES"));
 out:
 	vsng_dev_clear_endpoint(&d);
 	vsng_dev_close(&d);
