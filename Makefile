@@ -12,7 +12,7 @@
 #   make lint       checkpatch --strict, W=1 and sparse (C=2) on our sources
 #   make demo       end-to-end demo in a guest (TARGET=ours|intree)
 #   make check      all tests (lint, selftests, real-guest tests) in guests
-#   make check-full make check plus the long phases (check-dkms)
+#   make check-full make check plus the long phases (persist, check-dkms)
 #   make check-dkms install the .deb in a guest: DKMS build, modprobe vhost_scsi,
 #                   targetcli LUN and I/O, removal leaves nothing
 #   make check-setup  make deps/demo/distclean-deps in a fresh Debian 12 chroot

@@ -24,6 +24,9 @@
 #              O_DIRECT read-back, fio), TARGET=intree and TARGET=ours
 #   realguest  scripts/realguest/run.sh in the guest, ours and intree (when
 #              it exists)
+#   persist    make check-full only (VSNG_CHECK_FULL=1): selftests/vhost_scsi_ng/
+#              persist_test.sh per target, targetcli saveconfig, a reboot-style
+#              teardown and targetctl restore (about 50 s of guest each)
 #   dkms       make check-full only (VSNG_CHECK_FULL=1): scripts/check-dkms.sh,
 #              the Debian package installed in a guest, DKMS building our
 #              module under TCG (25-35 minutes measured), stock names, removal
@@ -73,7 +76,7 @@ export KVER=${KVER:-$(scripts/kernel-paths.sh kver)}
 PHASES=${VSNG_CHECK_PHASES:-setup lint build harness runner fuzz selftests demo realguest}
 # make check-full: the long phases too.
 if [ "${VSNG_CHECK_FULL:-0}" = 1 ] && [ -z "${VSNG_CHECK_PHASES:-}" ]; then
-	PHASES="$PHASES dkms"
+	PHASES="$PHASES persist dkms"
 fi
 # ---- KERNEL=debug, part 1 of 2 (owned by the selftest helper) ----------------
 # make check KERNEL=debug: by default only setup, build and the "debug" phase
@@ -452,6 +455,14 @@ for t in $TARGETS; do
 	has_phase demo && run_demo "$t"
 	has_phase realguest && run_realguest "$t"
 done
+
+# ---- persist (make check-full): targetcli saveconfig, targetctl restore -----
+if has_phase persist; then
+	for t in $TARGETS; do
+		phase "persist-$t" scripts/vm-run --logdir "$RES/persist-$t" --timeout 600 \
+			--env TARGET="$t" -- bash selftests/vhost_scsi_ng/persist_test.sh
+	done
+fi
 
 # ---- dkms (make check-full): the package in a guest -------------------------------
 if has_phase dkms; then

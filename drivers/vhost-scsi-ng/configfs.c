@@ -100,7 +100,28 @@ static ssize_t vsng_tpg_attrib_fabric_prot_type_store(struct config_item *item,
 		return ret;
 	if (val != 0 && val != 1 && val != 3)
 		return -EINVAL;
+	mutex_lock(&tpg->mutex);
+	/* Writing back the value it has (a tool saving state) always works. */
+	if (tpg->vhost_count && (int)val != tpg->fabric_prot_type) {
+		mutex_unlock(&tpg->mutex);
+		pr_err("vhost-scsi-ng: fabric_prot_type of %s tpgt %u cannot change while a device uses the TPG\n",
+		       tpg->tport->name, tpg->tpgt);
+		return -EBUSY;
+	}
 	tpg->fabric_prot_type = val;
+	/*
+	 * LIO gives a session its protection type when the session is made.
+	 * targetcli and rtslib's restore write the nexus before the TPG
+	 * attributes, so the nexus takes the new value here, while no
+	 * device uses it (no command is in flight on the session).
+	 */
+	if (tpg->nexus && !tpg->vhost_count) {
+		struct se_session *se_sess = tpg->nexus->se_sess;
+
+		se_sess->sess_prot_type = val;
+		se_sess->se_node_acl->saved_prot_type = val;
+	}
+	mutex_unlock(&tpg->mutex);
 	return count;
 }
 

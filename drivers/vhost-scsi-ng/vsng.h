@@ -34,7 +34,7 @@
  *   vsng_tport_mutex     the global list of target ports (configfs.c),
  *                        whose stored names are unique; a leaf lock.
  *   tpg->mutex           tpg->nexus, tpg->port_count, tpg->vhost_count,
- *                        tpg->vs and the TPG tunables.
+ *                        tpg->vs, the TPG tunables and fabric_prot_type.
  *   vq->mutex (engine)   ring state; vq->private_data (the backend, here
  *                        the vs->tpgs array) is set and cleared under it
  *                        and handlers only run with it held.  The event
@@ -124,7 +124,8 @@ struct vsng_tport {
 
 struct vsng_tpg {
 	u16 tpgt;			/* virtio target number */
-	int fabric_prot_type;		/* attrib/fabric_prot_type: 0, 1, 3 */
+	/* attrib/fabric_prot_type: 0, 1, 3; written under mutex */
+	int fabric_prot_type;
 	struct list_head node;		/* vsng_tpg_list_mutex */
 	struct vsng_tport *tport;
 	struct se_portal_group se_tpg;
