@@ -68,6 +68,8 @@ struct slot {
 	int ctl_state;			/* what the control thread is doing */
 	int endpoint;			/* the owner's endpoint is set */
 	uint16_t avail[NQ], used[NQ];	/* ring indexes, for a hang report */
+	uint64_t ep_fail;		/* SET_ENDPOINT refused after a CLEAR */
+	int ep_errno;			/* the first refusal's errno */
 };
 
 static const char *const ctl_names[] = {
@@ -212,6 +214,7 @@ static void *owner_ctl(void *arg)
 	struct owner *o = arg;
 	struct slot *s = &sh->s[o->slot];
 	unsigned int r = o->slot * 7919 + getpid();
+	int err;
 
 	while (!o->stop && sh->phase == 0) {
 		usleep(150000 + rand_r(&r) % 350000);
@@ -225,9 +228,12 @@ static void *owner_ctl(void *arg)
 				s->endpoint = 0;
 				usleep(rand_r(&r) % 50000);
 				s->ctl_state = 2;
-				while (vsng_dev_set_endpoint(&o->d,
-							     tgt[o->slot].wwpn))
+				while ((err = vsng_dev_set_endpoint(&o->d,
+							tgt[o->slot].wwpn))) {
+					if (!s->ep_fail++)
+						s->ep_errno = -err;
 					usleep(10000);
+				}
 				s->endpoint = 1;
 				__atomic_add_fetch(&sh->ops[OP_EP], 1,
 						   __ATOMIC_RELAXED);
@@ -611,7 +617,8 @@ TEST_F_TIMEOUT(soak, chaos, 7200)
 	pid_t pid[MAX_OWNERS];
 	unsigned int r = 1;
 	uint64_t end, w_ok = 0, w_err = 0, rd = 0, rd_err = 0, chk = 0;
-	uint64_t bad = 0, fchk = 0, fbad = 0, flost = 0;
+	uint64_t bad = 0, fchk = 0, fbad = 0, flost = 0, epf = 0;
+	int eperr = 0;
 	bool lun1[MAX_OWNERS], hang = false;
 	int i, st, failed_exits = 0;
 
@@ -698,6 +705,9 @@ TEST_F_TIMEOUT(soak, chaos, 7200)
 		fchk += s->final_checked;
 		fbad += s->final_bad;
 		flost += s->final_lost;
+		epf += s->ep_fail;
+		if (s->ep_fail && !eperr)
+			eperr = s->ep_errno;
 	}
 	ksft_print_msg("soak: %d s, %d owners: writes %llu good, %llu failed; reads %llu good (all checked), %llu failed; mismatches %llu; final check %llu blocks, %llu bad, %llu with too many unknown writes to judge\n",
 		       self->secs, self->nown, (unsigned long long)w_ok,
@@ -708,9 +718,13 @@ TEST_F_TIMEOUT(soak, chaos, 7200)
 	for (i = 0; i < NOPS; i++)
 		ksft_print_msg("soak: %s %llu\n", op_names[i],
 			       (unsigned long long)sh->ops[i]);
+	ksft_print_msg("soak: SET_ENDPOINT refused right after a CLEAR_ENDPOINT %llu times%s%s\n",
+		       (unsigned long long)epf, epf ? ", first: " : "",
+		       epf ? strerror(eperr) : "");
 	if (sh->first_bad[0])
 		TH_LOG("first mismatch: %s", sh->first_bad);
 	EXPECT_FALSE(hang);
+	EXPECT_EQ(0, epf);
 	EXPECT_EQ(0, failed_exits);
 	EXPECT_EQ(0, bad);
 	EXPECT_EQ(0, fbad);
