@@ -897,4 +897,108 @@ TEST_F(bad, data_in_split_emulated)
 	EXPECT_EQ(0, memcmp(want, got, sizeof(want)));
 }
 
+/*
+ * Re-create the TPG's nexus with attrib/fabric_prot_type=1 (LIO reads it
+ * when it makes the session; LUN 0 is unlinked around it, as LIO wants),
+ * then the device with T10_PI (pi_reinit()).  LIO then inserts PI into
+ * every READ itself (TARGET_PROT_DIN_INSERT, the rd backstore has none).
+ */
+static int pi_fabric_type1(FIXTURE_DATA(bad) *self)
+{
+	char tpg[256], p[320];
+
+	vsng_dev_clear_endpoint(&self->e.d);
+	if (vsng_target_del_lun(&self->e.t, 0) ||
+	    vsng_target_set_nexus(&self->e.t, false))
+		return -EIO;
+	vsng_target_tpg_path(&self->e.t, tpg, sizeof(tpg));
+	snprintf(p, sizeof(p), "%s/attrib/fabric_prot_type", tpg);
+	if (vsng_sysfs_write(p, "1") ||
+	    vsng_target_set_nexus(&self->e.t, true) ||
+	    vsng_target_add_lun(&self->e.t, 0))
+		return -EIO;
+	return pi_reinit(self);
+}
+
+/*
+ * Proves: PI that LIO generates for a READ lands in the guest's PI
+ * descriptors and nowhere else when the 8 PI bytes are split into two
+ * 4-byte descriptors in the middle of a page.  LIO's sbc_dif_generate()
+ * writes whole 8-byte tuples at the start of each PI scatterlist entry
+ * whatever the entry's length: with the guest's pages mapped, 4 bytes
+ * past each descriptor (and past the page when a descriptor ends there:
+ * host memory, which this test keeps out of reach by placing them
+ * mid-page).  Ours gives LIO bounce pages for the PI (and the data) of
+ * every PI request; in-tree 6.12 pins the guest's pages: affected.
+ */
+TEST_F(bad, pi_split_tuple_stays_inside)
+{
+	struct virtio_scsi_cmd_req_pi *r;
+	uint8_t *buf, want[8], got[8];
+	uint16_t i[5];
+	uint64_t first;
+	size_t nbad;
+	int err, head, k;
+
+	err = pi_fabric_type1(self);
+	if (err == -EOPNOTSUPP)
+		SKIP(return, "the target does not offer T10_PI");
+	ASSERT_EQ(0, err);
+	r = (void *)self->req;
+	buf = vsng_alloc(&self->e.d, 0, PG, PG);
+	ASSERT_NE(NULL, buf);
+
+	for (k = 0; k < 2; k++) {
+		/* k 0: one 8-byte PI descriptor (the reference), 1: 4 + 4 */
+		memset(buf, 0x77, PG);
+		memset(r, 0, sizeof(*r));
+		vsng_lun_encode(r->lun, VSNG_TPGT, 0);
+		vsng_cdb_rw(r->cdb, 10, false, 0, 1);
+		r->pi_bytesin = 8;
+		head = take(self->vq, 4 + k, i);
+		ASSERT_LE(0, head);
+		set_desc(&self->vq->desc[i[0]], G(&self->e, r), sizeof(*r),
+			 VRING_DESC_F_NEXT, i[1]);
+		set_desc(&self->vq->desc[i[1]], G(&self->e, self->resp),
+			 sizeof(*self->resp),
+			 VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, i[2]);
+		set_desc(&self->vq->desc[i[2]], G(&self->e, buf + 100),
+			 k ? 4 : 8, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE,
+			 i[3]);
+		if (k)
+			set_desc(&self->vq->desc[i[3]], G(&self->e, buf + 200),
+				 4, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE,
+				 i[4]);
+		set_desc(&self->vq->desc[i[3 + k]], G(&self->e, buf + 1024),
+			 512, VRING_DESC_F_WRITE, 0);
+		self->nallow = 0;
+		self->used = false;
+		snap_allow(self, buf + 100, k ? 4 : 8);
+		if (k)
+			snap_allow(self, buf + 200, 4);
+		snap_allow(self, buf + 1024, 512);
+		run_chain(self, head);
+		ASSERT_TRUE(self->used);
+		self->vq->last_used++;
+		TH_LOG("%s: response %u status %#x", k ? "split" : "whole",
+		       self->resp->response, self->resp->status);
+		EXPECT_EQ(VIRTIO_SCSI_S_OK, self->resp->response);
+		EXPECT_EQ(0, self->resp->status);
+		nbad = snap_diff(self, true, &first);
+		if (!k) {
+			ASSERT_EQ(0, nbad);
+			memcpy(want, buf + 100, 8);
+			continue;
+		}
+		memcpy(got, buf + 100, 4);
+		memcpy(got + 4, buf + 200, 4);
+		if (VSNG_INTREE_AFFECTED(nbad != 0,
+					 "PI of a READ split into two 4-byte descriptors: %zu bytes outside them written, first at %#llx",
+					 nbad, (unsigned long long)first))
+			return;
+		EXPECT_EQ(0, memcmp(want, got, 8));
+	}
+	pi_still_works(_metadata, self);
+}
+
 TEST_HARNESS_MAIN
