@@ -133,8 +133,9 @@ void vsng_cmd_release(struct vsng_cmd *cmd)
 	cmd->sgl = cmd->inline_sgl;
 	cmd->sgl_count = 0;
 
+	/* PI is always in bounce pages (vsng_map_prot()) */
 	for (i = 0; i < cmd->prot_sgl_count; i++)
-		put_page(sg_page(&cmd->prot_sgl[i]));
+		__free_page(sg_page(&cmd->prot_sgl[i]));
 	kfree(cmd->prot_sgl);
 	cmd->prot_sgl = NULL;
 	cmd->prot_sgl_count = 0;

@@ -294,26 +294,60 @@ free:
 	return ret;
 }
 
+/*
+ * PI always goes to LIO in bounce pages (whole pages from offset 0, the
+ * last one cut to the PI length), never as the guest's pages: LIO's
+ * sbc_dif_generate()/sbc_dif_verify() read and write whole 8-byte tuples
+ * at the start of each scatterlist entry whatever its length, so a guest
+ * entry of 4 bytes at the end of a page had 4 bytes written into the next
+ * physical page.  Data-in PI is copied back with the data
+ * (vsng_bounce_copy_back()); the pages are zeroed for that direction and
+ * charged to the owner, as the data's bounce pages are.
+ */
 static int vsng_map_prot(struct vsng_cmd *cmd, struct iov_iter *iter)
 {
+	unsigned int n = DIV_ROUND_UP(cmd->prot_len, PAGE_SIZE), i;
+	gfp_t gfp = GFP_KERNEL_ACCOUNT;
+	size_t len = cmd->prot_len;
+	struct page *page;
 	int npages, ret;
 
 	npages = iov_iter_npages(iter, VSNG_MAX_PROT_SGLS + 1);
 	if (npages <= 0 || npages > VSNG_MAX_PROT_SGLS)
 		return -EINVAL;
-	cmd->prot_sgl = kmalloc_array(npages, sizeof(*cmd->prot_sgl),
-				      GFP_KERNEL);
+	if (cmd->dir == DMA_FROM_DEVICE)
+		gfp |= __GFP_ZERO;
+	cmd->prot_sgl = kmalloc_array(n, sizeof(*cmd->prot_sgl),
+				      GFP_KERNEL_ACCOUNT);
 	if (!cmd->prot_sgl)
 		return -ENOMEM;
-	sg_init_table(cmd->prot_sgl, npages);
-	ret = vsng_pin(cmd->svq, iter, cmd->prot_sgl, npages);
-	if (ret < 0) {
-		kfree(cmd->prot_sgl);
-		cmd->prot_sgl = NULL;
-		return ret;
+	sg_init_table(cmd->prot_sgl, n);
+	for (i = 0; i < n; i++) {
+		size_t chunk = min_t(size_t, PAGE_SIZE, len);
+
+		page = alloc_page(gfp);
+		if (!page) {
+			ret = -ENOMEM;
+			goto free;
+		}
+		sg_set_page(&cmd->prot_sgl[i], page, chunk, 0);
+		if (cmd->dir == DMA_TO_DEVICE &&
+		    copy_page_from_iter(page, 0, chunk, iter) != chunk) {
+			i++;
+			ret = -EFAULT;
+			goto free;
+		}
+		len -= chunk;
 	}
-	cmd->prot_sgl_count = ret;
+	cmd->prot_sgl_count = n;
 	return 0;
+
+free:
+	while (i)
+		__free_page(sg_page(&cmd->prot_sgl[--i]));
+	kfree(cmd->prot_sgl);
+	cmd->prot_sgl = NULL;
+	return ret;
 }
 
 /*
@@ -332,6 +366,9 @@ static int vsng_map_prot(struct vsng_cmd *cmd, struct iov_iter *iter)
  */
 static bool vsng_zero_copy(const struct vsng_cmd *cmd)
 {
+	/* PI is checked and generated per block across data entries too */
+	if (cmd->prot_len)
+		return false;
 	switch (cmd->cdb[0]) {
 	case READ_6:
 	case READ_10:
@@ -696,15 +733,29 @@ static u32 vsng_data_in_produced(const struct vsng_cmd *cmd)
 	return len;
 }
 
-/* Copy the first @len bytes of the bounce pages to the guest's data-in. */
+/*
+ * Copy the first @len bytes of the bounce pages to the guest's data-in,
+ * after the PI pages (all of them, when any data was produced).
+ */
 static int vsng_bounce_copy_back(struct vsng_cmd *cmd, u32 len)
 {
 	struct iov_iter it;
 	unsigned int i;
 
 	iov_iter_init(&it, ITER_DEST, cmd->in_iov, cmd->in_cnt, cmd->in_len);
-	iov_iter_advance(&it, sizeof(struct virtio_scsi_cmd_resp) +
-			 cmd->prot_len);
+	iov_iter_advance(&it, sizeof(struct virtio_scsi_cmd_resp));
+	/* the PI of what was produced (zeroes where LIO wrote none) */
+	for (i = 0; i < cmd->prot_sgl_count; i++) {
+		struct scatterlist *sg = &cmd->prot_sgl[i];
+
+		if (!len) {
+			iov_iter_advance(&it, sg->length);
+			continue;
+		}
+		if (copy_page_to_iter(sg_page(sg), 0, sg->length, &it) !=
+		    sg->length)
+			return -EFAULT;
+	}
 	for (i = 0; i < cmd->sgl_count && len; i++) {
 		struct scatterlist *sg = &cmd->sgl[i];
 		size_t chunk = min(sg->length, len);
