@@ -10,7 +10,7 @@
  *   vsng-load [--queues N] [--qd N] [--bs SIZE] [--rw KIND] [--rwmix PCT]
  *             [--runtime SECS] [--ramp SECS] [--poll] [--new-workers]
  *             [--size-mb MB] [--no-indirect] [--label NAME] [--json FILE]
- *             [--mark ID] [--insn-log FILE] [--quiet]
+ *             [--mark ID] [--insn-log FILE] [--quiet] [--hold SECS]
  *
  *   --rw      read | write | randread | randwrite | randrw | rw
  *   --rwmix   percentage of reads for randrw / rw (default 70)
@@ -22,6 +22,8 @@
  *             measured window (tools/tcg-insn-plugin.c); with --insn-log
  *             (default $VSNG_INSN_LOG) the plugin's log is read back and
  *             guest instructions per I/O are reported.
+ *   --hold S  keep the device open and idle for S seconds after the report
+ *             (tools/vsng-stat-test.sh reads its counters then).
  *
  * Environment (as the selftests): VSNG_DEV (device, default
  * /dev/vhost-scsi), VSNG_FABRIC (configfs fabric, default vhost),
@@ -69,6 +71,7 @@ struct opts {
 	int rwmix;
 	double runtime;
 	double ramp;
+	double hold;
 	bool poll;
 	bool new_workers;
 	bool indirect;
@@ -118,6 +121,7 @@ static struct worker *workers;
 static uint64_t cap_blocks;
 static uint32_t blk_size = SECTOR;
 static atomic_int stop_flag;		/* 1: stop resubmitting */
+static atomic_int signalled;		/* SIGINT/SIGTERM: also cut --hold */
 static atomic_int measuring;		/* 1: record latencies */
 
 static uint64_t now_ns(void)
@@ -766,7 +770,7 @@ static void usage(void)
 		"usage: vsng-load [--queues N] [--qd N] [--bs SIZE] [--rw read|write|randread|randwrite|randrw|rw]\n"
 		"                 [--rwmix PCT] [--runtime S] [--ramp S] [--poll] [--new-workers]\n"
 		"                 [--size-mb MB] [--no-indirect] [--label NAME] [--json FILE]\n"
-		"                 [--mark ID] [--insn-log FILE] [--quiet]\n"
+		"                 [--mark ID] [--insn-log FILE] [--quiet] [--hold S]\n"
 		"                 [--tpg-attr NAME=VALUE]... [--dev-attr NAME=VALUE]...\n"
 		"                 (the TPG's or the LUN backstore's attrib/NAME, set before SET_ENDPOINT)\n");
 	exit(2);
@@ -774,6 +778,7 @@ static void usage(void)
 
 static void on_signal(int sig)
 {
+	atomic_store(&signalled, 1);
 	atomic_store(&stop_flag, 1);
 }
 
@@ -789,6 +794,7 @@ int main(int argc, char **argv)
 		{ "json", 1, 0, 'j' }, { "mark", 1, 0, 'M' },
 		{ "insn-log", 1, 0, 'L' }, { "quiet", 0, 0, 'Q' },
 		{ "tpg-attr", 1, 0, 'A' }, { "dev-attr", 1, 0, 'D' },
+		{ "hold", 1, 0, 'H' },
 		{ "help", 0, 0, 'h' }, { 0 }
 	};
 	struct snap a = { 0 }, b = { 0 };
@@ -796,7 +802,7 @@ int main(int argc, char **argv)
 	bool found;
 
 	o.insn_log = getenv("VSNG_INSN_LOG");
-	while ((c = getopt_long(argc, argv, "q:d:b:w:m:t:r:pns:Il:j:M:L:QA:D:h",
+	while ((c = getopt_long(argc, argv, "q:d:b:w:m:t:r:pns:Il:j:M:L:QA:D:H:h",
 				lo, NULL)) != -1) {
 		switch (c) {
 		case 'q': o.queues = atoi(optarg); break;
@@ -824,6 +830,7 @@ int main(int argc, char **argv)
 		case 'M': o.mark = atoi(optarg); break;
 		case 'L': o.insn_log = optarg; break;
 		case 'Q': o.quiet = true; break;
+		case 'H': o.hold = atof(optarg); break;
 		case 'A':
 			if (o.ntpg_attr == (int)(sizeof(o.tpg_attr) / sizeof(o.tpg_attr[0])))
 				usage();
@@ -882,6 +889,9 @@ int main(int argc, char **argv)
 		if (b.errors - a.errors)
 			rc = 1;
 	}
+	fflush(stdout);
+	for (i = 0; i < o.hold * 10 && !atomic_load(&signalled); i++)
+		usleep(100000);
 out:
 	if (env.d.fd >= 0) {
 		if (env.d.endpoint)
