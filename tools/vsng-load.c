@@ -23,7 +23,8 @@
  *             (default $VSNG_INSN_LOG) the plugin's log is read back and
  *             guest instructions per I/O are reported.
  *   --hold S  keep the device open and idle for S seconds after the report
- *             (tools/vsng-stat-test.sh reads its counters then).
+ *             (tools/vsng-stat-test.sh reads its counters then); a signal
+ *             ends the run early, another one the hold.
  *
  * Environment (as the selftests): VSNG_DEV (device, default
  * /dev/vhost-scsi), VSNG_FABRIC (configfs fabric, default vhost),
@@ -121,7 +122,7 @@ static struct worker *workers;
 static uint64_t cap_blocks;
 static uint32_t blk_size = SECTOR;
 static atomic_int stop_flag;		/* 1: stop resubmitting */
-static atomic_int signalled;		/* SIGINT/SIGTERM: also cut --hold */
+static atomic_int signalled;		/* SIGINT/SIGTERM count (--hold) */
 static atomic_int measuring;		/* 1: record latencies */
 
 static uint64_t now_ns(void)
@@ -778,7 +779,7 @@ static void usage(void)
 
 static void on_signal(int sig)
 {
-	atomic_store(&signalled, 1);
+	atomic_fetch_add(&signalled, 1);
 	atomic_store(&stop_flag, 1);
 }
 
@@ -799,6 +800,7 @@ int main(int argc, char **argv)
 	};
 	struct snap a = { 0 }, b = { 0 };
 	int c, i, rc = 0, err;
+	double left;
 	bool found;
 
 	o.insn_log = getenv("VSNG_INSN_LOG");
@@ -871,7 +873,10 @@ int main(int argc, char **argv)
 		take(&a);
 		if (o.mark >= 0)
 			vsng_mark(o.mark);
-		usleep((useconds_t)(o.runtime * 1e6));
+		/* In steps: a signal may land on a worker thread instead. */
+		for (left = o.runtime; left > 0 && !atomic_load(&stop_flag);
+		     left -= 0.1)
+			usleep((useconds_t)(fmin(left, 0.1) * 1e6));
 		if (o.mark >= 0)
 			vsng_mark(o.mark + 1);
 		take(&b);
@@ -890,7 +895,8 @@ int main(int argc, char **argv)
 			rc = 1;
 	}
 	fflush(stdout);
-	for (i = 0; i < o.hold * 10 && !atomic_load(&signalled); i++)
+	err = atomic_load(&signalled);
+	for (i = 0; i < o.hold * 10 && atomic_load(&signalled) == err; i++)
 		usleep(100000);
 out:
 	if (env.d.fd >= 0) {
