@@ -31,7 +31,7 @@
 #              the Debian package installed in a guest, DKMS building our
 #              module under TCG (25-35 minutes measured), stock names, removal
 #   stat       make check-full only: tools/vsng-stat-test.sh in a guest
-#              (vsng-stat against a running device, ours; about 45 s)
+#              (vsng-stat against a running device, ours; about 70 s)
 # Every phase prints TAP; this script counts all "ok"/"not ok" lines
 # ("# SKIP" = skipped), adds a failure for a phase that exits non-zero
 # without a failing TAP line or prints none, keeps all logs under

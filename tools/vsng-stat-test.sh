@@ -12,6 +12,7 @@
 #     "vsng-stat -j --once" taken during the load lists the device
 #     with vsng-load's pid as owner, its WWPN, its worker threads (threads
 #     of the owner), and non-zero IOPS, MB/s and batch on the busy queues;
+#     "--watch 0.5" prints a report every 0.5 s until SIGINT, then exits 0;
 #  3. taken again while vsng-load holds the device open after its run: the
 #     completions and bytes since open cover every I/O vsng-load counted,
 #     they moved since the first report, nothing is in flight;
@@ -67,6 +68,15 @@ wait_for 30 has_wwpn || bail "vsng-load's device never got an endpoint"
 echo "# busy: exit $?, $(wc -c <"$OUT/busy.json") bytes of JSON"
 # The table, for the log (Documentation/admin-guide.md shows one).
 "${STAT[@]}" --once -i 1 2>&1 | tee "$OUT/busy.txt" | sed 's/^/# /'
+# --watch until Ctrl-C: one JSON report a line; SIGINT after two lines.
+"${STAT[@]}" -j --watch 0.5 >"$OUT/watch.json" 2>"$OUT/watch.err" &
+wpid=$!
+# shellcheck disable=SC2317  # called through wait_for
+two_reports() { [ "$(grep -c . "$OUT/watch.json")" -ge 2 ]; }
+wait_for 60 two_reports
+kill -INT $wpid
+wait $wpid
+wrc=$?
 kill -TERM $lpid	# ends the run; vsng-load reports, then holds
 wait_for 30 test -s "$OUT/load.json" || nok "vsng-load reported after SIGTERM"
 "${STAT[@]}" -j --once -i 0.5 >"$OUT/held.json" 2>"$OUT/held.err"
@@ -75,6 +85,7 @@ kill -TERM $lpid 2>/dev/null	# ends the hold
 wait $lpid
 echo "# vsng-load: exit $?; $(grep -E '^(I/Os|IOPS)' "$OUT/load.out" | tr -s ' ' | paste -sd';')"
 
+check "--watch 0.5: exit 0 on SIGINT, nothing on stderr" test $wrc = 0 -a ! -s "$OUT/watch.err"
 # The per-report checks, one TAP line each, numbered after ours.
 python3 - "$OUT" "$lpid" $QUEUES $BS $n <<'EOF' >"$OUT/checks.tap"
 import json, os, sys
@@ -118,6 +129,15 @@ def io_vqs(dev):
 
 
 b, hd = mine(busy), mine(held)
+watch = []
+with open(os.path.join(out, "watch.json")) as f:
+    for line in f:
+        try:
+            watch.append(json.loads(line))
+        except ValueError:      # cut by the SIGINT: not a report
+            pass
+check("--watch 0.5: 2 reports or more, each listing the device",
+      len(watch) >= 2 and all(mine(w) for w in watch), len(watch))
 check("busy: the device is listed once with vsng-load's pid as owner", b,
       busy.get("error", [d["owner_pid"] for d in busy["devices"]]))
 check("busy: WWPN is vsng-load's " + wwpn, b and b["wwpn"] == wwpn,
