@@ -12,7 +12,9 @@
 #   make lint       checkpatch --strict, W=1 and sparse (C=2) on our sources
 #   make demo       end-to-end demo in a guest (TARGET=ours|intree)
 #   make check      all tests (lint, selftests, real-guest tests) in guests
-#   make check-full make check plus the long phases (persist, check-dkms)
+#   make check-full make check plus the long phases (persist, check-dkms,
+#                   check-stat)
+#   make check-stat tools/vsng-stat against a running device in a guest
 #   make check-dkms install the .deb in a guest: DKMS build, modprobe vhost_scsi,
 #                   targetcli LUN and I/O, removal leaves nothing
 #   make check-setup  make deps/demo/distclean-deps in a fresh Debian 12 chroot
@@ -34,7 +36,7 @@
 # copy scripts/deps.sh extracts into /var/cache/vhost-scsi-ng/kernel/.
 KPATHS := $(dir $(lastword $(MAKEFILE_LIST)))scripts/kernel-paths.sh
 # The targets that load the module into the test guest build for its kernel.
-GUEST_GOALS := demo check check-full check-dkms fuzz bench bench-quick
+GUEST_GOALS := demo check check-full check-dkms check-stat fuzz bench bench-quick
 ifeq ($(origin KVER),undefined)
 ifneq ($(filter $(GUEST_GOALS),$(MAKECMDGOALS)),)
 KVER := $(shell $(KPATHS) kver)
@@ -54,7 +56,7 @@ SELFTESTS_DIR := selftests/vhost_scsi_ng
 TOOLS_DIR := tools
 
 .PHONY: all module selftests tools deps distclean-deps lint demo check check-setup clean help bench bench-quick bench-mem install fuzz soak
-.PHONY: deb dkms-src dkms-install dkms-uninstall check-dkms check-full
+.PHONY: deb dkms-src dkms-install dkms-uninstall check-dkms check-full check-stat
 
 all: module selftests tools
 
@@ -107,6 +109,9 @@ deb:
 
 check-dkms: selftests
 	scripts/check-dkms.sh
+
+check-stat: module tools
+	scripts/vm-run --logdir results/check-stat --timeout 600 -- tools/vsng-stat-test.sh
 
 check-full:
 	VSNG_CHECK_FULL=1 scripts/check.sh

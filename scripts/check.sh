@@ -30,6 +30,8 @@
 #   dkms       make check-full only (VSNG_CHECK_FULL=1): scripts/check-dkms.sh,
 #              the Debian package installed in a guest, DKMS building our
 #              module under TCG (25-35 minutes measured), stock names, removal
+#   stat       make check-full only: tools/vsng-stat-test.sh in a guest
+#              (vsng-stat against a running device, ours; about 70 s)
 # Every phase prints TAP; this script counts all "ok"/"not ok" lines
 # ("# SKIP" = skipped), adds a failure for a phase that exits non-zero
 # without a failing TAP line or prints none, keeps all logs under
@@ -76,7 +78,7 @@ export KVER=${KVER:-$(scripts/kernel-paths.sh kver)}
 PHASES=${VSNG_CHECK_PHASES:-setup lint build harness runner fuzz selftests demo realguest}
 # make check-full: the long phases too.
 if [ "${VSNG_CHECK_FULL:-0}" = 1 ] && [ -z "${VSNG_CHECK_PHASES:-}" ]; then
-	PHASES="$PHASES persist dkms"
+	PHASES="$PHASES persist dkms stat"
 fi
 # ---- KERNEL=debug, part 1 of 2 (owned by the selftest helper) ----------------
 # make check KERNEL=debug: by default only setup, build and the "debug" phase
@@ -468,6 +470,11 @@ fi
 if has_phase dkms; then
 	phase dkms env VSNG_RESULTS_DIR="$RES/dkms-package" VSNG_DKMS_GUEST_LOGDIR="$RES/dkms" \
 		scripts/check-dkms.sh
+fi
+
+# ---- stat (make check-full): vsng-stat against a running device -----------------
+if has_phase stat; then
+	phase stat scripts/vm-run --logdir "$RES/stat" --timeout 600 -- tools/vsng-stat-test.sh
 fi
 
 # ---- KERNEL=debug, part 2 of 2 (owned by the selftest helper) ----------------

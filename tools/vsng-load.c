@@ -10,7 +10,7 @@
  *   vsng-load [--queues N] [--qd N] [--bs SIZE] [--rw KIND] [--rwmix PCT]
  *             [--runtime SECS] [--ramp SECS] [--poll] [--new-workers]
  *             [--size-mb MB] [--no-indirect] [--label NAME] [--json FILE]
- *             [--mark ID] [--insn-log FILE] [--quiet]
+ *             [--mark ID] [--insn-log FILE] [--quiet] [--hold SECS]
  *
  *   --rw      read | write | randread | randwrite | randrw | rw
  *   --rwmix   percentage of reads for randrw / rw (default 70)
@@ -22,6 +22,9 @@
  *             measured window (tools/tcg-insn-plugin.c); with --insn-log
  *             (default $VSNG_INSN_LOG) the plugin's log is read back and
  *             guest instructions per I/O are reported.
+ *   --hold S  keep the device open and idle for S seconds after the report
+ *             (tools/vsng-stat-test.sh reads its counters then); a signal
+ *             ends the run early, another one the hold.
  *
  * Environment (as the selftests): VSNG_DEV (device, default
  * /dev/vhost-scsi), VSNG_FABRIC (configfs fabric, default vhost),
@@ -69,6 +72,7 @@ struct opts {
 	int rwmix;
 	double runtime;
 	double ramp;
+	double hold;
 	bool poll;
 	bool new_workers;
 	bool indirect;
@@ -118,6 +122,7 @@ static struct worker *workers;
 static uint64_t cap_blocks;
 static uint32_t blk_size = SECTOR;
 static atomic_int stop_flag;		/* 1: stop resubmitting */
+static atomic_int signalled;		/* SIGINT/SIGTERM count (--hold) */
 static atomic_int measuring;		/* 1: record latencies */
 
 static uint64_t now_ns(void)
@@ -766,7 +771,7 @@ static void usage(void)
 		"usage: vsng-load [--queues N] [--qd N] [--bs SIZE] [--rw read|write|randread|randwrite|randrw|rw]\n"
 		"                 [--rwmix PCT] [--runtime S] [--ramp S] [--poll] [--new-workers]\n"
 		"                 [--size-mb MB] [--no-indirect] [--label NAME] [--json FILE]\n"
-		"                 [--mark ID] [--insn-log FILE] [--quiet]\n"
+		"                 [--mark ID] [--insn-log FILE] [--quiet] [--hold S]\n"
 		"                 [--tpg-attr NAME=VALUE]... [--dev-attr NAME=VALUE]...\n"
 		"                 (the TPG's or the LUN backstore's attrib/NAME, set before SET_ENDPOINT)\n");
 	exit(2);
@@ -774,6 +779,7 @@ static void usage(void)
 
 static void on_signal(int sig)
 {
+	atomic_fetch_add(&signalled, 1);
 	atomic_store(&stop_flag, 1);
 }
 
@@ -789,14 +795,16 @@ int main(int argc, char **argv)
 		{ "json", 1, 0, 'j' }, { "mark", 1, 0, 'M' },
 		{ "insn-log", 1, 0, 'L' }, { "quiet", 0, 0, 'Q' },
 		{ "tpg-attr", 1, 0, 'A' }, { "dev-attr", 1, 0, 'D' },
+		{ "hold", 1, 0, 'H' },
 		{ "help", 0, 0, 'h' }, { 0 }
 	};
 	struct snap a = { 0 }, b = { 0 };
 	int c, i, rc = 0, err;
+	double left;
 	bool found;
 
 	o.insn_log = getenv("VSNG_INSN_LOG");
-	while ((c = getopt_long(argc, argv, "q:d:b:w:m:t:r:pns:Il:j:M:L:QA:D:h",
+	while ((c = getopt_long(argc, argv, "q:d:b:w:m:t:r:pns:Il:j:M:L:QA:D:H:h",
 				lo, NULL)) != -1) {
 		switch (c) {
 		case 'q': o.queues = atoi(optarg); break;
@@ -824,6 +832,7 @@ int main(int argc, char **argv)
 		case 'M': o.mark = atoi(optarg); break;
 		case 'L': o.insn_log = optarg; break;
 		case 'Q': o.quiet = true; break;
+		case 'H': o.hold = atof(optarg); break;
 		case 'A':
 			if (o.ntpg_attr == (int)(sizeof(o.tpg_attr) / sizeof(o.tpg_attr[0])))
 				usage();
@@ -864,7 +873,10 @@ int main(int argc, char **argv)
 		take(&a);
 		if (o.mark >= 0)
 			vsng_mark(o.mark);
-		usleep((useconds_t)(o.runtime * 1e6));
+		/* In steps: a signal may land on a worker thread instead. */
+		for (left = o.runtime; left > 0 && !atomic_load(&stop_flag);
+		     left -= 0.1)
+			usleep((useconds_t)(fmin(left, 0.1) * 1e6));
 		if (o.mark >= 0)
 			vsng_mark(o.mark + 1);
 		take(&b);
@@ -882,6 +894,10 @@ int main(int argc, char **argv)
 		if (b.errors - a.errors)
 			rc = 1;
 	}
+	fflush(stdout);
+	err = atomic_load(&signalled);
+	for (i = 0; i < o.hold * 10 && atomic_load(&signalled) == err; i++)
+		usleep(100000);
 out:
 	if (env.d.fd >= 0) {
 		if (env.d.endpoint)

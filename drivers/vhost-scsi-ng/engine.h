@@ -97,6 +97,7 @@ int vsng_workers_setup(struct vsng_dev *dev);
 void vsng_workers_free(struct vsng_dev *dev);
 void vsng_vq_worker_ensure(struct vsng_vq *vq);
 bool vsng_worker_alive(struct vsng_vq *vq);
+pid_t vsng_worker_tid(struct vsng_vq *vq);
 
 /* notify.c */
 void vsng_notify_init(struct vsng_vq *vq);

@@ -365,8 +365,10 @@ long vsng_set_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t)
 	vsng_apply_tunables(vs, first);
 	mutex_unlock(&first->mutex);
 
+	spin_lock(&vs->wwpn_lock);
 	memcpy(vs->wwpn, t->vhost_wwpn, sizeof(vs->wwpn));
 	vs->wwpn[sizeof(vs->wwpn) - 1] = '\0';
+	spin_unlock(&vs->wwpn_lock);
 	vs->tpgs = tpgs;
 	for (i = 0; i < vs->nvqs; i++) {
 		vq = &vs->svqs[i]->vq;
@@ -442,7 +444,9 @@ long vsng_clear_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t,
 		if (tpgs[i])
 			vsng_tpg_unclaim(tpgs[i]);
 	vs->tpgs = NULL;
+	spin_lock(&vs->wwpn_lock);
 	memset(vs->wwpn, 0, sizeof(vs->wwpn));
+	spin_unlock(&vs->wwpn_lock);
 	kfree(tpgs);
 out:
 	return ret;

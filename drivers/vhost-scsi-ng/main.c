@@ -8,11 +8,13 @@
  * own virtqueue engine (vq.h).  devname= and fabric= let it run next to
  * the in-tree module for side-by-side comparisons.
  */
+#include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/namei.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vhost.h>
@@ -98,6 +100,7 @@ static int vsng_open(struct inode *inode, struct file *f)
 		vs->vqs[i] = &svq->vq;
 	}
 
+	spin_lock_init(&vs->wwpn_lock);
 	init_waitqueue_head(&vs->inflight_wq);
 	atomic_set(&vs->tmf_inflight, 0);
 	ratelimit_state_init(&vs->abort_rs, VSNG_ABORT_INTERVAL,
@@ -178,6 +181,28 @@ static long vsng_ioctl_copy_in(unsigned int ioctl, void __user *argp,
  * the same critical section.  Results to copy out go to @a (@out_len bytes
  * of it); the caller copies them after dropping the lock.
  */
+/* debugfs <owner-pid>-<id>/wwpn: the endpoint's WWPN, empty without one. */
+static int vsng_wwpn_show(struct seq_file *m, void *unused)
+{
+	struct vsng_scsi *vs = m->private;
+	char wwpn[TRANSPORT_IQN_LEN];
+
+	spin_lock(&vs->wwpn_lock);
+	memcpy(wwpn, vs->wwpn, sizeof(wwpn));
+	spin_unlock(&vs->wwpn_lock);
+	seq_printf(m, "%s\n", wwpn);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vsng_wwpn);
+
+/* After SET_OWNER made the directory; removed with it by the engine. */
+static void vsng_wwpn_debugfs_add(struct vsng_scsi *vs)
+{
+	if (!IS_ERR_OR_NULL(vs->dev.debugfs))
+		debugfs_create_file("wwpn", 0444, vs->dev.debugfs, vs,
+				    &vsng_wwpn_fops);
+}
+
 static long vsng_ioctl_locked(struct vsng_scsi *vs, unsigned int ioctl,
 			      void __user *argp, union vsng_ioctl_arg *a,
 			      size_t *out_len)
@@ -238,6 +263,8 @@ static long vsng_ioctl_locked(struct vsng_scsi *vs, unsigned int ioctl,
 	default:
 		/* SET_OWNER, memory table, log, rings. */
 		r = vsng_dev_ioctl(&vs->dev, ioctl, argp);
+		if (!r && ioctl == VHOST_SET_OWNER)
+			vsng_wwpn_debugfs_add(vs);
 		if (r == -ENOIOCTLCMD)
 			r = vsng_vring_ioctl(&vs->dev, ioctl, argp);
 		return r;

@@ -797,7 +797,7 @@ static void vsng_scsi_send_cmd_resp(struct vsng_vq *vq, struct vsng_cmd *cmd)
 {
 	struct se_cmd *se_cmd = &cmd->se_cmd;
 	struct virtio_scsi_cmd_resp rsp;
-	u32 sense_len;
+	u32 sense_len, moved = 0;
 
 	memset(&rsp, 0, sizeof(rsp));
 	if ((cmd->flags & VSNG_CMD_BOUNCE) && cmd->dir == DMA_FROM_DEVICE &&
@@ -812,6 +812,9 @@ static void vsng_scsi_send_cmd_resp(struct vsng_vq *vq, struct vsng_cmd *cmd)
 		rsp.status = se_cmd->scsi_status;
 		rsp.sense_len = vsng_cpu_to_v32(vq, sense_len);
 		memcpy(rsp.sense, cmd->sense, sense_len);
+		if (se_cmd->scsi_status == SAM_STAT_GOOD)
+			moved = cmd->data_len -
+				min(se_cmd->residual_count, cmd->data_len);
 	}
 
 	if (vsng_write_resp(vq, cmd->in_iov, cmd->in_gpa, cmd->in_cnt, &rsp,
@@ -822,6 +825,7 @@ static void vsng_scsi_send_cmd_resp(struct vsng_vq *vq, struct vsng_cmd *cmd)
 		vsng_vq_log_write(vq, cmd->in_iov, cmd->in_gpa, cmd->in_cnt,
 				  vsng_data_in_written(cmd));
 	vsng_vq_add_used(vq, cmd->head, 0);
+	vq->stats.bytes += moved;
 	trace_vsng_complete(cmd->svq->vq.index, cmd->head, rsp.status,
 			    se_cmd->residual_count);
 }

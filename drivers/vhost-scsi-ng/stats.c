@@ -5,9 +5,11 @@
  * VHOST_SCSI_NG_GET_VQ_STATS copies one queue's counters (index >= nvqs:
  * -ENOBUFS, like the vring ioctls).  debugfs shows the same as text in
  * /sys/kernel/debug/vhost-scsi-ng/<owner-pid>-<id>/vq<N>, one "name value"
- * line per counter.  Counters are updated under vq->mutex (kicks in the
- * eventfd wake-up); the ioctl takes vq->mutex for a consistent snapshot,
- * debugfs reads without it.
+ * line per counter ("bytes" and "worker_tid" are only there); the SCSI
+ * side adds "wwpn" to the same directory.  tools/vsng-stat reads them.
+ * Counters are updated under vq->mutex (kicks in the eventfd wake-up); the
+ * ioctl takes vq->mutex for a consistent snapshot, debugfs reads without
+ * it.
  */
 #include <linux/debugfs.h>
 #include <linux/nospec.h>
@@ -53,9 +55,11 @@ static int vsng_vq_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "errors %llu\n", READ_ONCE(s->errors));
 	seq_printf(m, "coalesced %llu\n", READ_ONCE(s->coalesced));
 	seq_printf(m, "busy %llu\n", READ_ONCE(s->busy));
+	seq_printf(m, "bytes %llu\n", READ_ONCE(s->bytes));
 	seq_printf(m, "inflight %u\n", READ_ONCE(vq->inflight));
 	seq_printf(m, "broken %d\n", READ_ONCE(vq->broken));
 	seq_printf(m, "worker %d\n", vsng_worker_alive(vq));
+	seq_printf(m, "worker_tid %d\n", vsng_worker_tid(vq));
 	seq_printf(m, "num %u\n", READ_ONCE(vq->num));
 	seq_printf(m, "last_avail_idx %u\n", READ_ONCE(vq->last_avail_idx));
 	seq_printf(m, "last_used_idx %u\n", READ_ONCE(vq->last_used_idx));

@@ -139,6 +139,7 @@ struct vsng_vq_stats {
 	u64 errors;		/* malformed chains, faults */
 	u64 coalesced;		/* signals deferred by coalescing */
 	u64 busy;		/* answered BUSY: over a device limit */
+	u64 bytes;		/* data moved by GOOD commands, less residual */
 };
 
 struct vsng_vq {

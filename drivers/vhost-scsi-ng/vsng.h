@@ -290,7 +290,13 @@ struct vsng_scsi {
 
 	/* dev->mutex; readers on the workers hold a vq->mutex. */
 	struct vsng_tpg **tpgs;
+	/*
+	 * Written under dev->mutex and wwpn_lock; the debugfs "wwpn" reader
+	 * takes only wwpn_lock (removing that file waits for its readers,
+	 * and RESET_OWNER does so under dev->mutex).
+	 */
 	char wwpn[TRANSPORT_IQN_LEN];
+	spinlock_t wwpn_lock;		/* vs->wwpn, see above */
 
 	wait_queue_head_t inflight_wq;	/* woken when a queue goes idle */
 

@@ -55,6 +55,7 @@ struct vsng_worker {
 	bool killed;			/* owner SIGKILLed us; worker->mutex */
 	u32 id;				/* key in dev->worker_xa */
 	u64 kcov_handle;		/* owner's; set at creation */
+	pid_t tid;			/* the thread's, set by itself */
 };
 
 struct vsng_flush {
@@ -195,6 +196,8 @@ static bool vsng_vhost_task_fn(void *data)
 {
 	struct vsng_worker *w = data;
 
+	if (unlikely(!READ_ONCE(w->tid)))
+		WRITE_ONCE(w->tid, task_pid_nr(current));
 	return vsng_run_list(&w->work_list, w->kcov_handle);
 }
 
@@ -250,6 +253,7 @@ static int vsng_kthread_fn(void *data)
 	struct vsng_worker *w = data;
 	struct mm_struct *mm = w->dev->mm;
 
+	WRITE_ONCE(w->tid, task_pid_nr(current));
 	kthread_use_mm(mm);
 	for (;;) {
 		/* Pairs with kthread_stop(); see vsng_worker_queue(). */
@@ -438,6 +442,20 @@ void vsng_vq_worker_ensure(struct vsng_vq *vq)
 bool vsng_worker_alive(struct vsng_vq *vq)
 {
 	return rcu_access_pointer(vq->worker);
+}
+
+/* Thread id of @vq's worker for debugfs, 0 if none (or not started yet). */
+pid_t vsng_worker_tid(struct vsng_vq *vq)
+{
+	struct vsng_worker *w;
+	pid_t tid = 0;
+
+	rcu_read_lock();
+	w = rcu_dereference(vq->worker);
+	if (w)
+		tid = READ_ONCE(w->tid);
+	rcu_read_unlock();
+	return tid;
 }
 
 /* Release: stop every worker; dev->mutex need not be held (last user). */
