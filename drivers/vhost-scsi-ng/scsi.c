@@ -253,20 +253,22 @@ unpin:
  * stale host memory can reach the guest even if a backend reports more
  * than it wrote.
  */
-static int vsng_bounce(struct vsng_cmd *cmd, struct iov_iter *iter,
-		       size_t len)
+/*
+ * Fill @n entries of @sgl with fresh pages for @len bytes (whole pages
+ * from offset 0, the last one cut), zeroed for data-in and filled from
+ * @iter for data-out.  On failure every page taken is given back.
+ */
+static int vsng_bounce_pages(struct scatterlist *sgl, unsigned int n,
+			     size_t len, enum dma_data_direction dir,
+			     struct iov_iter *iter)
 {
-	unsigned int n = DIV_ROUND_UP(len, PAGE_SIZE), i;
 	gfp_t gfp = GFP_KERNEL_ACCOUNT;
 	struct page *page;
+	unsigned int i;
 	int ret;
 
-	if (cmd->dir == DMA_FROM_DEVICE)
+	if (dir == DMA_FROM_DEVICE)
 		gfp |= __GFP_ZERO;
-
-	ret = vsng_cmd_sgl_reserve(cmd, n);
-	if (ret)
-		return ret;
 	for (i = 0; i < n; i++) {
 		size_t chunk = min_t(size_t, PAGE_SIZE, len);
 
@@ -275,8 +277,8 @@ static int vsng_bounce(struct vsng_cmd *cmd, struct iov_iter *iter,
 			ret = -ENOMEM;
 			goto free;
 		}
-		sg_set_page(&cmd->sgl[i], page, chunk, 0);
-		if (cmd->dir == DMA_TO_DEVICE &&
+		sg_set_page(&sgl[i], page, chunk, 0);
+		if (dir == DMA_TO_DEVICE &&
 		    copy_page_from_iter(page, 0, chunk, iter) != chunk) {
 			i++;
 			ret = -EFAULT;
@@ -284,14 +286,29 @@ static int vsng_bounce(struct vsng_cmd *cmd, struct iov_iter *iter,
 		}
 		len -= chunk;
 	}
-	cmd->sgl_count = n;
-	cmd->flags |= VSNG_CMD_BOUNCE;
 	return 0;
 
 free:
 	while (i)
-		__free_page(sg_page(&cmd->sgl[--i]));
+		__free_page(sg_page(&sgl[--i]));
 	return ret;
+}
+
+static int vsng_bounce(struct vsng_cmd *cmd, struct iov_iter *iter,
+		       size_t len)
+{
+	unsigned int n = DIV_ROUND_UP(len, PAGE_SIZE);
+	int ret;
+
+	ret = vsng_cmd_sgl_reserve(cmd, n);
+	if (ret)
+		return ret;
+	ret = vsng_bounce_pages(cmd->sgl, n, len, cmd->dir, iter);
+	if (ret)
+		return ret;
+	cmd->sgl_count = n;
+	cmd->flags |= VSNG_CMD_BOUNCE;
+	return 0;
 }
 
 /*
@@ -306,48 +323,26 @@ free:
  */
 static int vsng_map_prot(struct vsng_cmd *cmd, struct iov_iter *iter)
 {
-	unsigned int n = DIV_ROUND_UP(cmd->prot_len, PAGE_SIZE), i;
-	gfp_t gfp = GFP_KERNEL_ACCOUNT;
-	size_t len = cmd->prot_len;
-	struct page *page;
+	unsigned int n = DIV_ROUND_UP(cmd->prot_len, PAGE_SIZE);
 	int npages, ret;
 
 	npages = iov_iter_npages(iter, VSNG_MAX_PROT_SGLS + 1);
 	if (npages <= 0 || npages > VSNG_MAX_PROT_SGLS)
 		return -EINVAL;
-	if (cmd->dir == DMA_FROM_DEVICE)
-		gfp |= __GFP_ZERO;
 	cmd->prot_sgl = kmalloc_array(n, sizeof(*cmd->prot_sgl),
 				      GFP_KERNEL_ACCOUNT);
 	if (!cmd->prot_sgl)
 		return -ENOMEM;
 	sg_init_table(cmd->prot_sgl, n);
-	for (i = 0; i < n; i++) {
-		size_t chunk = min_t(size_t, PAGE_SIZE, len);
-
-		page = alloc_page(gfp);
-		if (!page) {
-			ret = -ENOMEM;
-			goto free;
-		}
-		sg_set_page(&cmd->prot_sgl[i], page, chunk, 0);
-		if (cmd->dir == DMA_TO_DEVICE &&
-		    copy_page_from_iter(page, 0, chunk, iter) != chunk) {
-			i++;
-			ret = -EFAULT;
-			goto free;
-		}
-		len -= chunk;
+	ret = vsng_bounce_pages(cmd->prot_sgl, n, cmd->prot_len, cmd->dir,
+				iter);
+	if (ret) {
+		kfree(cmd->prot_sgl);
+		cmd->prot_sgl = NULL;
+		return ret;
 	}
 	cmd->prot_sgl_count = n;
 	return 0;
-
-free:
-	while (i)
-		__free_page(sg_page(&cmd->prot_sgl[--i]));
-	kfree(cmd->prot_sgl);
-	cmd->prot_sgl = NULL;
-	return ret;
 }
 
 /*
