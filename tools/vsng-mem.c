@@ -206,12 +206,7 @@ static void dev_teardown(struct vsng_dev *d)
 	for (i = 0; i < VSNG_MAX_VQS; i++) {
 		struct vsng_vq *vq = &d->vq[i];
 
-		free(vq->next);
-		free(vq->chain_len);
-		free(vq->cookie);
-		vq->next = NULL;
-		vq->chain_len = NULL;
-		vq->cookie = NULL;
+		vsng_vq_free_shadow(vq);
 		vq->kick_fd = vq->call_fd = vq->err_fd = -1;
 	}
 	/* Leave the reused eventfds empty for the next device. */

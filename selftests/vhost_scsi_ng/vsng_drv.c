@@ -545,6 +545,16 @@ int vsng_dev_clear_endpoint(struct vsng_dev *d)
 	return err;
 }
 
+void vsng_vq_free_shadow(struct vsng_vq *vq)
+{
+	free(vq->next);
+	free(vq->chain_len);
+	free(vq->cookie);
+	vq->next = NULL;
+	vq->chain_len = NULL;
+	vq->cookie = NULL;
+}
+
 void vsng_dev_close(struct vsng_dev *d)
 {
 	int i;
@@ -562,12 +572,7 @@ void vsng_dev_close(struct vsng_dev *d)
 		if (vq->err_fd >= 0)
 			close(vq->err_fd);
 		vq->kick_fd = vq->call_fd = vq->err_fd = -1;
-		free(vq->next);
-		free(vq->chain_len);
-		free(vq->cookie);
-		vq->next = NULL;
-		vq->chain_len = NULL;
-		vq->cookie = NULL;
+		vsng_vq_free_shadow(vq);
 	}
 	if (d->mem.map)
 		munmap(d->mem.map, d->mem.map_len);

@@ -149,6 +149,8 @@ int vsng_dev_init(struct vsng_dev *d, const struct vsng_dev_opts *o);
 int vsng_dev_set_endpoint(struct vsng_dev *d, const char *wwpn);
 int vsng_dev_clear_endpoint(struct vsng_dev *d);
 void vsng_dev_close(struct vsng_dev *d);
+/* Free a queue's driver-side shadow state (free list, chains, cookies). */
+void vsng_vq_free_shadow(struct vsng_vq *vq);
 int vsng_ioctl(struct vsng_dev *d, unsigned long req, void *arg);
 int vsng_abi_version(struct vsng_dev *d, int *ver);
 /* Our own stats ioctl: -ENOTTY on in-tree vhost_scsi. */
