@@ -112,16 +112,22 @@ check "targetcli_loaded_$MOD" test -d "/sys/module/$MOD"
 T=$CFS/vhost/$WWPN/tpgt_1
 mapfile -t ATTRS < <(ls "$T/attrib" 2>/dev/null)
 say "attrib/ of the TPG: ${ATTRS[*]}"
+# " name=value" for every TPG attribute that does not hold its WANT value.
+attrs_not_wanted() {
+	local a v bad=
+	for a in "${ATTRS[@]}"; do
+		v=$(cat "$T/attrib/$a" 2>/dev/null)
+		[ "$v" = "${WANT[$a]:-}" ] || bad+=" $a=$v"
+	done
+	printf '%s' "$bad"
+}
+
 if [ "$TARGET" = ours ]; then
 	check "tpg_lists_all_5_tunables" test "${#ATTRS[@]}" = 5
 else
 	check "tpg_lists_fabric_prot_type" test "${ATTRS[*]}" = fabric_prot_type
 fi
-bad=
-for a in "${ATTRS[@]}"; do
-	v=$(cat "$T/attrib/$a" 2>/dev/null)
-	[ "$v" = "${WANT[$a]:-}" ] || bad+=" $a=$v"
-done
+bad=$(attrs_not_wanted)
 check "targetcli_set_every_attribute${bad:+ # not:$bad}" test -z "$bad"
 nexus0=$(cat "$T/nexus" 2>/dev/null)
 check "targetcli_made_a_nexus ($nexus0)" test -n "$nexus0"
@@ -228,11 +234,7 @@ check "restored_lun1_on_block_store" bash -c \
 nexus1=$(cat "$T/nexus" 2>/dev/null)
 check "restored_a_nexus ($nexus1)" test -n "$nexus1"
 [ "$nexus1" = "$nexus0" ] || say "the nexus WWN is not saved: rtslib made a new one ($nexus0 before)"
-bad=
-for a in "${ATTRS[@]}"; do
-	v=$(cat "$T/attrib/$a" 2>/dev/null)
-	[ "$v" = "${WANT[$a]}" ] || bad+=" $a=$v"
-done
+bad=$(attrs_not_wanted)
 check "restored_every_attribute (${ATTRS[*]})${bad:+ # not:$bad}" test -z "$bad"
 VSNG_PIO_BUSY_FILE=$T/attrib/fabric_prot_type VSNG_PIO_BUSY_VALUES="1 0" \
 	"$IO" "$WWPN" 1 verify "$SEED" 0 1 >/tmp/vsng-persist-io2.log 2>&1
