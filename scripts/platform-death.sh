@@ -21,6 +21,11 @@
 #     runs none of the code under test, and the check for its frames
 #     comes first;
 #   - vm-run's stall stop: a halted outer vCPU its timer no longer wakes;
+#   - vm-run's soft-lockup stop: a task that is not a vhost worker spun
+#     for minutes (khugepaged, waiting on another CPU) while QEMU showed a
+#     vCPU halted (vcpu-state.txt next to the console log), with no kernel
+#     report before the first soft lockup and no frame of the target in
+#     any CPU's trace (vm-run boots with every CPU's backtrace shown);
 #   - a silent reset: QEMU exited 0 (-no-reboot) with no exit code and
 #     nothing on the console.
 # Never the platform, whatever else the log says:
@@ -56,6 +61,20 @@ platform_death() {
 	done
 	if grep -qF 'guest ended without an exit code (vCPU timer stall)' "$out" 2>/dev/null; then
 		echo "an outer vCPU stopped taking timer interrupts (RCU timer stall)"
+		return 0
+	fi
+	if grep -qF 'guest ended without an exit code (soft lockup of' "$out" 2>/dev/null; then
+		pre=$(sed -n '/BUG: soft lockup/q;p' "$con" 2>/dev/null)
+		if printf '%s\n' "$pre" | grep -aqE "$PD_REPORT_RE"; then
+			echo "not platform: a kernel report precedes the soft lockup: $(printf '%s\n' "$pre" | grep -aE -m1 "$PD_REPORT_RE")" >&2
+			return 1
+		fi
+		if ! grep -aqF 'BUG: soft lockup' "$con" 2>/dev/null ||
+		   ! grep -qF 'HLT=1' "$(dirname "$con")/vcpu-state.txt" 2>/dev/null; then
+			echo "not platform: no soft lockup on the console or no halted vCPU in vcpu-state.txt" >&2
+			return 1
+		fi
+		echo "an outer CPU spun in a soft lockup while a vCPU stayed halted ($(grep -aoE -m1 'stuck for [0-9]+s! \[[^]]+\]' "$con"))"
 		return 0
 	fi
 	if grep -qF 'guest ended without an exit code (QEMU status 0)' "$out" 2>/dev/null &&

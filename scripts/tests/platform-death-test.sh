@@ -111,5 +111,43 @@ check "the entry-trampoline oops with a frame of ours in its trace" ours "$BOOT
 ${TRAMP%%\[  213.367779]*}[  213.3677]  vsng_vq_pop+0x10/0x200 [vhost_scsi_ng]
 [  213.368644] Kernel panic - not syncing: Fatal exception in interrupt"
 
+# Seen in a fresh-clone CI run (2026-12-05 11:49, realguest-ours): khugepaged
+# spun on CPU 1 for over 1000 s and the phase ran into its timeout. vm-run
+# now stops such a guest (a soft lockup of VSNG_SOFTLOCKUP_STOP s while a
+# vCPU is halted, vcpu-state.txt) with this line on its output.
+SL_OUT='vm-run: guest ended without an exit code (soft lockup of 182s in khugepaged, a vCPU halted)'
+SL='[  700.1] watchdog: BUG: soft lockup - CPU#1 stuck for 182s! [khugepaged:41]
+[  700.1] Modules linked in: vhost_scsi_ng(OE) vhost vhost_iotlb target_core_mod kvm_amd kvm
+[  700.1] RIP: 0010:smp_call_function_many_cond+0x12e/0x560
+[  700.1] Call Trace:
+[  700.1]  on_each_cpu_cond_mask+0x24/0x40
+[  700.1]  flush_tlb_mm_range+0x1a4/0x1f0
+[  700.1]  collapse_huge_page+0x5b2/0xa40
+[  700.1]  khugepaged+0x4d7/0xa40
+[  700.1] Sending NMI from CPU 1 to CPUs 0:'
+HALTED='CPU#0
+EIP=ffffffff81e4a8ff EFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=1
+CPU#1
+EIP=ffffffff8119c0ae EFL=00000202 [-------] CPL=0 II=0 A20=1 SMM=0 HLT=0'
+printf '%s\n' "$HALTED" >"$T/vcpu-state.txt"
+check "vm-run's soft-lockup stop, khugepaged, a vCPU halted" platform "$BOOT
+$SL" "$SL_OUT"
+check "vm-run's soft-lockup stop with a frame of ours on the other CPU" ours "$BOOT
+$SL
+[  700.2] NMI backtrace for cpu 0
+[  700.2]  vsng_vq_pop+0x10/0x200 [vhost_scsi_ng]" "$SL_OUT"
+check "vm-run's soft-lockup stop after a WARNING of LIO" ours "$BOOT
+$WARN_LIO
+$SL" "$SL_OUT"
+check "vm-run's soft-lockup stop after an unrelated kernel WARNING" ours "$BOOT
+$WARN_OTHER
+$SL" "$SL_OUT"
+printf '%s\n' "${HALTED//HLT=1/HLT=0}" >"$T/vcpu-state.txt"
+check "vm-run's soft-lockup stop with no vCPU halted" ours "$BOOT
+$SL" "$SL_OUT"
+rm -f "$T/vcpu-state.txt"
+check "vm-run's soft-lockup stop with no vCPU state kept" ours "$BOOT
+$SL" "$SL_OUT"
+
 echo "1..$N"
 [ $FAILED = 0 ]
