@@ -553,6 +553,152 @@ TEST_F(mig, set_log_fd_running)
 	close(b);
 }
 
+/* ---- ibm: the fast LUN on iblock (a memory-backed null_blk) ----------- */
+
+#define NB_IB		"vsng_dlog3"
+
+FIXTURE(ibm) {
+	struct vsng_env e;
+	bool nullb;
+	uint8_t *log;
+	size_t log_len;
+};
+
+FIXTURE_SETUP(ibm)
+{
+	struct vsng_dev_opts o = { .nreq = 1, .vring_log = true };
+	int err;
+
+	self->e.d.fd = -1;
+	o.features = mig_features();
+	ASSERT_NE(0, o.features);
+	err = vsng_env_up_nullb(&self->e, &o, NB_IB, 0, true);
+	self->nullb = err != -ENOENT;
+	ASSERT_EQ(0, err) {
+		TH_LOG("memory-backed null_blk LUN: %s", strerror(-err));
+	}
+	self->log = vsng_log_alloc(&self->log_len);
+	ASSERT_NE(NULL, self->log);
+	ASSERT_EQ(0, vsng_log_set_base(&self->e.d, self->log));
+}
+
+FIXTURE_TEARDOWN(ibm)
+{
+	vsng_env_down(&self->e);
+	if (self->nullb)
+		vsng_nullb_slow_destroy(NB_IB);
+	if (self->log)
+		munmap(self->log, self->log_len);
+}
+
+/*
+ * READ(10) of one page at @lba into a three-page data-in buffer in
+ * @split descriptors (an underflow: the CDB asks for less than the buffer
+ * holds).  Fills the buffer with 0x5a first; leaves the answer in @c.
+ */
+static void ib_short_read(struct __test_metadata *_metadata,
+			  struct vsng_env *e, struct vsng_cmd *c,
+			  uint64_t lba, uint64_t din, int split)
+{
+	uint8_t *p = vsng_hva(&e->d, din, 3 * PG);
+
+	ASSERT_NE(NULL, p);
+	memset(p, 0x5a, 3 * PG);
+	vsng_cmd_init(c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, cmd_own_pages(&e->d, c));
+	vsng_cdb_rw(c->cdb, 10, false, lba, PG / VSNG_BLK);
+	c->din_gpa = din;
+	c->din_len = 3 * PG;
+	c->din_split = split;
+	ASSERT_EQ(0, vsng_cmd_run(vsng_req_vq(e, 0), c, VSNG_TMO));
+	ASSERT_TRUE(RESP_OK(c));
+}
+
+/*
+ * Proves, on iblock: a READ of one page into a three-page buffer gets
+ * GOOD with a residual of two pages, its first page holds the data
+ * written, and the two pages past the transfer keep their poison; every
+ * page that changed is logged (a changed page not logged is stale on a
+ * migration destination).  LIO cuts data_length to the CDB's but iblock
+ * builds its bios from every scatterlist entry: a target that hands LIO
+ * the whole buffer gets the next blocks of the disk written past the
+ * transfer (in-tree: affected).
+ */
+TEST_F(ibm, short_read_writes_only_the_transfer)
+{
+	struct vsng_dev *d = &self->e.d;
+	uint64_t din = buf_gpa(d, 3 * PG, 0), dout = buf_gpa(d, 3 * PG, 0);
+	uint8_t want[3 * PG], *p;
+	struct vsng_cmd c = { 0 };
+	int changed = 0, unlogged = 0, i;
+	size_t past = 0;
+
+	ASSERT_NE(0, din);
+	ASSERT_NE(0, dout);
+	vsng_fill(want, sizeof(want), 31);
+	ASSERT_EQ(0, vsng_gpa_write(d, dout, want, sizeof(want)));
+	ASSERT_EQ(0, mig_rw(&self->e, true, 0, dout, 3 * PG, 1, &c));
+	memset(self->log, 0, self->log_len);
+
+	ib_short_read(_metadata, &self->e, &c, 0, din, 3);
+	EXPECT_EQ(0, c.rsp.status);
+	EXPECT_EQ(2 * PG, c.rsp.resid);
+	p = vsng_hva(d, din, 3 * PG);
+	EXPECT_EQ(0, memcmp(p, want, PG));
+	for (i = PG; i < 3 * PG; i++)
+		past += p[i] != 0x5a;
+	for (i = 0; i < 3; i++) {
+		/* changed: not 0x5a all through */
+		bool ch = p[i * PG] != 0x5a ||
+			  memcmp(p + i * PG, p + i * PG + 1, PG - 1);
+
+		changed += ch;
+		unlogged += ch && !vsng_log_test(self->log, din + i * PG);
+	}
+	TH_LOG("%zu bytes written past the transfer, %d pages changed, %d of them not logged",
+	       past, changed, unlogged);
+	VSNG_INTREE_AFFECTED(past != 0,
+			     "iblock wrote %zu bytes of the next blocks past a one-page READ's transfer into the guest buffer",
+			     past);
+	if (vsng_target_is_ours()) {
+		EXPECT_EQ(0, unlogged);
+		EXPECT_TRUE(vsng_log_test(self->log, din));
+		EXPECT_EQ(0, vsng_log_count(self->log, din + PG, 2 * PG));
+	}
+}
+
+/*
+ * Proves, on iblock: a READ of the disk's last page into a three-page
+ * buffer gets GOOD and the data, with a residual of two pages.  A target
+ * that hands LIO the whole buffer makes iblock read past the end of the
+ * disk: the block layer fails the bio and the guest gets a CHECK
+ * CONDITION for a valid READ (in-tree: affected).
+ */
+TEST_F(ibm, short_read_at_end_of_disk)
+{
+	struct vsng_dev *d = &self->e.d;
+	uint64_t din = buf_gpa(d, 3 * PG, 0), dout = buf_gpa(d, PG, 0);
+	uint64_t lba = self->e.blocks - PG / VSNG_BLK;
+	uint8_t want[PG];
+	struct vsng_cmd c = { 0 };
+
+	ASSERT_NE(0, din);
+	ASSERT_NE(0, dout);
+	vsng_fill(want, sizeof(want), 32);
+	ASSERT_EQ(0, vsng_gpa_write(d, dout, want, sizeof(want)));
+	ASSERT_EQ(0, mig_rw(&self->e, true, lba, dout, PG, 1, &c));
+
+	ib_short_read(_metadata, &self->e, &c, lba, din, 1);
+	if (VSNG_INTREE_AFFECTED(c.rsp.status != 0,
+				 "a one-page READ of the last page into a three-page buffer got status 0x%x, sense %x/%02x/%02x",
+				 c.rsp.status, vsng_sense_key(&c.rsp),
+				 vsng_sense_asc(&c.rsp),
+				 vsng_sense_ascq(&c.rsp)))
+		return;
+	EXPECT_EQ(2 * PG, c.rsp.resid);
+	EXPECT_EQ(0, memcmp(vsng_hva(d, din, PG), want, PG));
+}
+
 /* ---- slow: commands in flight ----------------------------------------- */
 
 #define NB_SLOW		"vsng_dlog2"
@@ -742,6 +888,54 @@ TEST_F(slow, clear_endpoint_resume)
 	EXPECT_TRUE(vsng_log_test(self->log, vsng_gpa(d, vq->used)));
 	VSNG_INTREE_AFFECTED(vsng_log_count(self->log, din[2], 2 * PG) != 2,
 			     "data-in on the destination not logged");
+}
+
+/*
+ * Proves: a READ whose response page the guest unmaps while the READ is
+ * in flight (so writing the response faults) still has its data-in pages
+ * logged, and its head comes back on the used ring with length 0: the
+ * device wrote the data, and the ring slot is not lost.  In-tree 6.12
+ * logs no data-in and never returns the head: affected.
+ */
+TEST_F(slow, response_fault_logs_data_and_returns_head)
+{
+	struct vsng_dev *d = &self->e.d;
+	struct vsng_vq *vq = vsng_req_vq(&self->e, 0);
+	uint64_t din = buf_gpa(d, 2 * PG, 0), end;
+	uint16_t start = vq->last_used;
+	struct vsng_cmd c = { 0 };
+	bool back;
+	void *m;
+
+	ASSERT_NE(0, din);
+	ASSERT_EQ(0, slow_read(&self->e, &c, 0, din, 2 * PG));
+	ASSERT_EQ(0, slow_wait_taken(&self->e, 1));
+	/* the response page (its own, page-aligned) goes away */
+	ASSERT_EQ(0, (uintptr_t)c.resp % PG);
+	ASSERT_EQ(0, munmap(c.resp, PG));
+	end = vsng_now_ms() + 3 * SLOW_MS + VSNG_TMO / 4;
+	while ((uint16_t)(vsng_vq_used_idx(vq) - start) == 0 &&
+	       vsng_now_ms() < end)
+		usleep(20 * 1000);
+	back = (uint16_t)(vsng_vq_used_idx(vq) - start) != 0;
+	if (!back)	/* no completion came: give it its time, then look */
+		usleep(2 * SLOW_MS * 1000);
+	m = mmap(c.resp, PG, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	ASSERT_EQ(c.resp, m);
+	VSNG_INTREE_AFFECTED(vsng_log_count(self->log, din, 2 * PG) != 2,
+			     "%d of the 2 data-in pages of a READ whose response faulted logged",
+			     vsng_log_count(self->log, din, 2 * PG));
+	if (VSNG_INTREE_AFFECTED(!back,
+				 "the head of a READ whose response faulted never came back"))
+		return;
+	ASSERT_TRUE(slow_reap(vq, &c));
+	EXPECT_EQ(0, c.used_len);
+	/* the device is fine: the next READ works */
+	memset(&c, 0, sizeof(c));
+	ASSERT_EQ(0, slow_read(&self->e, &c, 0, din, PG));
+	ASSERT_TRUE(slow_reap(vq, &c));
+	EXPECT_TRUE(RESP_OK(&c) && c.rsp.status == 0);
 }
 
 TEST_HARNESS_MAIN

@@ -335,6 +335,10 @@ char *vsng_target_dev_path(struct vsng_target *t, int lun, char *buf,
  */
 int vsng_nullb_slow_create(const char *name, unsigned int delay_ms,
 			   unsigned int size_mb);
+/* The same, keeping what is written when @memory_backed (else reads
+ * leave the buffer as it was). */
+int vsng_nullb_create(const char *name, unsigned int delay_ms,
+		      unsigned int size_mb, bool memory_backed);
 void vsng_nullb_slow_destroy(const char *name);
 /*
  * Unlink a LUN (port link, LUN dir, backstore) in a child process and wait

@@ -274,6 +274,12 @@ int vsng_target_del_lun_timed(struct vsng_target *t, int lun, int timeout_ms)
 int vsng_nullb_slow_create(const char *name, unsigned int delay_ms,
 			   unsigned int size_mb)
 {
+	return vsng_nullb_create(name, delay_ms, size_mb, false);
+}
+
+int vsng_nullb_create(const char *name, unsigned int delay_ms,
+		      unsigned int size_mb, bool memory_backed)
+{
 	char dir[256], dev[256], v[32];
 	struct stat st;
 
@@ -289,7 +295,8 @@ int vsng_nullb_slow_create(const char *name, unsigned int delay_ms,
 	if (!stat(dev, &st))
 		return 0;
 	snprintf(v, sizeof(v), "%u", size_mb);
-	if (wr(dir, "size", v) || wr(dir, "irqmode", "2"))
+	if (wr(dir, "size", v) || wr(dir, "irqmode", "2") ||
+	    (memory_backed && wr(dir, "memory_backed", "1")))
 		return -EIO;
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)delay_ms * 1000000);
 	if (wr(dir, "completion_nsec", v) || wr(dir, "power", "1"))

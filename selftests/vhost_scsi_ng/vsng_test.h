@@ -92,20 +92,22 @@ static inline void vsng_env_down(struct vsng_env *e)
 }
 
 /*
- * The standard environment with LUN 0 on a slow null_blk disk /dev/<nb>
- * (every I/O takes delay_ms): requests stay in flight.  -ENOENT when the
+ * The standard environment with LUN 0 on a null_blk disk /dev/<nb> through
+ * iblock (every I/O takes delay_ms: requests stay in flight; memory_backed:
+ * it keeps what is written).  -ENOENT when the
  * kernel has no null_blk (callers SKIP).  Tear down with vsng_env_down()
  * then vsng_nullb_slow_destroy(nb).
  */
-static inline int vsng_env_up_slow(struct vsng_env *e,
-				   const struct vsng_dev_opts *o,
-				   const char *nb, unsigned int delay_ms)
+static inline int vsng_env_up_nullb(struct vsng_env *e,
+				    const struct vsng_dev_opts *o,
+				    const char *nb, unsigned int delay_ms,
+				    bool memory_backed)
 {
 	int err;
 
 	e->d.fd = -1;
 	vsng_target_init(&e->t, vsng_test_id());
-	err = vsng_nullb_slow_create(nb, delay_ms, 64);
+	err = vsng_nullb_create(nb, delay_ms, 64, memory_backed);
 	if (err)
 		return err;
 	snprintf(e->t.backend, sizeof(e->t.backend), "iblock");
@@ -124,6 +126,13 @@ static inline int vsng_env_up_slow(struct vsng_env *e,
 		return err == -ENOENT ? -EIO : err;
 	vsng_clear_ua(&e->d.vq[VSNG_VQ_REQ], 0);
 	return 0;
+}
+
+static inline int vsng_env_up_slow(struct vsng_env *e,
+				   const struct vsng_dev_opts *o,
+				   const char *nb, unsigned int delay_ms)
+{
+	return vsng_env_up_nullb(e, o, nb, delay_ms, false);
 }
 
 static inline struct vsng_vq *vsng_req_vq(struct vsng_env *e, int i)
