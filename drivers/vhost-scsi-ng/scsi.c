@@ -468,6 +468,34 @@ static int vsng_cmd_save_in(struct vsng_cmd *cmd, struct vsng_chain *ch,
 	return 0;
 }
 
+/*
+ * On an underflow (a READ's buffer larger than the CDB's transfer) LIO
+ * cuts data_length to the transfer, but iblock and fileio build their
+ * I/O from every entry of the list they were given: they would read the
+ * next blocks of the disk into the guest's buffer past the transfer, where
+ * the residual says nothing was written and the dirty log does not look,
+ * and fail a READ of the disk's last blocks for reading past its end.
+ * Give LIO only the entries, and bytes, of the transfer.  sgl_count still
+ * counts every page we hold, for vsng_cmd_release().
+ */
+static void vsng_cmd_trim_sgl(struct vsng_cmd *cmd)
+{
+	struct se_cmd *se_cmd = &cmd->se_cmd;
+	u32 left = se_cmd->data_length;
+	unsigned int n;
+
+	if (cmd->dir != DMA_FROM_DEVICE || left >= cmd->data_len ||
+	    se_cmd->t_data_sg != cmd->sgl)
+		return;
+	for (n = 0; n < cmd->sgl_count && left; n++) {
+		struct scatterlist *sg = &cmd->sgl[n];
+
+		sg->length = min(sg->length, left);
+		left -= sg->length;
+	}
+	se_cmd->t_data_nents = n;
+}
+
 static void vsng_cmd_submit(struct vsng_cmd *cmd, struct vsng_tpg *tpg,
 			    struct se_session *sess, u64 tag, u16 lun,
 			    u8 task_attr)
@@ -498,6 +526,9 @@ static void vsng_cmd_submit(struct vsng_cmd *cmd, struct vsng_tpg *tpg,
 			       NULL, 0, prot_sgl, prot_count,
 			       GFP_KERNEL))
 		return;
+	vsng_cmd_trim_sgl(cmd);
+	/* LIO has no completion of it yet: nothing else writes flags now */
+	cmd->flags |= VSNG_CMD_SUBMITTED;
 	target_submit(se_cmd);
 }
 
@@ -765,17 +796,19 @@ static int vsng_bounce_copy_back(struct vsng_cmd *cmd, u32 len)
 /*
  * Bytes at the start of a READ's in-area (response, protection, data)
  * the device may have written, for the dirty log.  A bounced READ wrote
- * what was copied back.  Into pinned pages LIO's backend wrote at most the
- * transfer it ran (data_length, cut to the CDB's on an underflow), and
- * nothing if the command never reached the backend: CMD_T_SENT is clear
- * when LIO refused the CDB, or when execution failed or never started.
- * Never less than was written: a page missed is a stale page on a
- * migration destination; a page too many only costs a copy.
+ * what was copied back.  Into pinned pages LIO's backend may have written
+ * the whole transfer it was given (data_length, the list cut to it by
+ * vsng_cmd_trim_sgl()) once the command was submitted, whatever the
+ * status: a backend can fill the pages and then fail (a PI check, say),
+ * and LIO clears CMD_T_SENT on any execution error, so that flag cannot
+ * tell.  Nothing if LIO refused the CDB before submission.  Never less
+ * than was written: a page missed is a stale page on a migration
+ * destination; a page too many only costs a copy.
  */
 static size_t vsng_data_in_written(const struct vsng_cmd *cmd)
 {
 	const struct se_cmd *se_cmd = &cmd->se_cmd;
-	bool sent = READ_ONCE(se_cmd->transport_state) & CMD_T_SENT;
+	bool sent = cmd->flags & VSNG_CMD_SUBMITTED;
 	size_t len = 0;
 
 	if (cmd->flags & VSNG_CMD_BOUNCE)
@@ -812,13 +845,18 @@ static void vsng_scsi_send_cmd_resp(struct vsng_vq *vq, struct vsng_cmd *cmd)
 				min(se_cmd->residual_count, cmd->data_len);
 	}
 
-	if (vsng_write_resp(vq, cmd->in_iov, cmd->in_gpa, cmd->in_cnt, &rsp,
-			    sizeof(rsp)))
-		return;
-	/* Data-in went to guest pages too: log them for migration. */
+	/*
+	 * Data-in went to guest pages too: log them for migration first.
+	 * Writing the response can fault (the guest unmapped its page); the
+	 * data is in guest memory all the same, and the head goes back
+	 * (length 0) all the same, or the guest loses the ring slot.
+	 */
 	if (cmd->dir == DMA_FROM_DEVICE)
 		vsng_vq_log_write(vq, cmd->in_iov, cmd->in_gpa, cmd->in_cnt,
 				  vsng_data_in_written(cmd));
+	if (vsng_write_resp(vq, cmd->in_iov, cmd->in_gpa, cmd->in_cnt, &rsp,
+			    sizeof(rsp)))
+		moved = 0;
 	vsng_vq_add_used(vq, cmd->head, 0);
 	vq->stats.bytes += moved;
 	trace_vsng_complete(cmd->svq->vq.index, cmd->head, rsp.status,

@@ -155,6 +155,7 @@ struct vsng_tpg {
 /* vsng_cmd.flags */
 #define VSNG_CMD_BOUNCE		BIT(0)	/* sgl holds bounce pages */
 #define VSNG_CMD_ABORTED	BIT(1)	/* LIO aborted it (aborted_task) */
+#define VSNG_CMD_SUBMITTED	BIT(2)	/* given to target_submit() */
 
 struct vsng_cmd {
 	struct se_cmd se_cmd;
