@@ -111,8 +111,14 @@ static void vsng_scsi_send_status(struct vsng_vq *vq, struct vsng_chain *ch,
  * (CHECK CONDITION, ILLEGAL REQUEST, LOGICAL UNIT NOT SUPPORTED) from us:
  * LIO would log a line (pr_err, no ratelimit) for every one, and a guest
  * can send as many as it likes.  LUN 0 always goes to LIO, which answers
- * REPORT LUNS and INQUIRY there through its virtual LUN 0.
+ * REPORT LUNS and INQUIRY there through its virtual LUN 0.  We say so at
+ * most once a minute, for all devices: a guest looping over missing LUNs
+ * is counted in its queue's errors, not in the host's log.
  */
+static struct ratelimit_state vsng_no_lun_rs =
+	RATELIMIT_STATE_INIT_FLAGS(vsng_no_lun_rs, 60 * HZ, 1,
+				   RATELIMIT_MSG_ON_RELEASE);
+
 static void vsng_scsi_no_lun(struct vsng_vq *vq, struct vsng_chain *ch,
 			     u16 lun, size_t data_len)
 {
@@ -128,8 +134,9 @@ static void vsng_scsi_no_lun(struct vsng_vq *vq, struct vsng_chain *ch,
 	rsp.sense[12] = 0x25;		/* LOGICAL UNIT NOT SUPPORTED */
 	rsp.sense_len = vsng_cpu_to_v32(vq, 18);
 	vq->stats.errors++;
-	pr_info_ratelimited("vhost-scsi-ng: dev %u vq %u: command for LUN %u, which the TPG does not have\n",
-			    vq->dev->id, vq->index, lun);
+	if (__ratelimit(&vsng_no_lun_rs))
+		pr_info("vhost-scsi-ng: dev %u vq %u: command for LUN %u, which the TPG does not have: answered 05/25/00 (one line a minute; the queue's errors count them all)\n",
+			vq->dev->id, vq->index, lun);
 	vsng_send_resp(vq, ch, ch->head, &rsp, sizeof(rsp));
 }
 
