@@ -367,6 +367,87 @@ TEST_F(tmf, abort_task_set)
 	no_leak(_metadata, self, 4);
 }
 
+/* How many of h[0..n-1] have been answered. */
+static int answered(FIXTURE_DATA(tmf) *self, int n)
+{
+	int i, done = 0;
+
+	for (i = 0; i < n; i++)
+		done += self->h[i].answers > 0;
+	return done;
+}
+
+/*
+ * Proves: a second ABORT TASK SET for the same I_T_L, sent while the
+ * first still waits for its three READs in the backend, is not answered
+ * FUNCTION COMPLETE before those READs are answered (the guest would take
+ * the set as gone and reuse their buffers while the backend still writes
+ * them): it is answered BUSY (retry later), or after them.  The first is
+ * answered FUNCTION COMPLETE after the READs, each aborted; nothing
+ * leaks.  In-tree: both FUNCTION_REJECTED (affected, as abort_task_set).
+ */
+TEST_F(tmf, abort_task_set_twice)
+{
+	struct vsng_vq *rq = vsng_req_vq(&self->e, 0);
+	struct vsng_vq *cq = &self->e.d.vq[VSNG_VQ_CTL];
+	struct vsng_ctl a = { 0 }, b = { 0 }, *c;
+	int i, before_b = -1, before_a = -1;
+	void *cookie;
+	uint64_t end;
+
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, rd_submit(self, i, 0, 700 + i));
+	vsng_vq_kick(rq, true);
+	usleep(HOLD_MS * 1000);
+	reap(self);
+	ASSERT_EQ(0, answered(self, 3));
+	ASSERT_EQ(0, vsng_tmf_submit(&self->e.d, &a,
+				     VIRTIO_SCSI_T_TMF_ABORT_TASK_SET,
+				     VSNG_TPGT, 0, 0));
+	usleep(HOLD_MS * 1000);
+	ASSERT_EQ(0, vsng_tmf_submit(&self->e.d, &b,
+				     VIRTIO_SCSI_T_TMF_ABORT_TASK_SET,
+				     VSNG_TPGT, 0, 0));
+	end = vsng_now_ms() + VSNG_TMO;
+	while ((!a.done || !b.done) && vsng_now_ms() < end) {
+		vsng_vq_wait(cq, 20);
+		/* a READ answered before a TMF is on the used ring first */
+		reap(self);
+		while (vsng_vq_get_used(cq, NULL, &cookie) == 1) {
+			c = cookie;
+			c->done = true;
+			if (c == &a)
+				before_a = answered(self, 3);
+			if (c == &b)
+				before_b = answered(self, 3);
+		}
+	}
+	ASSERT_TRUE(a.done && b.done);
+	TH_LOG("first answered %u after %d READs, second %u after %d READs",
+	       a.tmf_resp->response, before_a, b.tmf_resp->response, before_b);
+	EXPECT_EQ(3, wait_answered(self, 3, VSNG_TMO));
+	if (!VSNG_INTREE_AFFECTED(a.tmf_resp->response != FUNCTION_COMPLETE,
+				  "ABORT TASK SET answered %u",
+				  a.tmf_resp->response)) {
+		EXPECT_EQ(3, before_a);
+		for (i = 0; i < 3; i++)
+			EXPECT_TRUE(aborted(&self->h[i])) {
+				show(_metadata, "LUN 0 READ", &self->h[i]);
+			}
+	}
+	if (b.tmf_resp->response == FUNCTION_COMPLETE) {
+		EXPECT_EQ(3, before_b) {
+			TH_LOG("the second ABORT TASK SET was answered FUNCTION COMPLETE with %d of its 3 READs still in the backend",
+			       3 - before_b);
+		}
+	} else {
+		EXPECT_TRUE(b.tmf_resp->response == VIRTIO_SCSI_S_BUSY ||
+			    b.tmf_resp->response ==
+			    VIRTIO_SCSI_S_FUNCTION_REJECTED);
+	}
+	no_leak(_metadata, self, 3);
+}
+
 /* TEST UNIT READY on @lun: the RESET unit attention (06/29/xx), then GOOD. */
 static void expect_reset_ua(struct __test_metadata *_metadata,
 			    FIXTURE_DATA(tmf) *self, uint16_t lun)
