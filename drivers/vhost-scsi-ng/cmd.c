@@ -197,10 +197,11 @@ static bool vsng_cmd_lio_read(struct vsng_cmd *cmd, struct vsng_tpg **tpg,
 
 /*
  * Does @cmd stand in the in-flight table for @tpg and @lun (and @tag
- * unless @any_tag)?  The tag seen goes to @tag.
+ * unless @any_tag)?  The tag seen goes to @tag, and to @marked (unless
+ * NULL) whether an ABORT TASK SET marked it.
  */
 bool vsng_cmd_lio_match(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
-			bool any_tag, u64 *tag)
+			bool any_tag, u64 *tag, bool *marked)
 {
 	struct vsng_tmf *abort;
 	struct vsng_tpg *t;
@@ -212,6 +213,8 @@ bool vsng_cmd_lio_match(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
 	if (t != tpg || l != lun || (!any_tag && g != *tag))
 		return false;
 	*tag = g;
+	if (marked)
+		*marked = abort != VSNG_IN_LIO;
 	return true;
 }
 
@@ -228,7 +231,7 @@ bool vsng_cmd_lio_mark(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
 {
 	u64 tag;
 
-	if (!vsng_cmd_lio_match(cmd, tpg, lun, true, &tag))
+	if (!vsng_cmd_lio_match(cmd, tpg, lun, true, &tag, NULL))
 		return false;
 	return cmpxchg(&cmd->lio_abort, VSNG_IN_LIO, tmf) == VSNG_IN_LIO;
 }

@@ -136,9 +136,15 @@ void vsng_tmf_release(struct se_cmd *se_cmd)
 	struct vsng_tmf *tmf = container_of(se_cmd, struct vsng_tmf, se_cmd);
 
 	if (vsng_tmf_is_series(tmf->subtype)) {
-		/* The next step needs process context: the control worker. */
-		if (!vsng_vq_work_queue(&tmf->svq->vq, &tmf->step_work))
-			vsng_tmf_free(tmf);
+		/*
+		 * The next step needs process context: the control worker.
+		 * Without one, the series ends here; commands may still hold
+		 * its marks, so its own mark goes, and the last one frees it.
+		 */
+		if (!vsng_vq_work_queue(&tmf->svq->vq, &tmf->step_work)) {
+			tmf->response = VIRTIO_SCSI_S_FUNCTION_REJECTED;
+			vsng_tmf_mark_put(tmf);
+		}
 		return;
 	}
 	vsng_tmf_finish(tmf);
@@ -222,22 +228,24 @@ busy:
 
 /*
  * Is there a command of @tpg's nexus on LUN @lun (with tag @tag unless
- * @any_tag) in the in-flight table?  The control queue's worker, with
- * the endpoint set or a TMF of the device in flight, so the command
- * pools stay (they go only once every queue is idle).
+ * @any_tag; one an ABORT TASK SET marked, if @marked) in the in-flight
+ * table?  The control queue's worker, with the endpoint set or a TMF of
+ * the device in flight, so the command pools stay (they go only once
+ * every queue is idle).
  */
 static bool vsng_tmf_task_present(struct vsng_scsi *vs, struct vsng_tpg *tpg,
-				  u16 lun, bool any_tag, u64 tag)
+				  u16 lun, bool any_tag, u64 tag, bool marked)
 {
 	struct vsng_svq *svq;
 	unsigned int i;
+	bool m;
 	int q;
 
 	for (q = VSNG_VQ_IO; q < vs->nvqs; q++) {
 		svq = vs->svqs[q];
 		for (i = 0; svq->cmds && i < svq->max_cmds; i++)
 			if (vsng_cmd_lio_match(&svq->cmds[i], tpg, lun, any_tag,
-					       &tag))
+					       &tag, &m) && (m || !marked))
 				return true;
 	}
 	return false;
@@ -406,7 +414,7 @@ static void vsng_tmf_query(struct vsng_vq *vq, struct vsng_chain *ch,
 
 	vsng_tmf_answer(vq, ch,
 			vsng_tmf_task_present(vsng_to_svq(vq)->vs, tpg, lun,
-					      any, tag) ?
+					      any, tag, false) ?
 			VIRTIO_SCSI_S_FUNCTION_SUCCEEDED :
 			VSNG_S_FUNCTION_COMPLETE);
 }
@@ -445,6 +453,19 @@ static void vsng_tmf_handle(struct vsng_vq *vq, struct vsng_chain *ch,
 	nexus = READ_ONCE(tpg->nexus);
 	if (!nexus || !nexus->se_sess)
 		goto reject;
+
+	/*
+	 * An ABORT TASK SET of this I_T_L still waits for tasks it marked
+	 * (a guest retrying one that timed out): a second one would find
+	 * them marked, mark nothing and answer at once, while they still
+	 * run.  BUSY: retry later, or escalate.
+	 */
+	if (subtype == VIRTIO_SCSI_T_TMF_ABORT_TASK_SET &&
+	    vsng_tmf_task_present(svq->vs, tpg, lun, true, 0, true)) {
+		vq->stats.busy++;
+		vsng_tmf_answer(vq, ch, VIRTIO_SCSI_S_BUSY);
+		return;
+	}
 
 	if (!vsng_tmf_admit(vq, svq->vs, tm_type)) {
 		vsng_tmf_answer(vq, ch, VIRTIO_SCSI_S_BUSY);

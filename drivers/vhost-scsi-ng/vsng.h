@@ -384,7 +384,7 @@ void vsng_cmd_lio_enter(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
 			u64 tag);
 struct vsng_tmf *vsng_cmd_lio_leave(struct vsng_cmd *cmd);
 bool vsng_cmd_lio_match(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
-			bool any_tag, u64 *tag);
+			bool any_tag, u64 *tag, bool *marked);
 bool vsng_cmd_lio_mark(struct vsng_cmd *cmd, struct vsng_tpg *tpg, u16 lun,
 		       struct vsng_tmf *tmf);
 bool vsng_cmd_lio_marked(struct vsng_cmd *cmd, struct vsng_tmf *tmf,
