@@ -103,6 +103,7 @@ static int vsng_open(struct inode *inode, struct file *f)
 	spin_lock_init(&vs->wwpn_lock);
 	init_waitqueue_head(&vs->inflight_wq);
 	atomic_set(&vs->tmf_inflight, 0);
+	atomic_set(&vs->resetting, 0);
 	ratelimit_state_init(&vs->abort_rs, VSNG_ABORT_INTERVAL,
 			     VSNG_ABORT_BURST);
 	/* No "callbacks suppressed" lines: the busy count says it. */

@@ -839,7 +839,8 @@ static void vsng_scsi_send_cmd_resp(struct vsng_vq *vq, struct vsng_cmd *cmd)
 	    vsng_bounce_copy_back(cmd, vsng_data_in_produced(cmd))) {
 		rsp.response = VIRTIO_SCSI_S_BAD_TARGET;
 	} else if (cmd->flags & VSNG_CMD_ABORTED) {
-		rsp.response = VIRTIO_SCSI_S_ABORTED;
+		rsp.response = cmd->flags & VSNG_CMD_RESET ?
+			       VIRTIO_SCSI_S_RESET : VIRTIO_SCSI_S_ABORTED;
 	} else {
 		sense_len = min_t(u32, se_cmd->scsi_sense_length,
 				  VIRTIO_SCSI_SENSE_SIZE);
@@ -917,6 +918,14 @@ void vsng_scsi_queue_completion(struct vsng_cmd *cmd)
 	/* An ABORT TASK SET marked it: answered ABORTED, before the TMF. */
 	if (abort_set)
 		cmd->flags |= VSNG_CMD_ABORTED;
+	/*
+	 * LIO aborted it while a reset of ours runs (LIO releases what a LUN
+	 * RESET aborts before it answers the reset): cancelled by a reset,
+	 * which a guest retries.
+	 */
+	else if ((cmd->flags & VSNG_CMD_ABORTED) &&
+		 atomic_read(&svq->vs->resetting))
+		cmd->flags |= VSNG_CMD_RESET;
 	llist_add(&cmd->node, &svq->completions);
 	if (!vsng_vq_work_queue(&svq->vq, &svq->completion_work))
 		vsng_scsi_drop_completions(svq);

@@ -56,6 +56,8 @@ static void vsng_tmf_free(struct vsng_tmf *tmf)
 {
 	struct vsng_svq *svq = tmf->svq;
 
+	if (tmf->resets)
+		atomic_dec(&svq->vs->resetting);
 	kfree(tmf);
 	atomic_dec(&svq->vs->tmf_inflight);
 	vsng_inflight_put(svq);
@@ -485,6 +487,10 @@ static void vsng_tmf_handle(struct vsng_vq *vq, struct vsng_chain *ch,
 	tmf->head = ch->head;
 	tmf->subtype = subtype;
 	tmf->scan_vq = VSNG_VQ_IO;
+	tmf->resets = subtype == VIRTIO_SCSI_T_TMF_LOGICAL_UNIT_RESET ||
+		      subtype == VIRTIO_SCSI_T_TMF_I_T_NEXUS_RESET;
+	if (tmf->resets)
+		atomic_inc(&svq->vs->resetting);
 	/* Until LIO answers (an aborted TMF never does). */
 	tmf->response = VIRTIO_SCSI_S_FUNCTION_REJECTED;
 	vsng_copy_resp_iov(tmf->in_iov, tmf->in_gpa, VSNG_INLINE_IOVS,

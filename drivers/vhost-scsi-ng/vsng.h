@@ -156,6 +156,7 @@ struct vsng_tpg {
 #define VSNG_CMD_BOUNCE		BIT(0)	/* sgl holds bounce pages */
 #define VSNG_CMD_ABORTED	BIT(1)	/* LIO aborted it (aborted_task) */
 #define VSNG_CMD_SUBMITTED	BIT(2)	/* given to target_submit() */
+#define VSNG_CMD_RESET		BIT(3)	/* aborted by a reset */
 
 struct vsng_cmd {
 	struct se_cmd se_cmd;
@@ -257,6 +258,7 @@ struct vsng_tmf {
 	struct vsng_work resp_work;	/* worker: write the response */
 	u16 head;
 	u32 subtype;
+	bool resets;			/* counted in vs->resetting */
 	u8 response;			/* VIRTIO_SCSI_S_* to send */
 	unsigned int in_cnt;
 	struct iovec in_iov[VSNG_INLINE_IOVS];
@@ -311,6 +313,13 @@ struct vsng_scsi {
 	 */
 	atomic_t tmf_inflight;
 	struct ratelimit_state abort_rs;
+	/*
+	 * LUN RESETs and I_T NEXUS RESETs from the time the control queue
+	 * takes one until it is freed (after its answer): a command LIO
+	 * aborts meanwhile was cancelled by a reset and is answered
+	 * VIRTIO_SCSI_S_RESET, not ABORTED (per device, as QEMU does).
+	 */
+	atomic_t resetting;
 
 	struct llist_head events;
 	struct vsng_work event_work;
