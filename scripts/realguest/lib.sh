@@ -27,6 +27,7 @@ KVER=${KVER:-$("$REPO/scripts/kernel-paths.sh" kver)}
 RG_KERNEL=${RG_KERNEL:-$("$REPO/scripts/kernel-paths.sh" image "$KVER")}
 RG_MODDIR=$("$REPO/scripts/kernel-paths.sh" moddir "$KVER")
 RG_BUSYBOX=$("$REPO/scripts/kernel-paths.sh" busybox)
+RG_SCSI_RESET=$REPO/tools/vsng-scsi-reset
 RG_RESULTS=${VSNG_RESULTS:-/tmp}/realguest
 RG_WORK=${RG_WORK:-/tmp/realguest}
 RG_QEMU=${QEMU:-qemu-system-x86_64}
@@ -216,6 +217,9 @@ rg_initrd_key() {
 		cat "$RG_DIR/inner-init.sh" "$RG_DIR/inner-lib.sh"
 		sed -n '/^rg_build_initrd_to()/,/^}/p' "$RG_DIR/lib.sh"
 		stat -L -c '%n %s %Y' "$RG_BUSYBOX" "$(command -v fio)" "$RG_MODDIR/modules.dep"
+		# its source, not the binary: debug info names the checkout
+		cat "$RG_SCSI_RESET.c" 2>/dev/null
+		[ -x "$RG_SCSI_RESET" ] && echo built
 	} | sha256sum | cut -c1-12
 }
 rg_cache_dirs() {
@@ -247,6 +251,9 @@ rg_build_initrd_to() {
 	mkdir -p "$root"/{bin,dev,proc,sys,tmp,mods,lib64}
 	cp "$RG_BUSYBOX" "$root/bin/busybox"
 	[ "${2:-}" = nofio ] || rg_copy_with_libs "$root" "$(command -v fio)"
+	# make tools: the device reset of reset.sh (absent: that scenario fails)
+	[ -x "$RG_SCSI_RESET" ] && cp "$RG_SCSI_RESET" "$root/bin/" &&
+		rg_copy_with_libs "$root" "$RG_SCSI_RESET"
 	: >"$root/modlist"
 	for m in scsi_common scsi_mod sd_mod virtio_scsi; do
 		f=$(grep -E "(^|/)$m\.ko(\.xz|\.zst)?:" "$RG_MODDIR/modules.dep" | cut -d: -f1)

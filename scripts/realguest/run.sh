@@ -28,7 +28,7 @@ if [ "${1:-}" = --build-initrd ]; then
 	exit 0
 fi
 
-ALL="basic multiqueue multilun persist hotplug reboot kill vhostfd"
+ALL="basic multiqueue multilun persist hotplug reboot kill vhostfd reset"
 SCENARIOS=${*:-${RG_SCENARIOS:-$ALL}}
 # CI reduced mode: under CI=true the in-tree target (the reference) runs
 # only a subset, to fit the CI budget (about 12 minutes for the real-guest
