@@ -24,6 +24,9 @@
 #              O_DIRECT read-back, fio), TARGET=intree and TARGET=ours
 #   realguest  scripts/realguest/run.sh in the guest, ours and intree (when
 #              it exists)
+#   migrate    scripts/realguest/run.sh migrate in a guest of its own, ours
+#              and intree: 3 live migrations of an inner guest under I/O
+#              (RG_MIGRATIONS), its own timeout (VSNG_TO_MIGRATE, 900 s)
 #   persist    make check-full only (VSNG_CHECK_FULL=1): selftests/vhost_scsi_ng/
 #              persist_test.sh per target, targetcli saveconfig, a reboot-style
 #              teardown and targetctl restore (about 50 s of guest each)
@@ -75,7 +78,7 @@ REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd -P)
 cd "$REPO" || exit 2
 # The test guest's kernel (a plain "make module" may pick the running one).
 export KVER=${KVER:-$(scripts/kernel-paths.sh kver)}
-PHASES=${VSNG_CHECK_PHASES:-setup lint build harness runner fuzz selftests demo realguest}
+PHASES=${VSNG_CHECK_PHASES:-setup lint build harness runner fuzz selftests demo realguest migrate}
 # make check-full: the long phases too.
 if [ "${VSNG_CHECK_FULL:-0}" = 1 ] && [ -z "${VSNG_CHECK_PHASES:-}" ]; then
 	PHASES="$PHASES persist dkms stat"
@@ -162,6 +165,8 @@ rg_timeout() { local n=$(( $(echo $1 | wc -w) )); [ "$n" = 0 ] && n=8; n=$((300 
 EST_selftests=${VSNG_EST_selftests:-420}
 EST_demo=${VSNG_EST_demo:-420}
 EST_realguest=${VSNG_EST_realguest:-480}
+EST_migrate=${VSNG_EST_migrate:-500}
+TO_MIGRATE=${VSNG_TO_MIGRATE:-900}
 
 # budget_left: seconds left of the budget (a large number without one).
 budget_left() {
@@ -452,10 +457,38 @@ run_realguest() {
 		count_tap "realguest-$t" "$RES/realguest-$t.log" 0
 	fi
 }
+# migrate-<t>: the live-migration scenario in a guest of its own (its own
+# timeout; the whole real-guest set already uses most of realguest's).
+# Ours too starts only when its slow-machine estimate fits in what is left
+# of the budget: the worst case of the README stays inside 90 minutes.
+run_migrate() {
+	local t=$1 try
+	[ -f scripts/realguest/migrate.sh ] || return
+	if [ "$t" = ours ] && [ "$(budget_left)" -lt "$EST_migrate" ]; then
+		say "=== migrate-$t: not run, $(budget_left)s of the ${BUDGET}s budget left, it needs about ${EST_migrate}s ==="
+		echo "ok 1 migrate-$t # SKIP not run: $(budget_left)s of the ${BUDGET}s budget left, it needs about ${EST_migrate}s" >"$RES/migrate-$t.log"
+		count_tap "migrate-$t" "$RES/migrate-$t.log" 0
+		return
+	fi
+	comparison_fits "migrate-$t" migrate "$t" || return
+	for try in 1 2; do
+		PHASE_MAY_RETRY=$((try == 1)) phase "migrate-$t" \
+			scripts/vm-run --logdir "$RES/migrate-$t" --timeout "$TO_MIGRATE" \
+			--env TARGET="$t" -- bash scripts/realguest/run.sh migrate
+		[ "$PHASE_RETRY" = 1 ] || break
+		# a rerun only when it fits: the 90-minute limit (README)
+		if [ "$(budget_left)" -lt "$TO_MIGRATE" ]; then
+			echo "ok 1 migrate-$t # SKIP the outer guest died of the platform and the budget has no room for a rerun" >"$RES/migrate-$t.log"
+			count_tap "migrate-$t" "$RES/migrate-$t.log" 0
+			break
+		fi
+	done
+}
 for t in $TARGETS; do
 	has_phase selftests && run_selftests "$t"
 	has_phase demo && run_demo "$t"
 	has_phase realguest && run_realguest "$t"
+	has_phase migrate && run_migrate "$t"
 done
 
 # ---- persist (make check-full): targetcli saveconfig, targetctl restore -----

@@ -9,11 +9,15 @@
 # own (SET_ENDPOINT), as on two hosts with shared storage.
 # The inner guest writes 6 regions of 8 MiB of random data, then, during
 # each migration, loops over them: drop the page cache, read a region
-# through it (the device writes the cache pages), hash the cached copy. A round that reads on the source
-# and hashes on the destination sees pages the device wrote after QEMU
-# had copied them, and that were not logged, stale. After each migration
-# the count of stale rounds must be 0, and every region read through the
-# page cache, and region 0 read with O_DIRECT, equal to what was written.
+# through it (the device writes the cache pages), hash the cached copy;
+# read it again with O_DIRECT into one buffer and hash that. A round that
+# reads on the source and hashes on the destination sees pages the device
+# wrote after QEMU had copied them, and that were not logged, stale. Beside
+# it fio writes and verifies (randrw, verify=crc32c) the disk's last
+# 8 MiB, short job after short job. After each migration the count of
+# stale rounds and of failed fio jobs must be 0, and every region read
+# through the page cache, and region 0 read with O_DIRECT, equal to what
+# was written.
 # QEMU's "info migrate" times go to the log and to migrate-times.txt.
 . "$(dirname "$0")/lib.sh"
 rg_begin migrate
@@ -43,9 +47,12 @@ done
 rm -f /tmp/pat
 # rd R: the hash of region R's 8 MiB read through the page cache.
 rd() { dd if=/dev/\$d bs=64k skip=\$((\$1 * 128)) count=128 2>/dev/null | sha256sum | cut -d' ' -f1; }
+# rdd R: the same read with O_DIRECT into one 8 MiB buffer (the device
+# writes dd's buffer; dd then copies it out to the pipe).
+rdd() { dd if=/dev/\$d bs=8M skip=\$1 count=1 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1; }
 k=1
 while [ \$k -le $N ]; do
-	rm -f /tmp/stop /tmp/stale /tmp/rounds
+	rm -f /tmp/stop /tmp/stale /tmp/rounds /tmp/fioruns /tmp/fiofail
 	(
 		i=0
 		while [ ! -f /tmp/stop ]; do
@@ -53,8 +60,18 @@ while [ \$k -le $N ]; do
 			echo 1 >/proc/sys/vm/drop_caches
 			dd if=/dev/\$d of=/dev/null bs=64k skip=\$((r * 128)) count=128 2>/dev/null
 			[ "\$(rd \$r)" = "\$(cat /tmp/want.\$r)" ] || echo x >>/tmp/stale
+			[ "\$(rdd \$r)" = "\$(cat /tmp/want.\$r)" ] || echo x >>/tmp/stale
 			echo x >>/tmp/rounds
 			i=\$((i + 1))
+		done
+	) &
+	# fio writes and verifies the disk's last 8 MiB, one short job after
+	# the other, with requests in flight whenever the source stops.
+	(
+		while [ ! -f /tmp/stop ]; do
+			fio_verify mig\$k \$d --offset=48M --size=2M --rw=randrw --iodepth=8 ||
+				echo x >>/tmp/fiofail
+			echo x >>/tmp/fioruns
 		done
 	) &
 	echo "VSNG-MIG-READY \$k"
@@ -62,7 +79,9 @@ while [ \$k -le $N ]; do
 	touch /tmp/stop
 	wait
 	n=\$(cat /tmp/rounds 2>/dev/null | wc -l); bad=\$(cat /tmp/stale 2>/dev/null | wc -l)
-	check "migration \$k: \$bad of \$n read-then-check rounds saw stale page-cache data" [ "\$bad" = 0 ]
+	check "migration \$k: \$bad of \$n read-then-check rounds (page cache, O_DIRECT) saw stale data" [ "\$bad" = 0 ]
+	n=\$(cat /tmp/fioruns 2>/dev/null | wc -l); bad=\$(cat /tmp/fiofail 2>/dev/null | wc -l)
+	check "migration \$k: \$bad of \$n fio randrw verify=crc32c jobs failed (I/O error or mismatch)" [ "\$bad" = 0 -a "\$n" -gt 0 ]
 	ok=0
 	r=0
 	while [ \$r -lt \$R ]; do
@@ -80,7 +99,7 @@ INNER
 mon() { timeout 10 "$REPO/scripts/qemu-monitor.py" "$@"; }
 consoles=()
 rc=0
-rg_qemu_start mig0 "$T" -- -device "$DEV" ||
+rg_qemu_start mig0 "$T" --fio -- -device "$DEV" ||
 	{ rg_notok "migrate: start QEMU" "see mig0.qemu.log"; rg_end 1; }
 consoles+=("$RG_CONSOLE")
 rg_wait_console 'VSNG-MIG-READY 1' 90 || rc=3
@@ -88,7 +107,7 @@ rg_wait_console 'VSNG-MIG-READY 1' 90 || rc=3
 for ((k = 1; k <= N && rc == 0; k++)); do
 	spid=$RG_QPID smon=$RG_MON
 	rm -f "$SOCK"
-	rg_qemu_start "mig$k" "$T" -- -device "$DEV" -incoming "unix:$SOCK" ||
+	rg_qemu_start "mig$k" "$T" --fio -- -device "$DEV" -incoming "unix:$SOCK" ||
 		{ rg_notok "migrate: start destination QEMU $k" "see mig$k.qemu.log"; rc=1; break; }
 	consoles+=("$RG_CONSOLE")
 	for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.2; done
