@@ -680,7 +680,7 @@ static int vsng_scsi_handle_req(struct vsng_vq *vq, struct vsng_chain *ch)
 	nexus = READ_ONCE(tpg->nexus);
 	if (unlikely(!nexus || !nexus->se_sess))
 		goto bad_target;
-	if (unlikely(lun && !test_bit(lun, tpg->lun_map))) {
+	if (unlikely(lun && !vsng_nexus_has_lun(nexus, lun))) {
 		vsng_scsi_no_lun(vq, ch, lun, data_len);
 		return 0;
 	}
