@@ -24,7 +24,11 @@ static u16 vsng_tpg_get_tag(struct se_portal_group *se_tpg)
 	return vsng_se_to_tpg(se_tpg)->tpgt;
 }
 
-/* Demo mode: every initiator (the nexus) gets a dynamic ACL. */
+/*
+ * Demo mode: an initiator (the nexus) with no explicit ACL in configfs
+ * (tpgt_N/acls/<wwn>) gets a dynamic one, which maps every LUN of the TPG
+ * at its own number (vsng_nexus_has_lun()).
+ */
 static int vsng_tpg_check_true(struct se_portal_group *se_tpg)
 {
 	return 1;
@@ -81,8 +85,6 @@ static int vsng_port_link(struct se_portal_group *se_tpg, struct se_lun *lun)
 
 	mutex_lock(&tpg->mutex);
 	tpg->port_count++;
-	if (lun->unpacked_lun < VSNG_MAX_LUNS)
-		set_bit(lun->unpacked_lun, tpg->lun_map);
 	vsng_evt_hotplug(tpg, lun, true);
 	mutex_unlock(&tpg->mutex);
 	return 0;
@@ -95,8 +97,6 @@ static void vsng_port_unlink(struct se_portal_group *se_tpg,
 
 	mutex_lock(&tpg->mutex);
 	tpg->port_count--;
-	if (lun->unpacked_lun < VSNG_MAX_LUNS)
-		clear_bit(lun->unpacked_lun, tpg->lun_map);
 	vsng_evt_hotplug(tpg, lun, false);
 	mutex_unlock(&tpg->mutex);
 }
@@ -185,6 +185,68 @@ int vsng_nexus_drop(struct vsng_tpg *tpg)
 
 	kfree(nexus);
 	return 0;
+}
+
+/*
+ * The guest's LUN numbers are those of the session's node ACL: LIO looks
+ * a command's LUN up there (transport_lookup_cmd_lun()), not among the
+ * TPG's LUNs.  A dynamic (demo-mode) ACL maps each TPG LUN at its own
+ * number, and LIO adds and removes them as LUNs are linked; an explicit
+ * ACL maps what configfs says (acls/<wwn>/lun_7 -> lun/lun_3: guest LUN
+ * 7 is TPG LUN 3, and guest LUN 3 is nothing unless mapped too), and a
+ * dynamic ACL turns explicit, keeping its entries, when configfs makes an
+ * ACL of the same name.  Reading LIO's own entries follows all of this
+ * with nothing of ours to keep current.
+ *
+ * The entries (se_dev_entry) are an RCU list, added and removed under
+ * nacl->lun_entry_mutex and freed by kfree_rcu(); rcu_read_lock() is all
+ * a reader needs.  The ACL itself lives as long as the session, which
+ * holds a reference on it (configfs's rmdir of the ACL waits for it), and
+ * the session as long as the TPG is attached (vsng_nexus_drop() -EBUSY).
+ * An entry added or removed while we look is LIO's to answer, as for a
+ * command that races a LUN unlink.
+ */
+bool vsng_nexus_has_lun(struct vsng_nexus *nexus, u64 lun)
+{
+	struct se_node_acl *nacl = nexus->se_sess->se_node_acl;
+	struct se_dev_entry *deve;
+	bool found = false;
+
+	rcu_read_lock();
+	hlist_for_each_entry_rcu(deve, &nacl->lun_entry_hlist, link) {
+		if (deve->mapped_lun == lun) {
+			found = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+/*
+ * The lowest LUN of the session's ACL that is @from or above, in *@lun;
+ * false if none.  For I_T NEXUS RESET, which resets one LUN at a time
+ * (the list can change between steps: a LUN mapped meanwhile is reset if
+ * it is above the ones done).  Locking as vsng_nexus_has_lun().
+ */
+bool vsng_nexus_next_lun(struct vsng_nexus *nexus, u64 from, u64 *lun)
+{
+	struct se_node_acl *nacl = nexus->se_sess->se_node_acl;
+	struct se_dev_entry *deve;
+	bool found = false;
+	u64 best = U64_MAX;
+
+	rcu_read_lock();
+	hlist_for_each_entry_rcu(deve, &nacl->lun_entry_hlist, link) {
+		if (deve->mapped_lun >= from && deve->mapped_lun <= best) {
+			best = deve->mapped_lun;
+			found = true;
+		}
+	}
+	rcu_read_unlock();
+	if (found)
+		*lun = best;
+	return found;
 }
 
 /* ---- endpoint ------------------------------------------------------------- */

@@ -107,7 +107,8 @@ static void vsng_scsi_send_status(struct vsng_vq *vq, struct vsng_chain *ch,
 }
 
 /*
- * A command for a LUN the TPG does not have gets LIO's answer for it
+ * A command for a LUN the nexus does not reach (its node ACL maps no such
+ * LUN: vsng_nexus_has_lun()) gets LIO's answer for it
  * (CHECK CONDITION, ILLEGAL REQUEST, LOGICAL UNIT NOT SUPPORTED) from us:
  * LIO would log a line (pr_err, no ratelimit) for every one, and a guest
  * can send as many as it likes.  LUN 0 always goes to LIO, which answers
@@ -135,7 +136,7 @@ static void vsng_scsi_no_lun(struct vsng_vq *vq, struct vsng_chain *ch,
 	rsp.sense_len = vsng_cpu_to_v32(vq, 18);
 	vq->stats.errors++;
 	if (__ratelimit(&vsng_no_lun_rs))
-		pr_info("vhost-scsi-ng: dev %u vq %u: command for LUN %u, which the TPG does not have: answered 05/25/00 (one line a minute; the queue's errors count them all)\n",
+		pr_info("vhost-scsi-ng: dev %u vq %u: command for LUN %u, which the nexus's ACL does not map: answered 05/25/00 (one line a minute; the queue's errors count them all)\n",
 			vq->dev->id, vq->index, lun);
 	vsng_send_resp(vq, ch, ch->head, &rsp, sizeof(rsp));
 }
@@ -680,7 +681,7 @@ static int vsng_scsi_handle_req(struct vsng_vq *vq, struct vsng_chain *ch)
 	nexus = READ_ONCE(tpg->nexus);
 	if (unlikely(!nexus || !nexus->se_sess))
 		goto bad_target;
-	if (unlikely(lun && !test_bit(lun, tpg->lun_map))) {
+	if (unlikely(lun && !vsng_nexus_has_lun(nexus, lun))) {
 		vsng_scsi_no_lun(vq, ch, lun, data_len);
 		return 0;
 	}

@@ -11,8 +11,9 @@
  *                                   answered ABORTED when LIO releases
  *                                   it), then an LIO ABORT TASK for each
  *                                   marked one still there, in turn.
- *   I_T NEXUS RESET                 an LIO LUN RESET for each LUN of the
- *                                   TPG (the nexus), lowest first.
+ *   I_T NEXUS RESET                 an LIO LUN RESET for each LUN the
+ *                                   nexus reaches (its node ACL's mapped
+ *                                   LUNs), lowest first.
  *   QUERY TASK, QUERY TASK SET      answered at once from the in-flight
  *                                   table (vsng_cmd.in_lio): FUNCTION
  *                                   SUCCEEDED when there, FUNCTION
@@ -303,34 +304,19 @@ static bool vsng_tmf_next_marked(struct vsng_tmf *tmf, u64 *tag)
 }
 
 /*
- * I_T NEXUS RESET: the lowest LUN of the TPG not reset yet.  LIO adds
- * and removes a TPG's LUNs with RCU (se_lun is freed by kfree_rcu()).
+ * I_T NEXUS RESET: the lowest LUN the nexus reaches not reset yet.  These
+ * are the LUNs of the session's node ACL, in its numbers (what LIO's LUN
+ * RESET looks up), not the TPG's: with an explicit ACL they differ.
  */
-static bool vsng_tmf_next_lun(struct vsng_tmf *tmf, u64 *lun)
+static bool vsng_tmf_next_lun(struct vsng_tmf *tmf,
+			      struct vsng_nexus *nexus, u64 *lun)
 {
-	struct se_lun *se_lun;
-	bool found = false;
-	u64 best = U64_MAX;
-
-	if (tmf->luns_done)
+	if (tmf->luns_done || !vsng_nexus_next_lun(nexus, tmf->next_lun, lun))
 		return false;
-	rcu_read_lock();
-	hlist_for_each_entry_rcu(se_lun, &tmf->tpg->se_tpg.tpg_lun_hlist,
-				 link) {
-		if (se_lun->unpacked_lun >= tmf->next_lun &&
-		    se_lun->unpacked_lun <= best) {
-			best = se_lun->unpacked_lun;
-			found = true;
-		}
-	}
-	rcu_read_unlock();
-	if (!found)
-		return false;
-	*lun = best;
-	if (best == U64_MAX)
+	if (*lun == U64_MAX)
 		tmf->luns_done = true;
 	else
-		tmf->next_lun = best + 1;
+		tmf->next_lun = *lun + 1;
 	return true;
 }
 
@@ -370,7 +356,7 @@ static void vsng_tmf_step(struct vsng_tmf *tmf)
 		tm_type = TMR_ABORT_TASK;
 		lun = tmf->lun;
 	} else {
-		if (!vsng_tmf_next_lun(tmf, &lun)) {
+		if (!vsng_tmf_next_lun(tmf, nexus, &lun)) {
 			tmf->response = VSNG_S_FUNCTION_COMPLETE;
 			goto end;
 		}

@@ -130,13 +130,6 @@ struct vsng_tpg {
 	struct vsng_tport *tport;
 	struct se_portal_group se_tpg;
 
-	/*
-	 * Linked LUNs, set and cleared under tpg->mutex by the port link
-	 * callbacks; the data path reads single bits locklessly (a LUN
-	 * linked or unlinked meanwhile is LIO's to answer, as before).
-	 */
-	DECLARE_BITMAP(lun_map, VSNG_MAX_LUNS);
-
 	struct mutex mutex;		/* protects the fields below */
 	struct vsng_nexus *nexus;
 	int port_count;			/* linked LUNs */
@@ -428,6 +421,8 @@ void vsng_evt_hotplug(struct vsng_tpg *tpg, struct se_lun *lun, bool plug);
 extern struct target_core_fabric_ops vsng_fabric_ops;
 int vsng_nexus_make(struct vsng_tpg *tpg, const char *name);
 int vsng_nexus_drop(struct vsng_tpg *tpg);
+bool vsng_nexus_has_lun(struct vsng_nexus *nexus, u64 lun);
+bool vsng_nexus_next_lun(struct vsng_nexus *nexus, u64 from, u64 *lun);
 long vsng_set_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t);
 long vsng_clear_endpoint(struct vsng_scsi *vs, struct vhost_scsi_target *t,
 			 bool check);

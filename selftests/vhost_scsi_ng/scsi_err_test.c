@@ -404,4 +404,145 @@ TEST_F(err, unknown_lun_no_log_flood)
 	EXPECT_EQ(0, self->c.rsp.status);
 }
 
+/* Whether a TUR on @lun got CHECK CONDITION with this key/asc/ascq. */
+static bool tur_sense(struct vsng_vq *vq, uint16_t lun, struct vsng_cmd *c,
+		      uint8_t key, uint8_t asc, uint8_t ascq)
+{
+	if (vsng_tur(vq, VSNG_TPGT, lun, c))
+		return false;
+	return c->rsp.response == VIRTIO_SCSI_S_OK && c->rsp.status == 2 &&
+	       vsng_sense_key(&c->rsp) == key &&
+	       vsng_sense_asc(&c->rsp) == asc &&
+	       vsng_sense_ascq(&c->rsp) == ascq;
+}
+
+/*
+ * Proves: the guest's LUN numbers are those of the nexus's node ACL, as
+ * LIO resolves them, not the TPG's.  The TPG has LUNs 0 and 3; an
+ * explicit ACL for the nexus WWN (made before the nexus, so the session
+ * uses it instead of a dynamic one) maps only guest LUN 7 -> TPG LUN 0.
+ * Then: guest LUN 7 is TPG LUN 0's backstore (its unit serial, VPD page
+ * 0x80) and a WRITE through it reads back equal; guest LUN 0 is LIO's
+ * virtual LUN 0 (a WRITE gets DATA PROTECT, WRITE PROTECTED, 07/27/00);
+ * guest LUN 3 and LUNs nothing maps get 05/25/00 (100 commands, at most
+ * 3 kernel log lines); I_T NEXUS RESET resets the LUNs the nexus reaches
+ * (FUNCTION COMPLETE, then LUN 7 reports the reset: 06/29/xx).  In-tree
+ * answers the TMF FUNCTION_REJECTED and logs each missing-LUN command
+ * (affected).  Review finding 8.
+ */
+#define ACL_LUN		7
+#define ACL_FLOOD	100
+TEST_F_TIMEOUT(err, acl_mapped_lun, 120)
+{
+	struct vsng_env *e = &self->e;
+	struct vsng_vq *vq = vq0(e);
+	uint8_t *b = self->buf, cdb[6], r = 0xff;
+	int kfd, i, n, lines, wrong = 0;
+	long long seq0, seq1;
+	char serial[128];
+
+	/*
+	 * A new TPG whose first nexus finds the ACL (a TPG that had a
+	 * nexus keeps its dynamic ACL, which would take all its LUNs).
+	 */
+	ASSERT_EQ(0, vsng_dev_clear_endpoint(&e->d));
+	ASSERT_EQ(0, vsng_target_create_tpg(&e->t));
+	ASSERT_EQ(0, vsng_target_add_lun(&e->t, 0));
+	ASSERT_EQ(0, vsng_target_add_lun(&e->t, 3));
+	ASSERT_EQ(0, vsng_target_map_lun(&e->t, ACL_LUN, 0));
+	ASSERT_EQ(0, vsng_target_set_nexus(&e->t, true));
+	ASSERT_EQ(0, vsng_dev_set_endpoint(&e->d, e->t.wwpn));
+	vsng_clear_ua(vq, ACL_LUN);
+	vsng_clear_ua(vq, 0);
+
+	/* Guest LUN 7 is TPG LUN 0's backstore. */
+	n = vsng_cdb_inquiry(cdb, true, 0x80, 255);
+	memset(b, 0, 255);
+	vsng_cmd_init(&self->c, VSNG_TPGT, ACL_LUN);
+	ASSERT_EQ(0, vsng_scsi(vq, &self->c, cdb, n, 0, 0,
+			       vsng_gpa(&e->d, b), 255));
+	EXPECT_EQ(VIRTIO_SCSI_S_OK, self->c.rsp.response);
+	EXPECT_EQ(0, self->c.rsp.status) {
+		TH_LOG("LUN %d INQUIRY VPD 0x80: sense %x/%02x/%02x",
+		       ACL_LUN, vsng_sense_key(&self->c.rsp),
+		       vsng_sense_asc(&self->c.rsp),
+		       vsng_sense_ascq(&self->c.rsp));
+	}
+	snprintf(serial, sizeof(serial), "5a4e%04x-%s-0", e->t.tpgt,
+		 e->t.hba);
+	EXPECT_EQ(0x80, b[1]);
+	EXPECT_EQ(0, strncmp((char *)b + 4, serial, strlen(serial) + 1)) {
+		TH_LOG("LUN %d unit serial \"%.64s\", TPG LUN 0's \"%s\"",
+		       ACL_LUN, (char *)b + 4, serial);
+	}
+
+	/* Data written through guest LUN 7 reads back equal. */
+	vsng_fill(b, 4096, 77);
+	memset(b + 4096, 0, 4096);
+	vsng_cmd_init(&self->c, VSNG_TPGT, ACL_LUN);
+	ASSERT_EQ(0, vsng_rw(vq, &self->c, 10, true, 16, 8,
+			     vsng_gpa(&e->d, b), 4096));
+	EXPECT_EQ(0, self->c.rsp.status);
+	vsng_cmd_init(&self->c, VSNG_TPGT, ACL_LUN);
+	ASSERT_EQ(0, vsng_rw(vq, &self->c, 10, false, 16, 8,
+			     vsng_gpa(&e->d, b + 4096), 4096));
+	EXPECT_EQ(0, self->c.rsp.status);
+	EXPECT_EQ(0, memcmp(b, b + 4096, 4096));
+	EXPECT_TRUE(vsng_guard_ok(b, 8192, 256));
+
+	/* Guest LUN 0: LIO's virtual LUN 0, which refuses writes. */
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	ASSERT_EQ(0, vsng_rw(vq, &self->c, 10, true, 16, 8,
+			     vsng_gpa(&e->d, b), 4096));
+	EXPECT_SENSE(&self->c, 7, 0x27);
+	EXPECT_EQ(0, vsng_sense_ascq(&self->c.rsp));
+
+	/* TPG LUN 3 and LUNs nothing maps: 05/25/00, and no log flood. */
+	kfd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, kfd);
+	seq0 = vsng_kmsg_seq(kfd, NULL);
+	ASSERT_LE(0, seq0);
+	for (i = 0; i < ACL_FLOOD; i++) {
+		if (tur_sense(vq, i % 2 ? 3 : 8 + i % 50, &self->c, 5, 0x25,
+			      0))
+			continue;
+		if (!wrong++)
+			TH_LOG("LUN %d: response %u status 0x%x sense %x/%02x/%02x",
+			       i % 2 ? 3 : 8 + i % 50, self->c.rsp.response,
+			       self->c.rsp.status, vsng_sense_key(&self->c.rsp),
+			       vsng_sense_asc(&self->c.rsp),
+			       vsng_sense_ascq(&self->c.rsp));
+	}
+	usleep(200 * 1000);
+	seq1 = vsng_kmsg_seq(kfd, "NON_EXISTENT");
+	close(kfd);
+	lines = seq1 < seq0 ? 0 : seq1 - seq0;
+	TH_LOG("%d commands to LUN 3 and unmapped LUNs: %d wrong answers, %d kernel log lines",
+	       ACL_FLOOD, wrong, lines);
+	EXPECT_EQ(0, wrong);
+	VSNG_INTREE_AFFECTED(lines > 3,
+			     "%d kernel log lines for %d commands to LUNs the ACL does not map",
+			     lines, ACL_FLOOD);
+
+	/* I_T NEXUS RESET reaches guest LUN 7. */
+	ASSERT_EQ(0, vsng_tmf(&e->d, VIRTIO_SCSI_T_TMF_I_T_NEXUS_RESET,
+			      VSNG_TPGT, 0, 0, &r, VSNG_TMO));
+	if (!VSNG_INTREE_AFFECTED(r != VIRTIO_SCSI_S_OK,
+				  "I_T NEXUS RESET with an explicit ACL answered %u",
+				  r)) {
+		ASSERT_EQ(0, vsng_tur(vq, VSNG_TPGT, ACL_LUN, &self->c));
+		EXPECT_EQ(2, self->c.rsp.status);
+		EXPECT_EQ(6, vsng_sense_key(&self->c.rsp));
+		EXPECT_EQ(0x29, vsng_sense_asc(&self->c.rsp)) {
+			TH_LOG("LUN %d after I_T NEXUS RESET: sense %x/%02x/%02x",
+			       ACL_LUN, vsng_sense_key(&self->c.rsp),
+			       vsng_sense_asc(&self->c.rsp),
+			       vsng_sense_ascq(&self->c.rsp));
+		}
+	}
+	vsng_clear_ua(vq, ACL_LUN);
+	ASSERT_EQ(0, vsng_tur(vq, VSNG_TPGT, ACL_LUN, &self->c));
+	EXPECT_EQ(0, self->c.rsp.status);
+}
+
 TEST_HARNESS_MAIN

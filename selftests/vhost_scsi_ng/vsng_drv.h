@@ -318,10 +318,22 @@ const char *vsng_fabric(void);
 /* Fill names from a short unique id (per test program). */
 void vsng_target_init(struct vsng_target *t, unsigned int id);
 int vsng_target_create(struct vsng_target *t, int nluns);
+/* The TPG alone (after removing what was there): no LUN, no nexus. */
+int vsng_target_create_tpg(struct vsng_target *t);
 int vsng_target_add_lun(struct vsng_target *t, int lun);
 int vsng_target_del_lun(struct vsng_target *t, int lun);
 int vsng_target_set_nexus(struct vsng_target *t, bool on);
-/* Best effort: removes everything with t's names, ignores errors. */
+/*
+ * An explicit node ACL for the nexus WWN (tpgt_N/acls/<nexus>), with
+ * mapped LUN @mapped -> the TPG's LUN @tpg_lun (acls/<nexus>/lun_<mapped>/
+ * vsng_map -> lun/lun_<tpg_lun>).  Made before the TPG ever had a nexus,
+ * the session uses it alone.  (LIO keeps the dynamic ACL of a nexus that
+ * was dropped, and gives it every LUN linked later; an ACL made then
+ * takes over that one with all its LUNs.)
+ */
+int vsng_target_map_lun(struct vsng_target *t, int mapped, int tpg_lun);
+/* Best effort: removes everything with t's names (ACLs included),
+ * ignores errors. */
 void vsng_target_destroy(struct vsng_target *t);
 char *vsng_target_tpg_path(struct vsng_target *t, char *buf, size_t len);
 /* The configfs directory of LUN @lun's backstore. */

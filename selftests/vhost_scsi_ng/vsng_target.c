@@ -5,6 +5,7 @@
  *   core/<hba>/vsng<id>_l<N>                   one backstore per LUN
  *   <fabric>/<wwpn>/tpgt_<tpgt>/nexus          generated nexus WWN
  *   <fabric>/<wwpn>/tpgt_<tpgt>/lun/lun_<N>/vsng_port -> backstore
+ *   <fabric>/<wwpn>/tpgt_<tpgt>/acls/<nexus>/lun_<M>/vsng_map -> lun_<N>
  *
  * Backends ($VSNG_BACKEND): rd (rd_mcp, default), brd (iblock on /dev/ramN),
  * nullb (iblock on /dev/nullbN, no data), fileio (file in /tmp).
@@ -164,10 +165,10 @@ int vsng_target_set_nexus(struct vsng_target *t, bool on)
 	return wr(tpg, "nexus", on ? t->nexus : "NULL");
 }
 
-int vsng_target_create(struct vsng_target *t, int nluns)
+int vsng_target_create_tpg(struct vsng_target *t)
 {
 	char p[256];
-	int err, i;
+	int err;
 
 	vsng_target_destroy(t);
 	snprintf(p, sizeof(p), CFS "/%s", t->fabric);
@@ -179,7 +180,14 @@ int vsng_target_create(struct vsng_target *t, int nluns)
 	if (err)
 		return err;
 	vsng_target_tpg_path(t, p, sizeof(p));
-	err = mkdir_ok(p);
+	return mkdir_ok(p);
+}
+
+int vsng_target_create(struct vsng_target *t, int nluns)
+{
+	int err, i;
+
+	err = vsng_target_create_tpg(t);
 	if (err)
 		return err;
 	/* LUNs before the nexus: the session then starts without the
@@ -193,6 +201,68 @@ int vsng_target_create(struct vsng_target *t, int nluns)
 	return vsng_target_set_nexus(t, true);
 }
 
+int vsng_target_map_lun(struct vsng_target *t, int mapped, int tpg_lun)
+{
+	char tpg[256], acl[384], p[512], lun[384];
+	int err;
+
+	vsng_target_tpg_path(t, tpg, sizeof(tpg));
+	snprintf(acl, sizeof(acl), "%s/acls/%s", tpg, t->nexus);
+	err = mkdir_ok(acl);
+	if (err)
+		return err;
+	snprintf(p, sizeof(p), "%s/lun_%d", acl, mapped);
+	err = mkdir_ok(p);
+	if (err)
+		return err;
+	snprintf(lun, sizeof(lun), "%s/lun/lun_%d", tpg, tpg_lun);
+	snprintf(p, sizeof(p), "%s/lun_%d/vsng_map", acl, mapped);
+	if (symlink(lun, p) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/*
+ * The mapped LUNs of every ACL of the TPG (before the TPG's LUNs go), or
+ * the ACL directories themselves (after the nexus: LIO waits for the
+ * ACL's sessions to end before it removes it).
+ */
+static void acls_remove(const char *tpg, bool mapped_luns)
+{
+	char p[384], q[700];
+	struct dirent *de, *le;
+	DIR *dir, *ldir;
+
+	snprintf(p, sizeof(p), "%s/acls", tpg);
+	dir = opendir(p);
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(q, sizeof(q), "%s/%s", p, de->d_name);
+		if (!mapped_luns) {
+			rmdir(q);
+			continue;
+		}
+		ldir = opendir(q);
+		if (!ldir)
+			continue;
+		while ((le = readdir(ldir))) {
+			char r[1100];
+
+			if (strncmp(le->d_name, "lun_", 4))
+				continue;
+			snprintf(r, sizeof(r), "%s/%s/vsng_map", q, le->d_name);
+			unlink(r);
+			snprintf(r, sizeof(r), "%s/%s", q, le->d_name);
+			rmdir(r);
+		}
+		closedir(ldir);
+	}
+	closedir(dir);
+}
+
 void vsng_target_destroy(struct vsng_target *t)
 {
 	char tpg[256], p[600];
@@ -200,6 +270,7 @@ void vsng_target_destroy(struct vsng_target *t)
 	DIR *dir;
 
 	vsng_target_tpg_path(t, tpg, sizeof(tpg));
+	acls_remove(tpg, true);
 	snprintf(p, sizeof(p), "%s/lun", tpg);
 	dir = opendir(p);
 	if (dir) {
@@ -212,7 +283,12 @@ void vsng_target_destroy(struct vsng_target *t)
 		closedir(dir);
 	}
 	if (access(tpg, F_OK) == 0) {
+		char nx[128];
+
 		vsng_target_set_nexus(t, false);
+		/* Never with a session: the rmdir would wait for it. */
+		if (vsng_target_get_nexus(t, nx, sizeof(nx)) == -ENODEV)
+			acls_remove(tpg, false);
 		rmdir(tpg);
 	}
 	snprintf(p, sizeof(p), CFS "/%s/%s", t->fabric, t->wwpn);
