@@ -278,6 +278,7 @@ needk61=0
 if [ ${#missing[@]} -eq 0 ] && [ ${#bpo[@]} -eq 0 ] && [ $need61 = 0 ] && [ $needk = 0 ] && [ $needbb = 0 ] && [ $needk61 = 0 ]; then
 	k=$(kp_kver)
 	log "all dependencies present (kernel $(kp_image "$k"), $(qemu-system-x86_64 --version | head -n1 | sed 's/ *Copyright.*//'))"
+	[ "$WANT61" != 1 ] || log "and the 6.1 test kernel $(kp_image "$(kp_kver61)")"
 	exit 0
 fi
 
