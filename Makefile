@@ -14,7 +14,7 @@
 #   make demo       end-to-end demo in a guest (TARGET=ours|intree)
 #   make check      all tests (lint, selftests, real-guest tests) in guests
 #   make check-full make check plus the long phases (persist, check-dkms,
-#                   check-stat)
+#                   check-stat, check-61)
 #   make check-stat tools/vsng-stat against a running device in a guest
 #   make check-61   the selftests on Debian's 6.1 kernel, ours built for it and
 #                   in-tree 6.1 (also in check-full; make deps-61 gets the image)

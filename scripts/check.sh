@@ -494,7 +494,7 @@ if has_phase k61; then
 		for t in $TARGETS; do
 			[ "$t" = ours ] && [ ! -f "$RES/k61-module/vhost_scsi_ng.ko" ] && continue
 			phase "k61-$t" scripts/vm-run --kernel "$k61img" --logdir "$RES/k61-$t" \
-				--timeout 900 --env TARGET="$t" \
+				--timeout "$TO_SELFTESTS" --env TARGET="$t" \
 				--env VSNG_MODULE="$RES/k61-module/vhost_scsi_ng.ko" \
 				-- selftests/vhost_scsi_ng/run.sh
 		done
