@@ -3,6 +3,7 @@
 #
 #   make            build the module (vhost_scsi_ng.ko), the selftests, the tools
 #   make module     only the module        make deps   install what is needed
+#   make deps-61    also Debian's 6.1 kernel image for the test guest (cache)
 #   make distclean-deps  undo what make deps added (see the README)
 #   make install    install the module into /lib/modules/$(KVER)/updates, depmod
 #   make deb        vhost-scsi-ng-dkms_<version>_all.deb into results/deb/
@@ -13,8 +14,10 @@
 #   make demo       end-to-end demo in a guest (TARGET=ours|intree)
 #   make check      all tests (lint, selftests, real-guest tests) in guests
 #   make check-full make check plus the long phases (persist, check-dkms,
-#                   check-stat)
+#                   check-stat, check-61)
 #   make check-stat tools/vsng-stat against a running device in a guest
+#   make check-61   the selftests on Debian's 6.1 kernel, ours built for it and
+#                   in-tree 6.1 (also in check-full; make deps-61 gets the image)
 #   make check-dkms install the .deb in a guest: DKMS build, modprobe vhost_scsi,
 #                   targetcli LUN and I/O, removal leaves nothing
 #   make check-setup  make deps/demo/distclean-deps in a fresh Debian 12 chroot
@@ -56,7 +59,7 @@ SELFTESTS_DIR := selftests/vhost_scsi_ng
 TOOLS_DIR := tools
 
 .PHONY: all module selftests tools deps distclean-deps lint demo check check-setup clean help bench bench-quick bench-mem install fuzz soak
-.PHONY: deb dkms-src dkms-install dkms-uninstall check-dkms check-full check-stat
+.PHONY: deb dkms-src dkms-install dkms-uninstall check-dkms check-full check-stat check-61 deps-61
 
 all: module selftests tools
 
@@ -81,6 +84,9 @@ tools:
 
 deps:
 	scripts/deps.sh $(if $(YES),--yes)
+
+deps-61:
+	scripts/deps.sh --kernel-61 $(if $(YES),--yes)
 
 distclean-deps:
 	scripts/deps.sh --remove $(if $(YES),--yes)
@@ -115,6 +121,10 @@ check-stat: module tools
 
 check-full:
 	VSNG_CHECK_FULL=1 scripts/check.sh
+
+# The selftests (built for the host, they run on any kernel) on 6.1.
+check-61: selftests
+	VSNG_CHECK_PHASES="setup k61" scripts/check.sh
 
 lint:
 	scripts/lint.sh

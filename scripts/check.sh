@@ -35,6 +35,10 @@
 #              module under TCG (25-35 minutes measured), stock names, removal
 #   stat       make check-full only: tools/vsng-stat-test.sh in a guest
 #              (vsng-stat against a running device, ours; about 70 s)
+#   k61        make check-full and make check-61 only: the selftests on
+#              Debian's 6.1 kernel (scripts/check-61.sh; setup then also
+#              extracts its image, scripts/deps.sh --kernel-61): our module
+#              built for 6.1, then run.sh per target in a 6.1 guest
 # Every phase prints TAP; this script counts all "ok"/"not ok" lines
 # ("# SKIP" = skipped), adds a failure for a phase that exits non-zero
 # without a failing TAP line or prints none, keeps all logs under
@@ -81,7 +85,7 @@ export KVER=${KVER:-$(scripts/kernel-paths.sh kver)}
 PHASES=${VSNG_CHECK_PHASES:-setup lint build harness runner fuzz selftests demo realguest migrate}
 # make check-full: the long phases too.
 if [ "${VSNG_CHECK_FULL:-0}" = 1 ] && [ -z "${VSNG_CHECK_PHASES:-}" ]; then
-	PHASES="$PHASES persist dkms stat"
+	PHASES="$PHASES persist dkms stat k61"
 fi
 # ---- KERNEL=debug, part 1 of 2 (owned by the selftest helper) ----------------
 # make check KERNEL=debug: by default only setup, build and the "debug" phase
@@ -238,7 +242,9 @@ phase() {
 if has_phase setup && [ "${VSNG_SKIP_DEPS:-0}" != 1 ]; then
 	t0=$SECONDS
 	say "=== setup: scripts/deps.sh ==="
-	if scripts/deps.sh 2>&1 | tee "$RES/setup.log"; [ "${PIPESTATUS[0]}" = 0 ]; then
+	d61=0
+	has_phase k61 && d61=1
+	if VSNG_DEPS_61=$d61 scripts/deps.sh 2>&1 | tee "$RES/setup.log"; [ "${PIPESTATUS[0]}" = 0 ]; then
 		echo "ok 1 setup: dependencies installed" >>"$RES/setup.log"
 	else
 		echo "not ok 1 setup: scripts/deps.sh failed" | tee -a "$RES/setup.log"
@@ -508,6 +514,24 @@ fi
 # ---- stat (make check-full): vsng-stat against a running device -----------------
 if has_phase stat; then
 	phase stat scripts/vm-run --logdir "$RES/stat" --timeout 600 -- tools/vsng-stat-test.sh
+fi
+
+# ---- k61 (make check-full, make check-61): the selftests on Debian's 6.1 ----------
+if has_phase k61; then
+	k61img=$(scripts/check-61.sh image)
+	if [ -z "$k61img" ] || [ ! -r "$k61img" ]; then
+		echo "not ok 1 k61: no 6.1 kernel image '$k61img' (make deps-61 extracts it)" >"$RES/k61.log"
+		count_tap k61 "$RES/k61.log" 1
+	else
+		phase k61-build scripts/check-61.sh build "$RES/k61-module"
+		for t in $TARGETS; do
+			[ "$t" = ours ] && [ ! -f "$RES/k61-module/vhost_scsi_ng.ko" ] && continue
+			phase "k61-$t" scripts/vm-run --kernel "$k61img" --logdir "$RES/k61-$t" \
+				--timeout "$TO_SELFTESTS" --env TARGET="$t" \
+				--env VSNG_MODULE="$RES/k61-module/vhost_scsi_ng.ko" \
+				-- selftests/vhost_scsi_ng/run.sh
+		done
+	fi
 fi
 
 # ---- KERNEL=debug, part 2 of 2 (owned by the selftest helper) ----------------

@@ -13,6 +13,10 @@
 #                                           or CI=true; quiet when all is there
 #        scripts/deps.sh --remove [--yes]   undo it (make distclean-deps)
 #        scripts/deps.sh --plan             print what setup would change
+#        scripts/deps.sh --kernel-61 [--yes]  also Debian's 6.1 kernel image
+#                                           for a test guest (make deps-61;
+#                                           or VSNG_DEPS_61=1), extracted
+#                                           into the cache like the 6.12 one
 #
 # What setup added is recorded in /var/lib/vhost-scsi-ng/deps/: "packages"
 # (every package it installed, dependencies included) and "sources" (the apt
@@ -29,11 +33,13 @@ die() { echo "deps: $*" >&2; exit 1; }
 
 MODE=setup
 YES=0
+WANT61=${VSNG_DEPS_61:-0}
 for a in "$@"; do
 	case "$a" in
 	--yes|-y) YES=1 ;;
 	--remove) MODE=remove ;;
 	--plan) MODE=plan ;;
+	--kernel-61) WANT61=1 ;;
 	-h|--help) sed -n '3,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option '$a' (see scripts/deps.sh --help)" ;;
 	esac
@@ -63,6 +69,12 @@ installed_list() { dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' | awk '$1
 have_qemu10() { [[ $(qemu-system-x86_64 --version 2>/dev/null) =~ version\ 1[0-9]\. ]]; }
 have_src() { [ -r /usr/src/linux-source-6.12.tar.xz ]; }
 have_61_headers() { ls -d /usr/src/linux-headers-6.1.*-amd64 >/dev/null 2>&1; }
+# The 6.1 test kernel (make deps-61): the image of the installed headers.
+have_kernel61() {
+	local k
+	k=$(kp_kver61)
+	[ -n "$k" ] && [ -r "$(kp_image "$k")" ] && [ -d "$(kp_moddir "$k")/kernel" ]
+}
 # The test kernel: bzImage, modules and headers, installed or in the cache.
 have_kernel() {
 	local k
@@ -124,6 +136,20 @@ bpo_kver() {
 	else
 		sort -V <<<"$all" | tail -n1
 	fi
+}
+
+# Debian's 6.1 image for the installed 6.1 headers (modules included; the
+# headers stay the installed package's).
+extract_kernel61() {
+	local k=$1 root=$KCACHE/$1 tmp
+	tmp=$KCACHE/.$k.tmp
+	rm -rf "$tmp"
+	download_extract "$tmp" "linux-image-$k"
+	[ -r "$tmp/boot/vmlinuz-$k" ] || die "no boot/vmlinuz-$k in linux-image-$k"
+	[ -d "$tmp/lib/modules/$k/kernel" ] || die "no lib/modules/$k in linux-image-$k"
+	depmod -b "$tmp" "$k" || die "depmod failed for $tmp/lib/modules/$k"
+	rm -rf "$root"
+	mv "$tmp" "$root"
 }
 
 extract_kernel() {
@@ -246,10 +272,13 @@ needk=0
 have_kernel || needk=1
 needbb=0
 have_busybox || needbb=1
+needk61=0
+[ "$WANT61" = 1 ] && ! have_kernel61 && needk61=1
 
-if [ ${#missing[@]} -eq 0 ] && [ ${#bpo[@]} -eq 0 ] && [ $need61 = 0 ] && [ $needk = 0 ] && [ $needbb = 0 ]; then
+if [ ${#missing[@]} -eq 0 ] && [ ${#bpo[@]} -eq 0 ] && [ $need61 = 0 ] && [ $needk = 0 ] && [ $needbb = 0 ] && [ $needk61 = 0 ]; then
 	k=$(kp_kver)
 	log "all dependencies present (kernel $(kp_image "$k"), $(qemu-system-x86_64 --version | head -n1 | sed 's/ *Copyright.*//'))"
+	[ "$WANT61" != 1 ] || log "and the 6.1 test kernel $(kp_image "$(kp_kver61)")"
 	exit 0
 fi
 
@@ -265,6 +294,7 @@ log "setup will change this machine as follows:"
 [ ${#missing[@]} -eq 0 ] && [ ${#bpo[@]} -eq 0 ] && [ $need61 = 0 ] ||
 	log "    (and the packages these depend on; all are listed in $STATE/packages)"
 [ $needk = 0 ] || log "  extract (not install) Debian's 6.12 kernel, modules and headers from bookworm-backports into $KCACHE/<kver>/ (about 215 MB; 120 MB download, not kept)"
+[ $needk61 = 0 ] || log "  extract (not install) Debian's 6.1 kernel image and modules (linux-image-<the 6.1 headers' release>) into $KCACHE/<kver>/ (about 405 MB; 71 MB download, not kept)"
 [ $needbb = 0 ] || log "  extract (not install) busybox-static from bookworm into $CACHE/busybox/ (2 MB)"
 log "  /boot, the boot loader, the initramfs and /lib/modules are not touched"
 [ "$MODE" = plan ] && exit 0
@@ -321,6 +351,13 @@ if [ $needk = 1 ]; then
 	k=$(bpo_kver)
 	[ -n "$k" ] || die "no linux-image-6.12.*-amd64 package in the apt lists (is bookworm-backports in the apt sources?)"
 	extract_kernel "$k"
+fi
+
+if [ $needk61 = 1 ]; then
+	k=$(kp_kver61)
+	[ -n "$k" ] || die "no 6.1 headers installed"
+	extract_kernel61 "$k"
+	have_kernel61 || die "6.1 kernel missing after setup"
 fi
 
 have_kernel || die "6.12 kernel/headers missing after setup"

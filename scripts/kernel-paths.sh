@@ -16,6 +16,9 @@
 # root, get the same answers.
 #
 # Usage: kernel-paths.sh kver             the 6.12 release to use (test guest)
+#        kernel-paths.sh kver61           the 6.1 release (newest installed
+#                                         6.1 headers; empty if none): the
+#                                         other LTS kernel (make check-61)
 #        kernel-paths.sh build-kver       the release a plain "make module"
 #                                         builds for: the running kernel when
 #                                         its headers are installed, else kver
@@ -50,6 +53,13 @@ kp_kver() {
 	else
 		echo "$KP_DEF_KVER"
 	fi
+}
+
+kp_kver61() {
+	local d
+	for d in /usr/src/linux-headers-6.1.*-amd64; do
+		[ -f "$d/Makefile" ] && echo "${d##*/linux-headers-}"
+	done | sort -V | tail -n1
 }
 
 # (KP_RELEASE and KP_LIBMOD stand in for uname -r and /lib/modules in tests.)
@@ -89,8 +99,8 @@ kp_busybox() { kp_pick "$KP_TOP/busybox/bin/busybox" /bin/busybox; }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	case "${1:-}" in
-	kver|build-kver|busybox) "kp_${1/-/_}" ;;
+	kver|kver61|build-kver|busybox) "kp_${1/-/_}" ;;
 	kdir|image|moddir) "kp_$1" "${2:-}" ;;
-	*) echo "usage: kernel-paths.sh kver|build-kver|kdir|image|moddir|busybox [KVER]" >&2; exit 2 ;;
+	*) echo "usage: kernel-paths.sh kver|kver61|build-kver|kdir|image|moddir|busybox [KVER]" >&2; exit 2 ;;
 	esac
 fi

@@ -104,4 +104,45 @@ struct vhost_vring_worker {
 #define VSNG_FABRIC_OPS_SUBMIT
 #endif
 
+/*
+ * LIO's default fabric ops (target_set_default_ops(), between 6.1 and
+ * 6.12): LIO fills in the ops below when a fabric leaves them NULL.  On 6.1
+ * target_register_template() refuses a fabric without them ("Missing
+ * tfo->tpg_check_demo_mode_write_protect()", insmod -EINVAL).  Nothing in
+ * LIO's headers shows the change to a probe, and LIO's later defaults are
+ * exactly these (no write protection, instance index 1, session index 0,
+ * no node ACL attributes, command state 0), so every kernel gets them.
+ */
+static inline int vsng_tpg_check_false(struct se_portal_group *se_tpg)
+{
+	return 0;
+}
+
+static inline u32 vsng_tpg_get_inst_index(struct se_portal_group *se_tpg)
+{
+	return 1;
+}
+
+static inline u32 vsng_sess_get_index(struct se_session *se_sess)
+{
+	return 0;
+}
+
+static inline void vsng_set_default_node_attrs(struct se_node_acl *nacl)
+{
+}
+
+static inline int vsng_get_cmd_state(struct se_cmd *se_cmd)
+{
+	return 0;
+}
+
+#define VSNG_FABRIC_OPS_DEFAULTS					\
+	.tpg_check_demo_mode_write_protect = vsng_tpg_check_false,	\
+	.tpg_check_prod_mode_write_protect = vsng_tpg_check_false,	\
+	.tpg_get_inst_index		= vsng_tpg_get_inst_index,	\
+	.sess_get_index			= vsng_sess_get_index,		\
+	.set_default_node_attributes	= vsng_set_default_node_attrs,	\
+	.get_cmd_state			= vsng_get_cmd_state,
+
 #endif /* _VSNG_COMPAT_H */

@@ -127,6 +127,7 @@ struct target_core_fabric_ops vsng_fabric_ops = {
 	.tfc_tpg_base_attrs		= vsng_tpg_attrs,
 	.tfc_tpg_attrib_attrs		= vsng_tpg_attrib_attrs,
 	VSNG_FABRIC_OPS_SUBMIT
+	VSNG_FABRIC_OPS_DEFAULTS
 };
 
 /* ---- nexus ---------------------------------------------------------------- */

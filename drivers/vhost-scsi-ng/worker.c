@@ -6,7 +6,7 @@
  * owner's address space, so ring and data accesses are plain user copies.
  * With vhost_task (6.11+) it is a thread of the owner process itself
  * (accounted to it, killed with it); on older kernels it is a kthread that
- * adopts the owner's mm.
+ * adopts the owner's mm and joins the owner's cgroups.
  *
  * Placement: SET_OWNER makes a default worker and attaches it to every
  * queue (so GET_VRING_WORKER answers like in-tree).  At SET_VRING_KICK a
@@ -33,6 +33,7 @@
  * that enabled remote coverage with that handle sees the data path.  On a
  * kernel without CONFIG_KCOV the calls are empty.
  */
+#include <linux/cgroup.h>
 #include <linux/kcov.h>
 #include <linux/kthread.h>
 #include <linux/nospec.h>
@@ -48,6 +49,10 @@ struct vsng_worker {
 	struct vhost_task *vtsk;
 #else
 	struct task_struct *task;
+	/* Only while vsng_worker_start() waits for the thread to start: */
+	struct task_struct *owner;	/* whose cgroups to join */
+	struct completion started;	/* it tried */
+	int start_err;			/* and got this */
 #endif
 	struct llist_head work_list;	/* lock-free: queued vsng_work */
 	struct mutex mutex;		/* see the top of this file */
@@ -254,6 +259,14 @@ static int vsng_kthread_fn(void *data)
 	struct mm_struct *mm = w->dev->mm;
 
 	WRITE_ONCE(w->tid, task_pid_nr(current));
+	/*
+	 * A kthread starts in kthreadd's cgroups: join the owner's, so that
+	 * the owner's limits hold the work it makes us do, as in-tree 6.1
+	 * vhost does at SET_OWNER.  vsng_worker_start() waits for this (the
+	 * owner stays alive meanwhile) and stops us if it failed.
+	 */
+	w->start_err = cgroup_attach_task_all(w->owner, current);
+	complete(&w->started);
 	kthread_use_mm(mm);
 	for (;;) {
 		/* Pairs with kthread_stop(); see vsng_worker_queue(). */
@@ -271,15 +284,24 @@ static int vsng_kthread_fn(void *data)
 	return 0;
 }
 
+/* In the owner's context. */
 static int vsng_worker_start(struct vsng_worker *w, const char *name)
 {
 	struct task_struct *t;
 
+	w->owner = current;
+	init_completion(&w->started);
 	t = kthread_create(vsng_kthread_fn, w, "%s", name);
 	if (IS_ERR(t))
 		return PTR_ERR(t);
 	w->task = t;
 	wake_up_process(t);
+	wait_for_completion(&w->started);
+	w->owner = NULL;
+	if (w->start_err) {
+		kthread_stop(t);
+		return w->start_err;
+	}
 	return 0;
 }
 

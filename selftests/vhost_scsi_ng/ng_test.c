@@ -469,15 +469,18 @@ static int worker_ids(struct vsng_dev *d, int nvqs, unsigned int *ids)
 
 /* Proves (ours): worker_per_vq=N (read at open) gives every queue of a new
  * device one shared worker, and I/O runs on all queues; with Y (default)
- * every request queue has a worker of its own.
+ * every request queue has a worker of its own.  On a kernel without
+ * vhost_task (6.1) GET_VRING_WORKER is -ENOTTY, as in-tree there: the I/O
+ * is still checked, then the test SKIPs for the placement.
  */
 TEST_F(ng, shared_worker_mode)
 {
 	struct vsng_dev_opts o = { .nreq = 4, .req_size = 64 };
 	struct vsng_dev d = { .fd = -1 };
 	unsigned int ids[6];
+	bool no_ioctl = false;
 	char p[128];
-	int i;
+	int i, err;
 
 	VSNG_OURS_ONLY("worker_per_vq parameter");
 	vsng_env_down(&self->e);
@@ -490,11 +493,15 @@ TEST_F(ng, shared_worker_mode)
 		ASSERT_EQ(0, vsng_target_create(&self->e.t, 1));
 		ASSERT_EQ(0, vsng_dev_init(&d, &o));
 		ASSERT_EQ(0, vsng_dev_set_endpoint(&d, self->e.t.wwpn));
-		ASSERT_EQ(0, worker_ids(&d, 6, ids));
-		TH_LOG("worker_per_vq=%s: workers %u %u | %u %u %u %u",
-		       shared ? "N" : "Y", ids[0], ids[1], ids[2], ids[3],
-		       ids[4], ids[5]);
-		for (i = 1; i < 6; i++) {
+		err = worker_ids(&d, 6, ids);
+		no_ioctl = err == -ENOTTY;
+		if (!no_ioctl) {
+			ASSERT_EQ(0, err);
+			TH_LOG("worker_per_vq=%s: workers %u %u | %u %u %u %u",
+			       shared ? "N" : "Y", ids[0], ids[1], ids[2],
+			       ids[3], ids[4], ids[5]);
+		}
+		for (i = 1; i < 6 && !no_ioctl; i++) {
 			if (shared) {
 				EXPECT_EQ(ids[0], ids[i]);
 			} else if (i > 2) {
@@ -517,6 +524,8 @@ TEST_F(ng, shared_worker_mode)
 	/* teardown expects an environment */
 	self->e.d.fd = -1;
 	vsng_target_init(&self->e.t, vsng_test_id());
+	if (no_ioctl)
+		SKIP(return, "VHOST_GET_VRING_WORKER not supported (-ENOTTY: kernel without vhost_task); I/O on all 4 queues checked, worker placement not");
 }
 
 TEST_HARNESS_MAIN
