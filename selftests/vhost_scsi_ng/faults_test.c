@@ -470,12 +470,14 @@ static size_t area_changed(const uint8_t *area, const uint8_t *keep,
  * is copied back for a failed command.  After recovery the same bounced
  * READ is GOOD and brings the data written before the fault, and nothing
  * past the data.  In-tree 6.12 copies every bounce page back whatever the
- * status: affected.
+ * status: affected.  In-tree 6.1 has no bounce path: it hands the 3-byte
+ * offset scatterlist to iblock as it is, and the recovered READ is GOOD
+ * with wrong data: affected.
  */
 TEST_F_TIMEOUT(flt, dm_error_bounced_read, 120)
 {
+	size_t changed, stale, i, wrong, first;
 	uint8_t *area, *buf;
-	size_t changed, stale;
 	char t[64];
 
 	area = vsng_alloc(&self->e.d, 2, BNC_AREA, 4096);
@@ -508,35 +510,52 @@ TEST_F_TIMEOUT(flt, dm_error_bounced_read, 120)
 	ASSERT_TRUE(RESP_OK(&self->c));
 	EXPECT_EQ(0, self->c.rsp.status);
 	EXPECT_EQ(0, self->c.rsp.resid);
-	EXPECT_EQ(0, memcmp(buf, self->good, LEN));
+	for (i = 0, wrong = 0, first = LEN; i < LEN; i++)
+		if (buf[i] != self->good[i]) {
+			wrong++;
+			first = first < i ? first : i;
+		}
+	VSNG_INTREE_AFFECTED(self->c.rsp.status == 0 && wrong,
+			     "misaligned READ through iblock answered GOOD with %zu of %d bytes wrong (first at %zu)",
+			     wrong, LEN, first);
 	EXPECT_EQ(0, area_changed(area, buf, BNC_LEN, &stale));
 	LUN_RELEASED();
 }
 
 /*
+ * dm-delay's delay is jiffies + 400 ms at the time it takes the bio, and
+ * jiffies lags the clock while the guest's ticks are late (a loaded TCG
+ * host): a READ was seen GOOD after 340 ms (in-tree 6.1).  What proves the
+ * target waited is a time far above a linear READ's (tens of ms).
+ */
+#define DM_DELAY_MS	400
+#define DM_DELAY_MIN	250
+
+/*
  * Proves: a slow backend (dm-delay, 400 ms per I/O) is waited for, not
- * failed: a WRITE and a READ each take at least 400 ms, are GOOD, and the
- * data reads back; back on linear, I/O is fast again.
+ * failed: a WRITE and a READ each take at least DM_DELAY_MIN ms, are GOOD,
+ * and the data reads back; back on linear, I/O is fast again.
  */
 TEST_F(flt, dm_delay)
 {
 	uint64_t t0;
 	char t[96];
 
-	snprintf(t, sizeof(t), "0 %d delay /dev/%s 0 400", SECTORS, NB_NAME);
+	snprintf(t, sizeof(t), "0 %d delay /dev/%s 0 %d", SECTORS, NB_NAME,
+		 DM_DELAY_MS);
 	ASSERT_EQ(0, dm_table(t));
 	t0 = vsng_now_ms();
 	WRITE_GOOD(0x1561);
-	EXPECT_LE(400, vsng_now_ms() - t0);
+	EXPECT_LE(DM_DELAY_MIN, vsng_now_ms() - t0);
 	t0 = vsng_now_ms();
 	READ_GOOD();
-	EXPECT_LE(400, vsng_now_ms() - t0);
+	EXPECT_LE(DM_DELAY_MIN, vsng_now_ms() - t0);
 	ksft_print_msg("dm-delay 400 ms: WRITE and READ GOOD in %llu ms (READ)\n",
 		       (unsigned long long)(vsng_now_ms() - t0));
 	ASSERT_EQ(0, dm_linear());
 	t0 = vsng_now_ms();
 	READ_GOOD();
-	EXPECT_GT(400, vsng_now_ms() - t0);
+	EXPECT_GT(DM_DELAY_MIN, vsng_now_ms() - t0);
 	LUN_RELEASED();
 }
 
