@@ -35,10 +35,19 @@
 #              module under TCG (25-35 minutes measured), stock names, removal
 #   stat       make check-full only: tools/vsng-stat-test.sh in a guest
 #              (vsng-stat against a running device, ours; about 70 s)
+#   k61quick   a short pass on Debian's 6.1 kernel for ours: run.sh
+#              $VSNG_K61Q_TESTS (default vsng_cgroup vsng_abi vsng_data) in a
+#              6.1 guest with the build phase's 6.1 module; it starts only
+#              when its estimate (VSNG_EST_k61quick) fits in what is left of
+#              the budget, else one SKIP line (setup then also extracts the
+#              6.1 image, scripts/deps.sh --kernel-61: once per machine).
+#              Not run when k61 (the whole pass) is a phase too.
 #   k61        make check-full and make check-61 only: the selftests on
 #              Debian's 6.1 kernel (scripts/check-61.sh; setup then also
 #              extracts its image, scripts/deps.sh --kernel-61): our module
-#              built for 6.1, then run.sh per target in a 6.1 guest
+#              built for 6.1, then per target run.sh and the real-guest
+#              scenarios $VSNG_K61_RG (default "basic multiqueue") in a
+#              6.1 guest
 # Every phase prints TAP; this script counts all "ok"/"not ok" lines
 # ("# SKIP" = skipped), adds a failure for a phase that exits non-zero
 # without a failing TAP line or prints none, keeps all logs under
@@ -82,7 +91,7 @@ REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd -P)
 cd "$REPO" || exit 2
 # The test guest's kernel (a plain "make module" may pick the running one).
 export KVER=${KVER:-$(scripts/kernel-paths.sh kver)}
-PHASES=${VSNG_CHECK_PHASES:-setup lint build harness runner fuzz selftests demo realguest migrate}
+PHASES=${VSNG_CHECK_PHASES:-setup lint build harness runner fuzz selftests demo realguest migrate k61quick}
 # make check-full: the long phases too.
 if [ "${VSNG_CHECK_FULL:-0}" = 1 ] && [ -z "${VSNG_CHECK_PHASES:-}" ]; then
 	PHASES="$PHASES persist dkms stat k61"
@@ -170,6 +179,8 @@ EST_selftests=${VSNG_EST_selftests:-420}
 EST_demo=${VSNG_EST_demo:-420}
 EST_realguest=${VSNG_EST_realguest:-480}
 EST_migrate=${VSNG_EST_migrate:-500}
+EST_k61quick=${VSNG_EST_k61quick:-180}
+TO_K61Q=${VSNG_TO_K61Q:-600}
 TO_MIGRATE=${VSNG_TO_MIGRATE:-900}
 
 # budget_left: seconds left of the budget (a large number without one).
@@ -244,6 +255,7 @@ if has_phase setup && [ "${VSNG_SKIP_DEPS:-0}" != 1 ]; then
 	say "=== setup: scripts/deps.sh ==="
 	d61=0
 	has_phase k61 && d61=1
+	has_phase k61quick && d61=1
 	if VSNG_DEPS_61=$d61 scripts/deps.sh 2>&1 | tee "$RES/setup.log"; [ "${PIPESTATUS[0]}" = 0 ]; then
 		echo "ok 1 setup: dependencies installed" >>"$RES/setup.log"
 	else
@@ -268,16 +280,18 @@ fi
 
 # ---- build -------------------------------------------------------------------
 # build_61: the module must also build for Debian's other kernel (6.1), in a
-# scratch copy so that the tree's own 6.12 build is left alone.
+# scratch copy so that the tree's own 6.12 build is left alone; the copy
+# ($RES/k61-module) is kept, phase k61quick loads its module.
 build_61() {
-	local k61 tmp rc vm
+	local k61 tmp=$RES/k61-module rc vm
 	k61=$(ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n1)
 	k61=${k61#/usr/src/linux-headers-}
 	if [ -z "$k61" ]; then
 		echo "ok 6 build: module for 6.1 # SKIP no 6.1 headers installed"
 		return 0
 	fi
-	tmp=$(mktemp -d /tmp/vsng-build61.XXXXXX) || return 1
+	rm -rf "$tmp"
+	mkdir -p "$tmp" || return 1
 	{
 		git ls-files -z Kbuild Makefile drivers include scripts/kprobe.sh scripts/kprobes.d scripts/kernel-paths.sh 2>/dev/null ||
 			find Kbuild Makefile drivers include scripts/kprobe.sh scripts/kernel-paths.sh -type f -name '*' ! -name '*.o' ! -name '*.cmd' -print0
@@ -294,7 +308,6 @@ build_61() {
 		echo "not ok 6 build: module for $k61 (see build-module-6.1.log)"
 		tail -n 30 "$RES/build-module-6.1.log" | sed 's/^/# /'
 	fi
-	rm -rf "$tmp"
 	return $rc
 }
 
@@ -524,13 +537,50 @@ if has_phase k61; then
 		count_tap k61 "$RES/k61.log" 1
 	else
 		phase k61-build scripts/check-61.sh build "$RES/k61-module"
+		k61rg=${VSNG_K61_RG-basic multiqueue}
 		for t in $TARGETS; do
 			[ "$t" = ours ] && [ ! -f "$RES/k61-module/vhost_scsi_ng.ko" ] && continue
 			phase "k61-$t" scripts/vm-run --kernel "$k61img" --logdir "$RES/k61-$t" \
 				--timeout "$TO_SELFTESTS" --env TARGET="$t" \
 				--env VSNG_MODULE="$RES/k61-module/vhost_scsi_ng.ko" \
 				-- selftests/vhost_scsi_ng/run.sh
+			# The real-guest scenarios on a 6.1 outer kernel (the inner
+			# guest keeps its 6.12 kernel); a platform death runs again.
+			[ -n "$k61rg" ] || continue
+			for try in 1 2; do
+				PHASE_MAY_RETRY=$((try == 1)) phase "k61-realguest-$t" \
+					scripts/vm-run --kernel "$k61img" --logdir "$RES/k61-realguest-$t" \
+					--timeout "$(rg_timeout "$k61rg")" --env TARGET="$t" \
+					--env VSNG_MODULE="$RES/k61-module/vhost_scsi_ng.ko" \
+					--env RG_SCENARIOS="$k61rg" -- bash scripts/realguest/run.sh
+				[ "$PHASE_RETRY" = 1 ] || break
+			done
 		done
+	fi
+fi
+
+# ---- k61quick (make check): a short pass on Debian's 6.1 kernel, ours ----------
+# Our module built for 6.1 (build phase) under a few selftests in a 6.1 guest:
+# the cgroup placement of 6.1's kthread workers, the ABI and the data path.
+# Last of make check's guest phases, and only when its slow-machine estimate
+# fits in what is left of the budget (else one SKIP line).
+K61Q_TESTS=${VSNG_K61Q_TESTS:-vsng_cgroup vsng_abi vsng_data}
+if has_phase k61quick && ! has_phase k61; then
+	k61img=$(scripts/check-61.sh image)
+	k61ko=$RES/k61-module/vhost_scsi_ng.ko
+	if [ "$(budget_left)" -lt "$EST_k61quick" ]; then
+		say "=== k61quick-ours: not run, $(budget_left)s of the ${BUDGET}s budget left, it needs about ${EST_k61quick}s ==="
+		echo "ok 1 k61quick-ours # SKIP not run: $(budget_left)s of the ${BUDGET}s budget left, it needs about ${EST_k61quick}s" >"$RES/k61quick-ours.log"
+		count_tap k61quick-ours "$RES/k61quick-ours.log" 0
+	elif [ -z "$k61img" ] || [ ! -r "$k61img" ]; then
+		echo "not ok 1 k61quick-ours: no 6.1 kernel image '$k61img' (setup extracts it: scripts/deps.sh --kernel-61)" >"$RES/k61quick-ours.log"
+		count_tap k61quick-ours "$RES/k61quick-ours.log" 1
+	else
+		[ -f "$k61ko" ] || phase k61quick-build scripts/check-61.sh build "$RES/k61-module"
+		# shellcheck disable=SC2086
+		[ -f "$k61ko" ] && phase k61quick-ours scripts/vm-run --kernel "$k61img" \
+			--logdir "$RES/k61quick-ours" --timeout "$TO_K61Q" --env TARGET=ours \
+			--env VSNG_MODULE="$k61ko" -- selftests/vhost_scsi_ng/run.sh $K61Q_TESTS
 	fi
 fi
 
