@@ -188,22 +188,27 @@ budget_left() {
 	if [ "$BUDGET" -le 0 ]; then echo 999999; else echo $((BUDGET - (SECONDS - T_ALL))); fi
 }
 
-# comparison_fits NAME KIND TARGET: for the in-tree reference (the
-# comparison), check that KIND's estimate fits in what is left of the
-# budget; if not, record NAME as one SKIP with the reason and return 1.
-# Phases of ours always run.
-comparison_fits() {
-	local name=$1 kind=$2 t=$3 est left log=$RES/$1.log
-	[ "$t" = ours ] && return 0
+# budget_fits NAME KIND [WHAT]: check that KIND's estimate (EST_KIND) fits
+# in what is left of the budget; if not, record NAME as one SKIP ("WHAT not
+# run: ...", WHAT empty by default) and return 1.
+budget_fits() {
+	local name=$1 kind=$2 what=${3:+$3 } est left log=$RES/$1.log
 	est=EST_$kind
 	est=${!est}
 	left=$(budget_left)
 	[ "$left" -ge "$est" ] && return 0
 	say "=== $name: not run, ${left}s of the ${BUDGET}s budget left, it needs about ${est}s ==="
-	echo "ok 1 $name # SKIP comparison phase not run: ${left}s of the ${BUDGET}s budget left, it needs about ${est}s" >"$log"
+	echo "ok 1 $name # SKIP ${what}not run: ${left}s of the ${BUDGET}s budget left, it needs about ${est}s" >"$log"
 	TIMES+=("$name 0s")
 	count_tap "$name" "$log" 0
 	return 1
+}
+
+# comparison_fits NAME KIND TARGET: budget_fits for the in-tree reference
+# (the comparison). Phases of ours always run.
+comparison_fits() {
+	[ "$3" = ours ] && return 0
+	budget_fits "$1" "$2" "comparison phase"
 }
 
 # A death of the outer guest that is the platform's, not a test result
@@ -483,13 +488,11 @@ run_realguest() {
 run_migrate() {
 	local t=$1 try
 	[ -f scripts/realguest/migrate.sh ] || return
-	if [ "$t" = ours ] && [ "$(budget_left)" -lt "$EST_migrate" ]; then
-		say "=== migrate-$t: not run, $(budget_left)s of the ${BUDGET}s budget left, it needs about ${EST_migrate}s ==="
-		echo "ok 1 migrate-$t # SKIP not run: $(budget_left)s of the ${BUDGET}s budget left, it needs about ${EST_migrate}s" >"$RES/migrate-$t.log"
-		count_tap "migrate-$t" "$RES/migrate-$t.log" 0
-		return
+	if [ "$t" = ours ]; then
+		budget_fits "migrate-$t" migrate || return
+	else
+		comparison_fits "migrate-$t" migrate "$t" || return
 	fi
-	comparison_fits "migrate-$t" migrate "$t" || return
 	for try in 1 2; do
 		PHASE_MAY_RETRY=$((try == 1)) phase "migrate-$t" \
 			scripts/vm-run --logdir "$RES/migrate-$t" --timeout "$TO_MIGRATE" \
@@ -568,10 +571,8 @@ K61Q_TESTS=${VSNG_K61Q_TESTS:-vsng_cgroup vsng_abi vsng_data}
 if has_phase k61quick && ! has_phase k61; then
 	k61img=$(scripts/check-61.sh image)
 	k61ko=$RES/k61-module/vhost_scsi_ng.ko
-	if [ "$(budget_left)" -lt "$EST_k61quick" ]; then
-		say "=== k61quick-ours: not run, $(budget_left)s of the ${BUDGET}s budget left, it needs about ${EST_k61quick}s ==="
-		echo "ok 1 k61quick-ours # SKIP not run: $(budget_left)s of the ${BUDGET}s budget left, it needs about ${EST_k61quick}s" >"$RES/k61quick-ours.log"
-		count_tap k61quick-ours "$RES/k61quick-ours.log" 0
+	if ! budget_fits k61quick-ours k61quick; then
+		: # recorded as one SKIP
 	elif [ -z "$k61img" ] || [ ! -r "$k61img" ]; then
 		echo "not ok 1 k61quick-ours: no 6.1 kernel image '$k61img' (setup extracts it: scripts/deps.sh --kernel-61)" >"$RES/k61quick-ours.log"
 		count_tap k61quick-ours "$RES/k61quick-ours.log" 1
