@@ -219,10 +219,11 @@ PLATFORM_RETRIES=0
 # phase NAME CMD...: run CMD, show and keep its output, count its TAP.
 # With PHASE_MAY_RETRY=1, a guest phase whose guest (log dir $RES/NAME) died
 # of the platform (platform_death) before any failing test is not counted:
-# its logs move to $RES/NAME.platform-panic and PHASE_RETRY=1 tells the
-# caller to run it again.
+# its logs move to $RES/NAME.platform-panic (-2, -3 for later ones; the
+# directory in PANIC_DIR) and PHASE_RETRY=1 tells the caller to run it
+# again.
 phase() {
-	local name=$1 log=$RES/$1.log t0=$SECONDS rc keep why
+	local name=$1 log=$RES/$1.log t0=$SECONDS rc keep why n
 	shift
 	PHASE_RETRY=0
 	say "=== $name: $* ==="
@@ -231,8 +232,12 @@ phase() {
 	if [ "${PHASE_MAY_RETRY:-0}" = 1 ] && [ "$rc" = 125 ] &&
 	   why=$(platform_death "$RES/$name/console.log" "$log" 2>>"$log") &&
 	   ! grep -qE '^not ok [0-9]+' "$log"; then
-		keep=$RES/$name.platform-panic
-		rm -rf "$keep"
+		keep=$RES/$name.platform-panic n=1
+		while [ -e "$keep" ]; do
+			n=$((n + 1))
+			keep=$RES/$name.platform-panic-$n
+		done
+		PANIC_DIR=$keep
 		mkdir -p "$keep"
 		mv "$RES/$name" "$log" "$keep/"
 		PLATFORM_RETRIES=$((PLATFORM_RETRIES + 1))
@@ -459,6 +464,38 @@ run_demo() {
 	phase "demo-$t" env TARGET="$t" VSNG_DEMO_TIMEOUT="$TO_DEMO" \
 		scripts/demo.sh --no-build --logdir "$RES/demo-$t"
 }
+# rg_boot KEPT CMD...: run CMD, then print KEPT (the results a boot that
+# died of the platform had printed, see rg_resume) after its output, where
+# the plan check of count_tap does not count them. CMD's status.
+rg_boot() {
+	local kept=$1 rc
+	shift
+	"$@"
+	rc=$?
+	if [ -s "$kept" ]; then
+		echo "# results of the scenarios that ended before the outer guest died (rg-resume.py):"
+		cat "$kept"
+	fi
+	return $rc
+}
+# rg_resume T KEPT: after a platform death of realguest-T, set sc to the
+# scenarios still to run and add the ended ones' results to KEPT. When
+# none is left, count the kept results as the phase's and return 1 (no
+# rerun). A log without rg-resume.py's markers: rerun everything.
+rg_resume() {
+	local t=$1 kept=$2 left dead=$PANIC_DIR/realguest-$1.log
+	left=$(python3 scripts/rg-resume.py "$dead" "$kept.new") || { rm -f "$kept.new"; return 0; }
+	cat "$kept.new" >>"$kept"
+	rm -f "$kept.new"
+	if [ -z "$left" ]; then
+		{ echo "# every scenario ended before the outer guest died; their results:"; cat "$kept"; } >"$RES/realguest-$t.log"
+		count_tap "realguest-$t" "$RES/realguest-$t.log" 0
+		return 1
+	fi
+	say "realguest-$t: scenarios left after the platform death: $left"
+	sc=$left
+	return 0
+}
 run_realguest() {
 	local t=$1 sc try
 	if [ -f scripts/realguest/run.sh ]; then
@@ -466,14 +503,26 @@ run_realguest() {
 		sc=${!sc:-}
 		[ -n "$sc" ] && say "realguest-$t: scenarios $sc"
 		comparison_fits "realguest-$t" realguest "$t" || return
-		# At most one more run after a platform death of the outer guest,
-		# with the full timeout whatever is left of the budget.
-		for try in 1 2; do
-			PHASE_MAY_RETRY=$((try == 1)) phase "realguest-$t" \
-				scripts/vm-run --logdir "$RES/realguest-$t" \
-				--timeout "$(rg_timeout "$sc")" \
+		# After a platform death of the outer guest, the next boot runs
+		# only the scenarios that had not ended (rg_resume) and counts the
+		# results of the others once. The first rerun gets its full
+		# timeout whatever is left of the budget; a second one only when
+		# its timeout fits in what is left.
+		local kept=$RES/realguest-$t.kept resumed=0
+		rm -f "$kept"
+		for try in 1 2 3; do
+			PHASE_MAY_RETRY=$((try < 3)) phase "realguest-$t" \
+				rg_boot "$kept" scripts/vm-run --logdir "$RES/realguest-$t" \
+				--timeout "$(rg_timeout "$sc")" --env RG_RESUMED="$resumed" \
 				--env TARGET="$t" --env RG_SCENARIOS="$sc" -- bash scripts/realguest/run.sh
 			[ "$PHASE_RETRY" = 1 ] || break
+			rg_resume "$t" "$kept" || break
+			resumed=1
+			if [ "$try" = 2 ] && [ "$(budget_left)" -lt "$(rg_timeout "$sc")" ]; then
+				{ cat "$kept"; echo "not ok 1 - realguest-$t: the outer guest died of the platform twice, no room in the budget for a third boot (left: $sc)"; } >"$RES/realguest-$t.log"
+				count_tap "realguest-$t" "$RES/realguest-$t.log" 0
+				break
+			fi
 		done
 	else
 		say "realguest: scripts/realguest/run.sh not there yet, skipped"

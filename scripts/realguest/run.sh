@@ -50,6 +50,7 @@ fi
 # second QEMU with vhostfd= (covers vhostfd, which is then not run alone).
 has() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 if has multilun && has persist; then export RG_KEEP=1; fi
+ORDER=$SCENARIOS
 if has kill && has vhostfd; then
 	export RG_VHOSTFD=1
 	SCENARIOS=$(echo " $SCENARIOS " | sed 's/ vhostfd / /')
@@ -68,9 +69,15 @@ tap() {	# tap ok|not ok|skip NAME WHY
 }
 
 rg_log "real-guest tests, TARGET=$TARGET, scenarios: $SCENARIOS"
+# RG_RESUMED=1: scripts/check.sh reruns what a boot that died of the
+# platform left (scripts/rg-resume.py); it kept that boot's SKIP lines.
+[ "${RG_RESUMED:-0}" = 1 ] && CI_SKIPPED=
 for s in $CI_SKIPPED; do
 	tap skip "$s (in-tree)" "CI=true reduced mode: in-tree runs only$(printf ' %s' $SCENARIOS) (VSNG_RG_FULL=1 or no CI: all)"
 done
+# For scripts/rg-resume.py: the scenarios in order, and (below) each one
+# whose results are printed.
+echo "# rg-scenarios:$(printf ' %s' $ORDER)"
 if ! rg_setup_host >"$RG_RESULTS/setup.log" 2>&1; then
 	cat "$RG_RESULTS/setup.log" | sed 's/^/# /'
 	for s in $SCENARIOS; do tap "not ok" "$s: set up" "LIO/$TARGET/KVM could not be set up"; done
@@ -155,6 +162,11 @@ for s in $SCENARIOS; do
 		tap "not ok" "$s" "scenario exited $rc without results"
 	elif [ "$rc" != 0 ]; then
 		tap "not ok" "$s: scenario script ran to its end" "it exited $rc after $got result(s); later checks never ran"
+	fi
+	if [ "$s" = kill ] && [ "${RG_VHOSTFD:-0}" = 1 ]; then
+		echo "# rg-done: kill vhostfd"
+	else
+		echo "# rg-done: $s"
 	fi
 done
 
