@@ -30,6 +30,9 @@
 #   persist    make check-full only (VSNG_CHECK_FULL=1): selftests/vhost_scsi_ng/
 #              persist_test.sh per target, targetcli saveconfig, a reboot-style
 #              teardown and targetctl restore (about 50 s of guest each)
+#   libvirt    make check-full only: scripts/realguest/run.sh libvirt per target
+#              (libvirtd in the test guest, virsh start/destroy and live
+#              detach/attach of a scsi_host hostdev; about 3 minutes each)
 #   dkms       make check-full only (VSNG_CHECK_FULL=1): scripts/check-dkms.sh,
 #              the Debian package installed in a guest, DKMS building our
 #              module under TCG (25-35 minutes measured), stock names, removal
@@ -94,7 +97,7 @@ export KVER=${KVER:-$(scripts/kernel-paths.sh kver)}
 PHASES=${VSNG_CHECK_PHASES:-setup lint build harness runner fuzz selftests demo realguest migrate k61quick}
 # make check-full: the long phases too.
 if [ "${VSNG_CHECK_FULL:-0}" = 1 ] && [ -z "${VSNG_CHECK_PHASES:-}" ]; then
-	PHASES="$PHASES persist dkms stat k61"
+	PHASES="$PHASES persist libvirt dkms stat k61"
 fi
 # ---- KERNEL=debug, part 1 of 2 (owned by the selftest helper) ----------------
 # make check KERNEL=debug: by default only setup, build and the "debug" phase
@@ -567,6 +570,14 @@ if has_phase persist; then
 	for t in $TARGETS; do
 		phase "persist-$t" scripts/vm-run --logdir "$RES/persist-$t" --timeout 600 \
 			--env TARGET="$t" -- bash selftests/vhost_scsi_ng/persist_test.sh
+	done
+fi
+
+# ---- libvirt (make check-full): the libvirt real-guest scenario -------------------
+if has_phase libvirt; then
+	for t in $TARGETS; do
+		phase "libvirt-$t" scripts/vm-run --logdir "$RES/libvirt-$t" --timeout 900 \
+			--env TARGET="$t" -- bash scripts/realguest/run.sh libvirt
 	done
 fi
 

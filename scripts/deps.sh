@@ -59,7 +59,8 @@ BPO_LIST=/etc/apt/sources.list.d/bookworm-backports.sources
 BASE_PKGS="build-essential bc bison flex libelf-dev libssl-dev dwarves kmod
 cpio xz-utils zstd targetcli-fb python3-rtslib-fb python3-gi dbus fio
 sparse gnuplot-nox python3 procps iproute2
-dkms dh-dkms debhelper dpkg-dev openssl"
+dkms dh-dkms debhelper dpkg-dev openssl
+libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients"
 # From bookworm-backports: linux-source-6.12, qemu-system-x86, qemu-utils
 # (below). Never a kernel image: the 6.12 kernel (and its headers, whose
 # package depends on the image) is extracted into $KCACHE instead.

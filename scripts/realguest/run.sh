@@ -4,6 +4,7 @@
 # run.sh: the real-guest tests. Runs INSIDE the test guest (scripts/vm-run):
 #   scripts/vm-run --timeout 1500 --env TARGET=intree -- bash scripts/realguest/run.sh
 #   scripts/vm-run -- bash scripts/realguest/run.sh basic kill   # some scenarios
+#   scripts/vm-run --timeout 900 -- bash scripts/realguest/run.sh libvirt
 # TARGET=ours (default: ./vhost_scsi_ng.ko) | intree (Debian's vhost_scsi).
 # CI=true: in-tree runs a subset (see below). On the host, before vm-run:
 #   scripts/realguest/run.sh --build-initrd   (fills the initramfs cache)
@@ -28,6 +29,9 @@ if [ "${1:-}" = --build-initrd ]; then
 	exit 0
 fi
 
+# Scenarios named on the command line may also be those left out of ALL on
+# purpose, each run by make check's phase of its own: migrate (migrate-<t>)
+# and libvirt (make check-full's libvirt-<t>; libvirtd in the test guest).
 ALL="basic multiqueue multilun persist hotplug reboot kill vhostfd reset"
 SCENARIOS=${*:-${RG_SCENARIOS:-$ALL}}
 # CI reduced mode: under CI=true the in-tree target (the reference) runs
