@@ -216,15 +216,15 @@ static void prof_set_all(uint64_t v)
 		qemu_plugin_u64_set(prof_on, i, v);
 }
 
+/*
+ * Start the window.  The counts are zero here (cleared after each dump), so
+ * this only raises the flags: the caller reads the plain counter right
+ * after, and the other vCPU runs for as short a time as possible between
+ * the two.
+ */
 static void prof_start(void)
 {
-	size_t i;
-
 	pthread_mutex_lock(&prof_lock);
-	for (i = 0; i < prof_size; i++)
-		if (prof_tab[i])
-			__atomic_store_n(&prof_tab[i]->count, 0,
-					 __ATOMIC_RELAXED);
 	prof_active = true;
 	prof_set_all(1);
 	pthread_mutex_unlock(&prof_lock);
@@ -242,7 +242,6 @@ static int prof_stop(uint64_t *sum)
 	pthread_mutex_lock(&prof_lock);
 	if (!prof_active)
 		goto out;
-	prof_set_all(0);
 	prof_active = false;
 	seq = (int)++prof_seq;
 	for (i = 0; i < prof_size; i++) {
@@ -268,18 +267,29 @@ static int prof_stop(uint64_t *sum)
 	}
 	fclose(f);
 out:
+	for (i = 0; i < prof_size; i++)
+		if (prof_tab[i])
+			prof_tab[i]->count = 0;
 	pthread_mutex_unlock(&prof_lock);
 	return seq;
 }
 
+/*
+ * The plain counter is read, and the profile's flags raised or dropped,
+ * back to back, so that the profile's sum matches the counter's difference
+ * between the two markers (up to what the other vCPU runs in between).
+ */
 static void mark_exec(unsigned int vcpu, void *udata)
 {
-	uint64_t total = qemu_plugin_u64_sum(insns), sum;
 	unsigned int id = (unsigned int)(uintptr_t)udata;
+	uint64_t total, sum;
 	int seq;
 
 	if (prof_dir && id == prof_mark)
 		prof_start();
+	total = qemu_plugin_u64_sum(insns);
+	if (prof_dir && id == prof_mark + 1)
+		prof_set_all(0);
 	pthread_mutex_lock(&out_lock);
 	fprintf(out, "MARK %u %" PRIu64 " %u\n", id, total, vcpu);
 	fflush(out);
