@@ -417,10 +417,12 @@ if prof:
                       (" | ratio |" if both else " |"))
             md.append("|---|" + "---|" * (len(paths) + both))
 
-            def row(label, vals, nd=0):
+            def row(label, vals, nd=0, ratio=True):
                 cells = [("-" if v is None else f"{v:,.{nd}f}")
                          for v in vals]
-                if both:
+                if both and not ratio:
+                    cells.append("")
+                elif both:
                     o, i = vals[paths.index("ours-pq")], \
                         vals[paths.index("intree")]
                     cells.append(f"{o / i:.2f}x" if o is not None and i
@@ -429,7 +431,8 @@ if prof:
             for c in insn_profile.CAT_KEYS:
                 vals = [prof[(b, w, p)]["cats"][c] for p in paths]
                 if any(vals):
-                    row(c, vals)
+                    # the module rows: compared in the "module" row
+                    row(c, vals, ratio=c not in ("ours", "intree"))
             row("module (ours + intree rows)",
                 [prof[(b, w, p)]["cats"]["ours"] +
                  prof[(b, w, p)]["cats"]["intree"] for p in paths])

@@ -95,7 +95,7 @@ CATEGORIES = [
      r"^slab_|^__slab|^___slab|^__check_object_size|^check_heap_object|"
      r"^__virt_addr_valid|^gup_|^__gup|^get_user_pages|^pin_user_pages|"
      r"^unpin_user|^internal_get_user|^try_grab|^folio_|^__folio|"
-     r"^put_page|^get_page|^iov_iter|^_copy_|^copy_user|^copy_page|"
+     r"^put_page|^get_page|^_*iov_iter|^_copy_|^copy_user|^copy_page|"
      r"^rep_movs|^memcpy|^__memcpy|^memset|^__memset|^memmove|"
      r"^check_stack_object|^should_failslab|^alloc_pages|^__alloc_pages|"
      r"^free_unref|^mod_objcg|^obj_cgroup|^__memcg|^memcg_"),
