@@ -30,6 +30,11 @@
 #                    boots the level again after an outer-guest panic)
 #   VSNG_INSN_LOG    the tcg-insn-plugin log (host file shared over 9p); when
 #                    set, instructions per I/O are measured between markers.
+#   VSNG_PROF_DIR    the plugin's prof=DIR (target level): each run's
+#                    profile (per translated-block start) is moved next to
+#                    its JSON as r<R>-<path>-<backend>-<workload>.prof, and
+#                    the guest's /proc/kallsyms is saved as target/kallsyms.txt
+#                    (scripts/insn-profile.py, issue 19).
 #
 # Every result is one JSON file under $BENCH_OUT/{target,realguest}/.
 # A path that fails is recorded with "ok": false and the rest goes on.
@@ -46,6 +51,7 @@ RUNTIME=${BENCH_RUNTIME:-3}
 ALL_WL="rr4k-qd32-2q rw4k-qd32 rr4k-qd1 seq64k-qd16 rrw4k-7030-qd32"
 WORKLOADS=${BENCH_WORKLOADS:-$ALL_WL}
 INSN_LOG=${VSNG_INSN_LOG:-}
+PROF_DIR=${VSNG_PROF_DIR:-}
 KO=$REPO/vhost_scsi_ng.ko
 CFS=/sys/kernel/config/target
 mkdir -p "$OUT"
@@ -113,6 +119,26 @@ insn_at() {
 	awk -v id="$1" '$1 == "MARK" && $2 == id { v = $3 } END { if (v != "") print v; else exit 1 }' "$INSN_LOG"
 }
 
+# Move the profile the plugin wrote at the last end marker to DEST.
+prof_take() {	# DEST
+	local seq
+	[ -n "$PROF_DIR" ] && [ -n "$INSN_LOG" ] || return 0
+	seq=$(awk '$1 == "PROF" { s = $3 } END { print s }' "$INSN_LOG")
+	[ -n "$seq" ] && [ "$seq" -gt 0 ] 2>/dev/null && [ -f "$PROF_DIR/prof-$seq.txt" ] ||
+		{ log "no profile from the plugin for $1"; return 1; }
+	mv "$PROF_DIR/prof-$seq.txt" "$1"
+}
+
+# The text symbols of the kernel and of every module loaded (addresses need
+# kptr_restrict=0; we are root): what insn-profile.py maps profiles with.
+save_kallsyms() {	# OUTFILE
+	[ -n "$PROF_DIR" ] || return 0
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	awk '$2 ~ /^[tTwW]$/' /proc/kallsyms >"$1"
+	head -n1 "$1" | grep -q '^0000000000000000' && log "kallsyms: addresses hidden"
+	return 0
+}
+
 # Plugin sanity check: tools/vsng-mark ID LOOPS runs exactly 2*LOOPS
 # instructions between its two markers; the count must match within the
 # background of the rest of the machine (a fraction of a percent).
@@ -172,6 +198,7 @@ target_level() {
 	/sbin/modprobe brd rd_nr=1 rd_size=262144 || log "brd failed"
 	# touch every brd page once, so reads do not hit unallocated pages
 	dd if=/dev/zero of=/dev/ram0 bs=1M count=256 oflag=direct 2>/dev/null
+	save_kallsyms "$dir/kallsyms.txt"
 	for r in $(seq 1 "$ROUNDS"); do
 		for b in $backends; do
 			if [ "$b" = brd ]; then wls=$brd_wl; else wls=$WORKLOADS; fi
@@ -208,6 +235,7 @@ target_level() {
 						echo "{\"ok\": false, \"level\": \"target\", \"path\": \"$p\", \"backend\": \"$b\", \"workload\": \"$w\", \"round\": $r, \"rc\": $rc}" >"$res"
 					fi
 					rm -f "$res.tmp"
+					prof_take "$dir/r$r-$p-$b-$w.prof"
 					log "r$r $b $w $p: rc=$rc $(jq -r '"iops=\(.iops // "-" | tostring) insn/io=\(.insns_per_io // "-" | tostring) notif/io=\(.notifications_per_io // "-" | tostring)"' "$res" 2>/dev/null)"
 					[ $rc = 0 ] || tail -n 5 "$dir/r$r-$p-$b-$w.log" | sed 's/^/bench:   | /'
 				done

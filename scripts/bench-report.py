@@ -8,6 +8,8 @@ Raw input (written inside the test guest by scripts/bench-guest.sh):
   OUTDIR/vm-realguest/bench/realguest/r<R>-<path>/{result.json,report,
       insns.txt,kvm.txt}
   OUTDIR/vm-mem/bench/mem/mem.json (tools/vsng-mem; see bench_mem.py)
+  OUTDIR/vm-target/bench/target/r<R>-<path>-<backend>-<workload>.prof and
+      kallsyms.txt: the instruction profile by function (insn-profile.py)
 Figures are medians over rounds with min-max; ratios are path / ours.
 """
 import glob
@@ -19,6 +21,9 @@ import subprocess
 import sys
 
 import bench_mem
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+insn_profile = __import__("insn-profile")
 
 OUT = sys.argv[1]
 WL_ORDER = ["rr4k-qd32-2q", "rw4k-qd32", "rr4k-qd1", "seq64k-qd16",
@@ -96,6 +101,45 @@ for key, runs in target.items():
     for m in METRICS_T:
         e[m] = med([r.get(m) for r in ok])
     tsum[key] = e
+
+
+# ---- target level: instruction profile by function (issue 19) ------------
+PROF_TOP = 15
+prof = {}       # (backend, workload, path) -> per category / symbol, per I/O
+_ks_path = f"{OUT}/vm-target/bench/target/kallsyms.txt"
+if os.path.exists(_ks_path) and glob.glob(
+        f"{OUT}/vm-target/bench/target/r*.prof"):
+    _ks = insn_profile.load_kallsyms(_ks_path)
+    for key, runs in target.items():
+        per = []
+        for r in runs:
+            pf = (f"{OUT}/vm-target/bench/target/r{r.get('round')}-"
+                  f"{key[2]}-{key[0]}-{key[1]}.prof")
+            if not (r.get("ok") and r.get("ios") and os.path.exists(pf)):
+                continue
+            cats, syms, tot = insn_profile.profile(_ks, pf)
+            ios = r["ios"]
+            per.append({"cats": {k: v / ios for k, v in cats.items()},
+                        "syms": {k: v / ios for k, v in syms.items()},
+                        "sum": tot / ios,
+                        "counter": (r["insns"] / ios if r.get("insns")
+                                    else None)})
+        if not per:
+            continue
+        e = {"runs": len(per),
+             "cats": {k: statistics.median(p["cats"][k] for p in per)
+                      for k in insn_profile.CAT_KEYS},
+             "sum": statistics.median(p["sum"] for p in per),
+             "counter": med([p["counter"] for p in per])}
+        allsyms = {}
+        for p in per:
+            for k, v in p["syms"].items():
+                allsyms[k] = allsyms.get(k, 0) + v / len(per)
+        e["top"] = sorted(allsyms.items(), key=lambda x: -x[1])[:PROF_TOP]
+        diffs = [(p["sum"] - p["counter"]) / p["counter"] for p in per
+                 if p["counter"]]
+        e["sum_vs_counter_max"] = max(diffs, key=abs) if diffs else None
+        prof[key] = e
 
 
 # ---- real-guest level ---------------------------------------------------
@@ -292,6 +336,10 @@ summary = {
 }
 if mem:
     summary["mem"] = bench_mem.summary(mem)
+if prof:
+    summary["insn_profile"] = [
+        {"backend": k[0], "workload": k[1], "path": k[2], **v}
+        for k, v in sorted(prof.items())]
 json.dump(summary, open(f"{OUT}/summary.json", "w"), indent=1)
 
 # ---- Markdown -------------------------------------------------------------
@@ -347,6 +395,67 @@ for b in ("nullb", "brd"):
                 f"{fmt(e['used_idx_writes_per_io'], 3)} | "
                 f"{fmt(e['cpu_us_per_io'], 1)} |")
     md.append("")
+
+if prof:
+    md.append("## Target level: guest instructions per I/O by category "
+              "(issue 19)\n")
+    md.append("Profile of the measured window by translated-block start "
+              "address, mapped to the guest's kallsyms "
+              "(scripts/insn-profile.py; categories in "
+              "Documentation/performance.md). Medians over rounds. "
+              "`ratio` = ours-pq / intree. `sum vs counter`: the profile's "
+              "total against the plain counter's, largest difference over "
+              "the rounds.\n")
+    for b in ("nullb", "brd"):
+        for w in WL_ORDER:
+            paths = [p for p in T_PATHS if (b, w, p) in prof]
+            if not paths:
+                continue
+            md.append(f"### {b}, {WL_DESC.get(w, w)}\n")
+            both = "ours-pq" in paths and "intree" in paths
+            md.append("| category | " + " | ".join(paths) +
+                      (" | ratio |" if both else " |"))
+            md.append("|---|" + "---|" * (len(paths) + both))
+
+            def row(label, vals, nd=0, ratio=True):
+                cells = [("-" if v is None else f"{v:,.{nd}f}")
+                         for v in vals]
+                if both and not ratio:
+                    cells.append("")
+                elif both:
+                    o, i = vals[paths.index("ours-pq")], \
+                        vals[paths.index("intree")]
+                    cells.append(f"{o / i:.2f}x" if o is not None and i
+                                 else "-")
+                md.append(f"| {label} | " + " | ".join(cells) + " |")
+            for c in insn_profile.CAT_KEYS:
+                vals = [prof[(b, w, p)]["cats"][c] for p in paths]
+                if any(vals):
+                    # the module rows: compared in the "module" row
+                    row(c, vals, ratio=c not in ("ours", "intree"))
+            row("module (ours + intree rows)",
+                [prof[(b, w, p)]["cats"]["ours"] +
+                 prof[(b, w, p)]["cats"]["intree"] for p in paths])
+            row("**sum**", [prof[(b, w, p)]["sum"] for p in paths])
+            row("counter (insns/IO)",
+                [(prof[(b, w, p)]["counter"] or {}).get("median")
+                 for p in paths])
+            md.append("| sum vs counter | " + " | ".join(
+                "-" if prof[(b, w, p)]["sum_vs_counter_max"] is None else
+                f"{100 * prof[(b, w, p)]['sum_vs_counter_max']:+.2f}%"
+                for p in paths) + (" | |" if both else " |"))
+            md.append("")
+            md.append(f"Top {PROF_TOP} symbols, instructions per I/O:\n")
+            md.append("| # | " + " | ".join(paths) + " |")
+            md.append("|---|" + "---|" * len(paths))
+            for i in range(PROF_TOP):
+                cells = []
+                for p in paths:
+                    t = prof[(b, w, p)]["top"]
+                    cells.append(f"{t[i][1]:,.0f} `{t[i][0]}`"
+                                 if i < len(t) else "")
+                md.append(f"| {i + 1} | " + " | ".join(cells) + " |")
+            md.append("")
 
 if rsum:
     md.append("## Real guest (fio in a nested-KVM inner guest, 2 vCPUs, "

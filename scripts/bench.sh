@@ -20,6 +20,9 @@
 #   vm-mem/, vm-target/, vm-realguest/   raw JSON / logs / consoles of each level
 # results/bench/latest points to the newest run.
 #
+# BENCH_PROFILE=0: no instruction profile by function at the target level
+# (default on: scripts/insn-profile.py, a table per workload in results.md).
+#
 # Levels: "mem" (tools/vsng-mem: kernel memory of one device after
 # SET_ENDPOINT, ours and in-tree in the same boot, for 1x128, 4x256 and
 # 16x1024 request queues x ring entries; BENCH_MEM_CONFIGS, BENCH_MEM_REPS,
@@ -96,6 +99,7 @@ done
 rc=0
 for level in $LEVELS; do
 	L=$OUT/vm-$level
+	popt=
 	mkdir -p "$L"
 	nwl=$(echo ${BENCH_WORKLOADS:-a b c d e} | wc -w)
 	case $level in
@@ -108,15 +112,20 @@ for level in $LEVELS; do
 		echo "bench: level mem exit $lrc in $((SECONDS - t0))s"
 		[ $lrc = 0 ] || rc=1
 		continue ;;
-	target) to=$((600 + ROUNDS * nwl * 150)) ;;
+	target) to=$((600 + ROUNDS * nwl * 150))
+		# the instruction profile by function (issue 19): BENCH_PROFILE=0 turns it off
+		if [ "${BENCH_PROFILE:-1}" != 0 ]; then
+			mkdir -p "$L/prof"
+			popt=",prof=$L/prof"
+		fi ;;
 	*) to=$((600 + ROUNDS * nwl * 300)) ;;
 	esac
 	echo "bench: level $level (timeout ${to}s), logs in $L"
 	t0=$SECONDS
 	scripts/vm-run --timeout "$to" --logdir "$L" --mem 4096 \
-		--qemu-arg -plugin --qemu-arg "$REPO/tools/tcg-insn-plugin.so,out=$L/insn.log" \
-		-- env VSNG_INSN_LOG="$L/insn.log" BENCH_OUT="$L/bench" "${BENV[@]}" \
-		scripts/bench-guest.sh "$level"
+		--qemu-arg -plugin --qemu-arg "$REPO/tools/tcg-insn-plugin.so,out=$L/insn.log$popt" \
+		-- env VSNG_INSN_LOG="$L/insn.log" ${popt:+VSNG_PROF_DIR="$L/prof"} \
+		BENCH_OUT="$L/bench" "${BENV[@]}" scripts/bench-guest.sh "$level"
 	lrc=$?
 	# The known platform panic of the outer guest, or its vCPU timer stall
 	# (nested KVM under TCG, see Documentation/realguest-tests.md,
