@@ -21,6 +21,7 @@
  * Needs dmsetup, null_blk (a failure without), and dm-mod, dm-flakey and
  * dm-delay (a SKIP on a kernel built without them: the debug kernel).
  */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -113,12 +114,16 @@ static bool flakey_has_error_reads(void)
 		   NB_NAME);
 }
 
+/* The null_blk disk of the timeout test (see nullb_timeout) */
+#define TMO_NB		"vsngft"
+
 static void backend_destroy(void)
 {
 	/* LIO may put the block device a little after the backstore goes */
 	sh("[ -e " DM_DEV " ] && " DMSETUP " remove --retry " DM_NAME);
 	vsng_sysfs_write(NB_CFS "/power", "0");
 	rmdir(NB_CFS);
+	vsng_nullb_slow_destroy(TMO_NB);
 }
 
 /*
@@ -273,28 +278,31 @@ static int do_write(FIXTURE_DATA(flt) *self, const void *data)
  * targets is 0 (LIO sets no residual on a failed command; the guest must
  * go by the status, not by the residual).
  */
-#define EXPECT_FAULT(what) do {						\
-	EXPECT_TRUE(RESP_OK(&self->c));					\
-	EXPECT_EQ(2, self->c.rsp.status) {				\
+#define EXPECT_FAULT_OF(cmd, what) do {					\
+	const struct vsng_cmd *__c = (cmd);				\
+									\
+	EXPECT_TRUE(RESP_OK(__c));					\
+	EXPECT_EQ(2, __c->rsp.status) {					\
 		TH_LOG("%s: status 0x%x, GOOD for failed data?", what,	\
-		       self->c.rsp.status);				\
+		       __c->rsp.status);				\
 	}								\
-	EXPECT_EQ(FAULT_KEY, vsng_sense_key(&self->c.rsp));		\
-	EXPECT_EQ(FAULT_ASC, vsng_sense_asc(&self->c.rsp));		\
-	EXPECT_EQ(FAULT_ASCQ, vsng_sense_ascq(&self->c.rsp)) {		\
+	EXPECT_EQ(FAULT_KEY, vsng_sense_key(&__c->rsp));		\
+	EXPECT_EQ(FAULT_ASC, vsng_sense_asc(&__c->rsp));		\
+	EXPECT_EQ(FAULT_ASCQ, vsng_sense_ascq(&__c->rsp)) {		\
 		TH_LOG("%s: sense %02x/%02x/%02x", what,		\
-		       vsng_sense_key(&self->c.rsp),			\
-		       vsng_sense_asc(&self->c.rsp),			\
-		       vsng_sense_ascq(&self->c.rsp));			\
+		       vsng_sense_key(&__c->rsp),			\
+		       vsng_sense_asc(&__c->rsp),			\
+		       vsng_sense_ascq(&__c->rsp));			\
 	}								\
-	EXPECT_GE(self->c.rsp.sense_len, 14);				\
-	EXPECT_EQ(0, self->c.rsp.resid);				\
+	EXPECT_GE(__c->rsp.sense_len, 14);				\
+	EXPECT_EQ(0, __c->rsp.resid);					\
 	ksft_print_msg("%s: status 0x%x sense %02x/%02x/%02x resid %u\n",\
-		       what, self->c.rsp.status,			\
-		       vsng_sense_key(&self->c.rsp),			\
-		       vsng_sense_asc(&self->c.rsp),			\
-		       vsng_sense_ascq(&self->c.rsp), self->c.rsp.resid); \
+		       what, __c->rsp.status,				\
+		       vsng_sense_key(&__c->rsp),			\
+		       vsng_sense_asc(&__c->rsp),			\
+		       vsng_sense_ascq(&__c->rsp), __c->rsp.resid);	\
 } while (0)
+#define EXPECT_FAULT(what) EXPECT_FAULT_OF(&self->c, what)
 
 /* 0: every byte still FILL; 1: all zero; -1: anything else. */
 static int buf_state(const uint8_t *b, size_t len)
@@ -598,6 +606,111 @@ TEST_F(flt, nullb_badblocks)
 	ASSERT_TRUE(RESP_OK(&self->c));
 	EXPECT_EQ(0, self->c.rsp.status);
 	WRITE_GOOD(0x1542);
+	READ_GOOD();
+	LUN_RELEASED();
+}
+
+/*
+ * A request that times out: a null_blk disk, vsngft, in timer mode
+ * (irqmode=2) completes each request TMO_DONE_MS after it takes it, and
+ * its queue's io_timeout is TMO_IO_MS.  The stock kernel has no
+ * CONFIG_FAULT_INJECTION, so null_blk's own timeout injection is not
+ * there; this is a real block-layer timeout instead: blk-mq's timeout
+ * handler calls null_timeout_rq() (6.12), which logs "rq ... timed out",
+ * sets the request's error to BLK_STS_TIMEOUT and returns BLK_EH_DONE; the
+ * request then ends, with that error, when null_blk's timer fires.  dm
+ * (bio-based) has no timeout of its own: the one of the disk below counts.
+ */
+#define TMO_DONE_MS	4000
+#define TMO_IO_MS	1000
+
+static int kmsg_count(int fd, const char *needle)
+{
+	char rec[2048];
+	int n = 0;
+	ssize_t r;
+
+	for (;;) {
+		r = read(fd, rec, sizeof(rec) - 1);
+		if (r < 0 && errno == EPIPE)
+			continue;
+		if (r <= 0)
+			break;
+		rec[r] = 0;
+		if (strstr(rec, needle)) {
+			if (!n)
+				printf("# kmsg: %s", strchr(rec, ';') ?
+				       strchr(rec, ';') + 1 : rec);
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * Proves: a READ and a WRITE whose requests time out in the block layer
+ * (dm table swapped to linear over vsngft) are answered CHECK CONDITION
+ * NOT READY 02/08/00, LIO's answer for any failed bio (BLK_STS_TIMEOUT
+ * included), once the request ends: after TMO_DONE_MS, never GOOD, the
+ * READ's buffer untouched; null_blk logged a timeout for each.  Nothing
+ * hangs: both answers come within 20 s.  Back on the linear table the
+ * same LUN reads the data from before (the failed WRITE did not land
+ * there) and takes new writes.
+ */
+TEST_F(flt, nullb_timeout)
+{
+	struct vsng_cmd w = { 0 };
+	char p[96], t[96];
+	uint64_t t0, ms;
+	int kfd, n;
+
+	WRITE_GOOD(0x1571);
+	ASSERT_EQ(0, vsng_nullb_create(TMO_NB, TMO_DONE_MS, SIZE_MB, false));
+	snprintf(p, sizeof(p), "/sys/block/%s/queue/io_timeout", TMO_NB);
+	snprintf(t, sizeof(t), "%d", TMO_IO_MS);
+	ASSERT_EQ(0, vsng_sysfs_write(p, t));
+	snprintf(t, sizeof(t), "0 %d linear /dev/%s 0", SECTORS, TMO_NB);
+	ASSERT_EQ(0, dm_table(t));
+	kfd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (kfd >= 0)
+		lseek(kfd, 0, SEEK_END);
+
+	/* a READ (self->c into self->buf) and a WRITE, both in flight */
+	memset(self->buf, FILL, BUFLEN);
+	vsng_fill(self->buf + LEN, LEN, 0x1572);
+	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
+	vsng_cdb_rw(self->c.cdb, 10, false, LBA, NBLK);
+	self->c.din_gpa = vsng_gpa(&self->e.d, self->buf);
+	self->c.din_len = LEN;
+	vsng_cmd_init(&w, VSNG_TPGT, 0);
+	vsng_cdb_rw(w.cdb, 10, true, LBA, NBLK);
+	w.dout_gpa = vsng_gpa(&self->e.d, self->buf + LEN);
+	w.dout_len = LEN;
+	t0 = vsng_now_ms();
+	ASSERT_EQ(0, vsng_cmd_submit(vq0(&self->e), &self->c));
+	/* submits and kicks the WRITE, reaps whatever is answered */
+	ASSERT_EQ(0, vsng_cmd_run(vq0(&self->e), &w, VSNG_TMO));
+	while (!self->c.done && vsng_now_ms() - t0 < VSNG_TMO) {
+		vsng_vq_wait(vq0(&self->e), 20);
+		vsng_vq_reap(vq0(&self->e));
+	}
+	ms = vsng_now_ms() - t0;
+	ASSERT_TRUE(self->c.done);
+	EXPECT_FAULT("timed-out READ");
+	EXPECT_BUF_UNTOUCHED("timed-out READ", LEN);
+	EXPECT_FAULT_OF(&w, "timed-out WRITE");
+	ksft_print_msg("io_timeout %d ms, null_blk completion %d ms: both answered after %llu ms\n",
+		       TMO_IO_MS, TMO_DONE_MS, (unsigned long long)ms);
+	EXPECT_LE(TMO_DONE_MS / 2, ms);
+	n = kfd >= 0 ? kmsg_count(kfd, "timed out") : -1;
+	ksft_print_msg("kernel log: %d 'timed out' lines\n", n);
+	EXPECT_LE(2, n);
+	if (kfd >= 0)
+		close(kfd);
+
+	ASSERT_EQ(0, dm_linear());
+	READ_GOOD();			/* the failed WRITE is not there */
+	WRITE_GOOD(0x1573);
 	READ_GOOD();
 	LUN_RELEASED();
 }
