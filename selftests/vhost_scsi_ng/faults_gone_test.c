@@ -174,7 +174,7 @@ TEST_F_TIMEOUT(gone, disk_deleted_under_load, 90)
 	ksft_print_msg("after: READ CAPACITY(10) status 0x%x last LBA 0x%02x%02x%02x%02x block %u\n",
 		       c.rsp.status, cap[0], cap[1], cap[2], cap[3],
 		       cap[4] << 24 | cap[5] << 16 | cap[6] << 8 | cap[7]);
-	lines = kmsg_count(kfd, "exceeds last lba", "LIO");
+	lines = vsng_kmsg_count(kfd, "exceeds last lba", "LIO");
 	ksft_print_msg("kernel log: %d 'cmd exceeds last lba' lines\n", lines);
 	if (kfd >= 0)
 		close(kfd);

@@ -100,30 +100,6 @@ static inline int wait_path(const char *path, int ms)
 	return 0;
 }
 
-/* Kernel log lines containing @needle since the last call (fd at end). */
-static inline int kmsg_count(int fd, const char *needle, const char *show)
-{
-	char rec[2048];
-	int n = 0, shown = 0;
-	ssize_t r;
-
-	for (;;) {
-		r = read(fd, rec, sizeof(rec) - 1);
-		if (r < 0 && errno == EPIPE)
-			continue;
-		if (r <= 0)
-			break;
-		rec[r] = 0;
-		if (!strstr(rec, needle))
-			continue;
-		n++;
-		if (show && shown++ < 2)
-			printf("# kmsg (%s): %s", show, strchr(rec, ';') ?
-			       strchr(rec, ';') + 1 : rec);
-	}
-	return n;
-}
-
 static inline int kmsg_open(void)
 {
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);

@@ -624,29 +624,6 @@ TEST_F(flt, nullb_badblocks)
 #define TMO_DONE_MS	4000
 #define TMO_IO_MS	1000
 
-static int kmsg_count(int fd, const char *needle)
-{
-	char rec[2048];
-	int n = 0;
-	ssize_t r;
-
-	for (;;) {
-		r = read(fd, rec, sizeof(rec) - 1);
-		if (r < 0 && errno == EPIPE)
-			continue;
-		if (r <= 0)
-			break;
-		rec[r] = 0;
-		if (strstr(rec, needle)) {
-			if (!n)
-				printf("# kmsg: %s", strchr(rec, ';') ?
-				       strchr(rec, ';') + 1 : rec);
-			n++;
-		}
-	}
-	return n;
-}
-
 /*
  * Proves: a READ and a WRITE whose requests time out in the block layer
  * (dm table swapped to linear over vsngft) are answered CHECK CONDITION
@@ -702,7 +679,7 @@ TEST_F(flt, nullb_timeout)
 	ksft_print_msg("io_timeout %d ms, null_blk completion %d ms: both answered after %llu ms\n",
 		       TMO_IO_MS, TMO_DONE_MS, (unsigned long long)ms);
 	EXPECT_LE(TMO_DONE_MS / 2, ms);
-	n = kfd >= 0 ? kmsg_count(kfd, "timed out") : -1;
+	n = kfd >= 0 ? vsng_kmsg_count(kfd, "timed out", "block") : -1;
 	ksft_print_msg("kernel log: %d 'timed out' lines\n", n);
 	EXPECT_LE(2, n);
 	if (kfd >= 0)

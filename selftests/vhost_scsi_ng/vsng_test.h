@@ -7,7 +7,6 @@
 #ifndef VSNG_TEST_H
 #define VSNG_TEST_H
 
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +240,33 @@ static inline long long vsng_kmsg_seq(int fd, const char *show)
 		}
 	}
 	return seq;
+}
+
+/*
+ * Kernel log lines containing @needle since the last call (@fd at the
+ * end); the first two are shown, tagged @show, unless @show is NULL.
+ */
+static inline int vsng_kmsg_count(int fd, const char *needle, const char *show)
+{
+	char rec[2048];
+	int n = 0, shown = 0;
+	ssize_t r;
+
+	for (;;) {
+		r = read(fd, rec, sizeof(rec) - 1);
+		if (r < 0 && errno == EPIPE)
+			continue;
+		if (r <= 0)
+			break;
+		rec[r] = 0;
+		if (!strstr(rec, needle))
+			continue;
+		n++;
+		if (show && shown++ < 2)
+			printf("# kmsg (%s): %s", show, strchr(rec, ';') ?
+			       strchr(rec, ';') + 1 : rec);
+	}
+	return n;
 }
 
 #endif /* VSNG_TEST_H */
