@@ -212,6 +212,21 @@ EOF
 	lv_virsh define "$x" >/dev/null
 }
 
+# lv_step LABEL OUT DIAG VIRSH-ARGS...: one virsh command, its output in
+# $RG_SDIR/OUT; "ok libvirt: LABEL", or "not ok" with the start of that
+# output and lv_diag DIAG (none when DIAG is empty). virsh's status.
+lv_step() {
+	local label=$1 out=$RG_SDIR/$2 diag=$3
+	shift 3
+	if lv_virsh "$@" >"$out" 2>&1; then
+		rg_ok "libvirt: $label"
+		return 0
+	fi
+	rg_notok "libvirt: $label" "$(head -c 300 "$out" | tr '\n' ' ')"
+	[ -z "$diag" ] || lv_diag "$diag"
+	return 1
+}
+
 # lv_boot_start BOOT TESTSCRIPT [fio]: define and start (with fio: the big
 # initramfs); sets RG_QPID, RG_CONSOLE.
 lv_boot_start() {
@@ -220,12 +235,7 @@ lv_boot_start() {
 	RG_CONSOLE=$RG_SDIR/$1.console.log RG_QNAME=$1 RG_JUDGED= RG_QPID=
 	: >"$RG_CONSOLE"
 	lv_define "$1" || { rg_notok "libvirt: $1: virsh define" "see libvirt-log/libvirtd.log"; return 1; }
-	if ! lv_virsh start "$DOM" >"$RG_SDIR/$1.start.txt" 2>&1; then
-		rg_notok "libvirt: $1: virsh start" "$(head -c 300 "$RG_SDIR/$1.start.txt" | tr '\n' ' ')"
-		lv_diag "$1-start"
-		return 1
-	fi
-	rg_ok "libvirt: $1: virsh start"
+	lv_step "$1: virsh start" "$1.start.txt" "$1-start" start "$DOM" || return 1
 	for ((i = 0; i < 50; i++)); do
 		RG_QPID=$(lv_ns cat "/run/libvirt/qemu/$DOM.pid" 2>/dev/null)
 		[ -n "$RG_QPID" ] && break
@@ -239,13 +249,8 @@ lv_boot_start() {
 # lv_destroy BOOT: virsh destroy, then the QEMU process must be gone.
 lv_destroy() {
 	local i
-	if lv_virsh destroy "$DOM" >"$RG_SDIR/$1.destroy.txt" 2>&1; then
-		rg_ok "libvirt: $1: virsh destroy"
-	else
-		# a guest that powered off already is "not running": say so
-		rg_notok "libvirt: $1: virsh destroy" "$(head -c 300 "$RG_SDIR/$1.destroy.txt" | tr '\n' ' ')"
-		lv_diag "$1-destroy"
-	fi
+	# a guest that powered off already is "not running": say so
+	lv_step "$1: virsh destroy" "$1.destroy.txt" "$1-destroy" destroy "$DOM"
 	for ((i = 0; i < 150; i++)); do
 		kill -0 "$RG_QPID" 2>/dev/null || break
 		sleep 0.2
@@ -369,12 +374,8 @@ fi
 # boot 2: start again, detach and re-attach the hostdev live
 if [ $rc = 0 ] && lv_boot_start boot2 "$T2" fio; then
 	if lv_wait boot2 'VSNG-READY-DETACH' 150 ready-detach; then
-		if lv_virsh detach-device "$DOM" "$HOSTDEV" --live >"$RG_SDIR/boot2.detach.txt" 2>&1; then
-			rg_ok "libvirt: boot2: virsh detach-device --live"
-		else
-			rg_notok "libvirt: boot2: virsh detach-device --live" "$(head -c 300 "$RG_SDIR/boot2.detach.txt" | tr '\n' ' ')"
-			lv_diag boot2-detach
-		fi
+		lv_step "boot2: virsh detach-device --live" boot2.detach.txt boot2-detach \
+			detach-device "$DOM" "$HOSTDEV" --live
 		# the guest acknowledges the unplug (ACPI): libvirt drops the
 		# hostdev from the live XML when QEMU reports the device deleted
 		gone=0
@@ -393,12 +394,8 @@ if [ $rc = 0 ] && lv_boot_start boot2 "$T2" fio; then
 		rg_check "libvirt: boot2: after detach QEMU holds no /dev/vhost-scsi ($(nvhost "$RG_QPID")), $MOD refcnt back ($r, was $REF0)" \
 			eval '[ "$(nvhost "$RG_QPID")" = 0 ] && [ "$r" = "$REF0" ]'
 		if lv_wait boot2 'VSNG-READY-ATTACH' 120 ready-attach; then
-			if lv_virsh attach-device "$DOM" "$HOSTDEV_ATTACH" --live >"$RG_SDIR/boot2.attach.txt" 2>&1; then
-				rg_ok "libvirt: boot2: virsh attach-device --live"
-			else
-				rg_notok "libvirt: boot2: virsh attach-device --live" "$(head -c 300 "$RG_SDIR/boot2.attach.txt" | tr '\n' ' ')"
-				lv_diag boot2-attach
-			fi
+			lv_step "boot2: virsh attach-device --live" boot2.attach.txt boot2-attach \
+				attach-device "$DOM" "$HOSTDEV_ATTACH" --live
 			LV_TO=15 lv_virsh dumpxml "$DOM" >"$RG_SDIR/boot2.reattached.xml" 2>&1
 			rg_check "libvirt: boot2: hostdev back in the live domain XML" grep -q "wwpn='$W'" "$RG_SDIR/boot2.reattached.xml"
 			rg_check "libvirt: boot2: after attach QEMU holds one /dev/vhost-scsi ($(nvhost "$RG_QPID"))" \
@@ -415,11 +412,7 @@ elif [ $rc = 0 ]; then
 fi
 
 # the end: undefine; nothing left holding the target
-if LV_TO=30 lv_virsh undefine "$DOM" >"$RG_SDIR/undefine.txt" 2>&1; then
-	rg_ok "libvirt: virsh undefine"
-else
-	rg_notok "libvirt: virsh undefine" "$(head -c 300 "$RG_SDIR/undefine.txt" | tr '\n' ' ')"
-fi
+LV_TO=30 lv_step "virsh undefine" undefine.txt "" undefine "$DOM"
 r=$(refcnt)
 rg_check "libvirt: $MOD refcnt back at the end ($r, was $REF0)" [ "$r" = "$REF0" ]
 lv_stop
