@@ -448,6 +448,105 @@ TEST_F_TIMEOUT(lt, lio_counts_back_to_zero, 120)
 	fresh_device_works(_metadata, &self->e);
 }
 
+/* Set queue @idx's avail ring to @avail (desc and used stay in @mem). */
+static int lt_set_avail(struct vsng_dev *d, unsigned int idx, uint8_t *mem,
+			uint64_t avail)
+{
+	struct vhost_vring_addr a = {
+		.index = idx,
+		.desc_user_addr = (uintptr_t)mem,
+		.avail_user_addr = avail,
+		.used_user_addr = (uintptr_t)mem + 8192,
+	};
+
+	return vsng_ioctl(d, VHOST_SET_VRING_ADDR, &a);
+}
+
+/* Proves: closing the fd gives the TPG back even when a queue's ring no
+ * longer passes the access check.  The check of a running queue's ring
+ * is made with the ring sizes of the features of that moment, and
+ * SET_FEATURES may add EVENT_IDX later, which makes the avail ring 2
+ * bytes longer: a queue of 1 entry whose avail ring ends 1 byte below
+ * the top of user space passes, and fails once EVENT_IDX is on.
+ * CLEAR_ENDPOINT then refuses with EFAULT, since it checks every ring.
+ * In-tree 6.12's release calls that same vhost_scsi_clear_endpoint() and
+ * ignores its error: it frees the device while the TPG still points at
+ * it (tv_tpg_vhost_count stays 1, the configfs item stays pinned, a later
+ * LUN link hot-plugs into freed memory).  On in-tree the test stops at
+ * the refusal, takes EVENT_IDX back and reports "in-tree: affected";
+ * ours sizes the avail ring with its event word whatever the features,
+ * and its close gives the TPG back whatever CLEAR_ENDPOINT would say.
+ */
+TEST_F(lt, release_after_ring_check_fails)
+{
+	struct vsng_dev_opts o = lt_opts;
+	unsigned int idx = VSNG_VQ_REQ + lt_opts.nreq;	/* never used */
+	struct vhost_vring_state num = { .index = idx, .num = 1 };
+	static const uint64_t tops[] = { 1ULL << 47, 1ULL << 56 };
+	struct vhost_scsi_target t = { 0 };
+	uint64_t feat, avail = 0;
+	uint8_t *mem;
+	int i, k, err;
+
+	vsng_dev_clear_endpoint(&self->e.d);
+	vsng_dev_close(&self->e.d);
+	o.no_event_idx = true;
+	ASSERT_EQ(0, vsng_dev_init(&self->e.d, &o));
+	if (!(self->e.d.offered & VSNG_F_EVENT_IDX))
+		SKIP(return, "EVENT_IDX not offered");
+	mem = vsng_alloc(&self->e.d, 0, 16384, 4096);
+	ASSERT_NE(NULL, mem);
+	ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_VRING_NUM, &num));
+	ASSERT_EQ(0, lt_set_avail(&self->e.d, idx, mem,
+				  (uintptr_t)mem + 4096));
+	ASSERT_EQ(0, vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn));
+	/*
+	 * The highest avail address the running queue takes: the top of
+	 * user space is 2^47 or 2^56 less a page; below it, the first even
+	 * address accepted after a refused one.
+	 */
+	for (i = 0; i < 2 && !avail; i++) {
+		for (k = 2; k <= 64; k += 2) {
+			err = lt_set_avail(&self->e.d, idx, mem,
+					   tops[i] - 4096 - k);
+			if (!err && k > 2)
+				avail = tops[i] - 4096 - k;
+			if (!err)
+				break;
+		}
+	}
+	if (!avail)
+		SKIP(return, "no user-space top found for the avail ring");
+	TH_LOG("queue %u: avail ring at %#llx", idx,
+	       (unsigned long long)avail);
+	feat = self->e.d.features | VSNG_F_EVENT_IDX;
+	ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_FEATURES, &feat));
+	snprintf(t.vhost_wwpn, sizeof(t.vhost_wwpn), "%s", self->e.t.wwpn);
+	err = vsng_ioctl(&self->e.d, VHOST_SCSI_CLEAR_ENDPOINT, &t);
+	TH_LOG("CLEAR_ENDPOINT after EVENT_IDX came on: %s",
+	       err ? strerror(-err) : "ok");
+	if (!vsng_target_is_ours()) {
+		VSNG_INTREE_AFFECTED(err == -EFAULT,
+				     "CLEAR_ENDPOINT refuses (EFAULT) and release runs the same function: a close now would free the device with TPG %s still attached to it",
+				     self->e.t.wwpn);
+		if (err) {
+			feat = self->e.d.features;
+			ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_FEATURES,
+						&feat));
+			ASSERT_EQ(0, vsng_ioctl(&self->e.d,
+						VHOST_SCSI_CLEAR_ENDPOINT, &t));
+		}
+	} else {
+		EXPECT_EQ(0, err);
+		/* back in the state: attached, EVENT_IDX on, the ring high */
+		ASSERT_EQ(0, vsng_dev_set_endpoint(&self->e.d,
+						   self->e.t.wwpn));
+	}
+	self->e.d.endpoint = false;	/* the close must do it */
+	vsng_dev_close(&self->e.d);
+	fresh_device_works(_metadata, &self->e);
+}
+
 /* Proves: a TPG attached to a device cannot be removed from configfs
  * (rmdir fails with EBUSY) until CLEAR_ENDPOINT; then it can.
  */
