@@ -32,7 +32,7 @@ fi
 # Scenarios named on the command line may also be those left out of ALL on
 # purpose, each run by make check's phase of its own: migrate (migrate-<t>)
 # and libvirt (make check-full's libvirt-<t>; libvirtd in the test guest).
-ALL="basic multiqueue multilun persist hotplug reboot kill vhostfd reset"
+ALL="basic multiqueue multilun persist hotplug reboot kill vhostfd reset faults"
 SCENARIOS=${*:-${RG_SCENARIOS:-$ALL}}
 # CI reduced mode: under CI=true the in-tree target (the reference) runs
 # only a subset, to fit the CI budget (about 12 minutes for the real-guest
