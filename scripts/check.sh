@@ -82,7 +82,7 @@
 #                        vhost-scsi-pci, is the real-guest "basic" scenario,
 #                        and make demo is proven separately); the real-guest
 #                        tests run every scenario against ours and only
-#                        $VSNG_CI_RG_INTREE (default "basic multiqueue")
+#                        $VSNG_CI_RG_INTREE (default "basic multiqueue faults")
 #                        against in-tree, the reference implementation.
 #   VSNG_CHECK_DEMO_TARGETS  targets of the demo phase (default "intree ours";
 #                        empty under CI=true)
@@ -112,7 +112,7 @@ case "${CI:-}" in true|1|yes) IS_CI=1 ;; esac
 if [ $IS_CI = 1 ]; then
 	BUDGET=${VSNG_CHECK_BUDGET:-2700}
 	DEMO_TARGETS=${VSNG_CHECK_DEMO_TARGETS-}
-	VSNG_CHECK_RG_SCENARIOS_intree=${VSNG_CHECK_RG_SCENARIOS_intree-${VSNG_CI_RG_INTREE:-basic multiqueue}}
+	VSNG_CHECK_RG_SCENARIOS_intree=${VSNG_CHECK_RG_SCENARIOS_intree-${VSNG_CI_RG_INTREE:-basic multiqueue faults}}
 else
 	BUDGET=${VSNG_CHECK_BUDGET:-0}
 	DEMO_TARGETS=${VSNG_CHECK_DEMO_TARGETS:-intree ours}
