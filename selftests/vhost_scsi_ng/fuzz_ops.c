@@ -128,6 +128,24 @@ static void dev_again(struct fz *f, bool full)
 		fz_find(f, "a fresh device could not be set up");
 }
 
+/*
+ * Packed, every chain answered: no stale descriptor may look available to
+ * the device or used to the driver when either reaches it.  The slots
+ * from next_avail on are next seen in this lap (avail wrap w): flags
+ * AVAIL = USED = !w; the slots before it in the next lap (!w): AVAIL =
+ * USED = w.  (A zeroed slot looks used in lap 0.)
+ */
+static void pk_clear_ring(struct vsng_vq *vq)
+{
+	uint16_t used_w = VSNG_PD_AVAIL | VSNG_PD_USED;
+	unsigned int i;
+
+	memset(vq->pdesc, 0, vq->num * sizeof(*vq->pdesc));
+	for (i = 0; i < vq->num; i++)
+		if ((i >= vq->next_avail) != vq->avail_wrap)
+			vq->pdesc[i].flags = used_w;
+}
+
 /* End the batch: answers, the arena, and a fresh device if needed. */
 void fz_flush(struct fz *f)
 {
@@ -160,9 +178,8 @@ void fz_flush(struct fz *f)
 		if (qi == VSNG_VQ_EVT)
 			continue;
 		memset(&f->q[qi], 0, sizeof(f->q[qi]));
-		/* packed: zeroed slots are never available (no stale chain) */
 		if (vq->packed)
-			memset(vq->pdesc, 0, vq->num * sizeof(*vq->pdesc));
+			pk_clear_ring(vq);
 		else
 			memset(vq->desc, 0, vq->num * sizeof(*vq->desc));
 	}
@@ -664,9 +681,10 @@ void fz_run(struct fz *f, const uint8_t *in, size_t len)
 		run_features &= ~VSNG_F_VERSION_1;
 	if ((b0 & 0x30) == 0x20)
 		run_features &= ~VSNG_F_ANY_LAYOUT;
+	/* packed rings need VERSION_1 (a legacy device has split rings) */
 	if (f->ring == FZ_RING_PACKED ||
 	    (f->ring == FZ_RING_MIXED && (b0 & 0x40)))
-		run_features |= VSNG_F_RING_PACKED;
+		run_features |= VSNG_F_RING_PACKED | VSNG_F_VERSION_1;
 	run_features &= ~f->mask_features;
 	run_nreq = 1 + (b1 & 3);
 	run_qsz = 8u << ((b1 >> 2) & 3);
