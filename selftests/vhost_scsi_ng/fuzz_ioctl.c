@@ -59,6 +59,9 @@ static void op_features(struct fz *f)
 	want &= ~f->mask_features;
 	if (xioctl(f, VHOST_SET_FEATURES, &want))
 		return;
+	/* the rings are laid out for the other format now */
+	if ((want ^ f->features) & VSNG_F_RING_PACKED)
+		fz_taint_all(f);
 	f->features = f->d.features = want;
 	for (i = 0; i < VSNG_MAX_VQS; i++)
 		f->d.vq[i].event_idx = !!(want & VSNG_F_EVENT_IDX);

@@ -554,14 +554,16 @@ static void op_ring_packed(struct fz *f, int qi, uint8_t m, uint16_t v)
 
 	switch (m % 6) {
 	case 0:		/* the next slot written in the other lap */
-	case 1:		/* ... or looking like a used element */
+	case 1:		/* ... or with AVAIL = USED (of the other lap: in
+			 * this one the driver would take it for used)
+			 */
 		s = &vq->pdesc[vq->next_avail];
 		s->addr = fz_place(f, v, 64);
 		s->len = 64;
 		s->id = v % vq->num;
 		WRITE_ONCE16(s->flags, (uint16_t)((v & 3) |
-			     (m % 6 ? (vq->avail_wrap ? VSNG_PD_AVAIL |
-						      VSNG_PD_USED : 0) :
+			     (m % 6 ? (vq->avail_wrap ? 0 : VSNG_PD_AVAIL |
+							    VSNG_PD_USED) :
 				     vsng_pq_avail_bits(!vq->avail_wrap))));
 		break;
 	case 2:		/* a slot behind the device made available again */
