@@ -101,6 +101,7 @@ void vsng_packed_free(struct vsng_vq *vq)
 	vq->pk_ndescs = NULL;
 	vq->pk_ndescs_num = 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_packed_free);
 
 /*
  * VHOST_GET/SET_VRING_BASE for packed rings, QEMU's encoding
@@ -113,6 +114,7 @@ u32 vsng_packed_get_base(struct vsng_vq *vq)
 	return (vq->last_avail_idx | (u32)vq->avail_wrap << 15) |
 	       ((vq->last_used_idx | (u32)vq->used_wrap << 15) << 16);
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_packed_get_base);
 
 int vsng_packed_set_base(struct vsng_vq *vq, u32 base)
 {
@@ -124,6 +126,7 @@ int vsng_packed_set_base(struct vsng_vq *vq, u32 base)
 	vq->avail_idx = vq->last_avail_idx;
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_packed_set_base);
 
 /* Tell the driver whether to kick: the device event area's flags. */
 static int vsng_pk_put_device_flags(struct vsng_vq *vq, u16 flags)
@@ -157,6 +160,7 @@ int vsng_packed_init_access(struct vsng_vq *vq)
 		return -EFAULT;
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_packed_init_access);
 
 /* ---- popping chains --------------------------------------------------- */
 
@@ -333,6 +337,7 @@ void vsng_packed_unpop(struct vsng_vq *vq, int n)
 	vq->inflight--;
 	vq->stats.requests--;
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_packed_unpop);
 
 /* ---- used elements ---------------------------------------------------- */
 
@@ -391,6 +396,7 @@ int vsng_packed_add_used(struct vsng_vq *vq, u16 id, u32 len)
 	vsng_vq_used_added(vq);
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_packed_add_used);
 
 /* Log the descriptor slots [first, first + n) of the ring, wrap included. */
 static void vsng_pk_log_descs(struct vsng_vq *vq, u16 first, u16 n)

@@ -249,6 +249,7 @@ void vsng_split_unpop(struct vsng_vq *vq, int n)
 	vq->inflight -= n;
 	vq->stats.requests -= n;
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_split_unpop);
 
 /* ---- used ring -------------------------------------------------------- */
 
@@ -274,6 +275,7 @@ int vsng_split_add_used(struct vsng_vq *vq, u16 head, u32 len)
 	vsng_vq_used_added(vq);
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_split_add_used);
 
 /* Log the used elements [first, first + n) of the ring, wrap included. */
 static void vsng_log_used_elems(struct vsng_vq *vq, u16 first, u16 n)
