@@ -317,6 +317,8 @@ int vsng_packed_pop(struct vsng_vq *vq, struct vsng_chain *ch)
 	vq->unpop_id = id;
 	vq->last_avail_idx = idx;
 	vq->avail_wrap = wrap;
+	/* No avail index in a packed ring: debugfs shows nothing pending. */
+	vq->avail_idx = idx;
 	ch->head = id;
 	vq->inflight++;
 	vq->stats.requests++;
@@ -332,6 +334,7 @@ void vsng_packed_unpop(struct vsng_vq *vq, int n)
 		return;
 	vq->pk_ndescs[vq->unpop_id] = 0;
 	vq->last_avail_idx = vq->unpop_idx;
+	vq->avail_idx = vq->unpop_idx;
 	vq->avail_wrap = vq->unpop_wrap;
 	vq->unpop_id = vq->num;
 	vq->inflight--;
