@@ -141,8 +141,11 @@ int vsng_packed_init_access(struct vsng_vq *vq)
 	unsigned int num = vq->num;
 
 	if (!num || num > VSNG_PACKED_MAX_NUM ||
-	    vq->last_avail_idx >= num || vq->last_used_idx >= num)
+	    vq->last_avail_idx >= num || vq->last_used_idx >= num) {
+		/* Pop refuses to run without the table (not started). */
+		vsng_packed_free(vq);
 		return -EINVAL;
+	}
 	if (vq->pk_ndescs_num != num) {
 		vsng_packed_free(vq);
 		vq->pk_ndescs = kvcalloc(num, sizeof(*vq->pk_ndescs),
@@ -235,6 +238,11 @@ int vsng_packed_pop(struct vsng_vq *vq, struct vsng_chain *ch)
 	lockdep_assert_held(&vq->mutex);
 	if (unlikely(vq->broken))
 		return -EIO;
+	/* A start that failed (SET_ENDPOINT only warns) left no ID table. */
+	if (unlikely(vq->pk_ndescs_num != num)) {
+		vsng_vq_error(vq, "packed ring not started");
+		return -EIO;
+	}
 
 	if (vsng_pk_read_flags(vq, idx, &flags))
 		return -EIO;
@@ -373,7 +381,7 @@ int vsng_packed_add_used(struct vsng_vq *vq, u16 id, u32 len)
 		     offsetof(struct vring_packed_desc, len) + sizeof(e.len));
 	if (unlikely(vq->broken))
 		return -EIO;
-	if (unlikely(id >= vq->num || !vq->pk_ndescs[id])) {
+	if (unlikely(id >= vq->pk_ndescs_num || !vq->pk_ndescs[id])) {
 		vsng_vq_error(vq, "used buffer id %u is not in flight", id);
 		return -EINVAL;
 	}
