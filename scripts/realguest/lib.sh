@@ -669,9 +669,9 @@ rg_packed_refused() {
 	rg_wait_console 'VSNG-VERDICT: DONE' "$RG_BOOT_TIMEOUT"
 	rc=$?
 	rg_qemu_stop 10
-	msg=$(grep -a 'unable to start vhost-scsi' "$RG_SDIR/$name.qemu.log" | head -n 1 | tr -d '\r')
+	msg=$(grep -ao 'unable to start vhost-scsi.*' "$RG_SDIR/$name.qemu.log" | head -n 1 | tr -d '\r')
 	if [ -n "$msg" ]; then
-		rg_ok "${prefix}in-tree refuses VIRTIO_F_RING_PACKED: QEMU stops the guest (${msg##*: unable}) (in-tree: packed not supported)"
+		rg_ok "${prefix}in-tree refuses VIRTIO_F_RING_PACKED: QEMU stops the guest, \"$msg\" (in-tree: packed not supported)"
 		rg_skip "${prefix}disk I/O over a packed ring" "in-tree: packed not supported"
 		return 0
 	fi
