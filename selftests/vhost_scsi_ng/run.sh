@@ -190,7 +190,7 @@ ring_filter() {
 		printf -- '-T %s ' looping_chain next_out_of_range avail_idx_jump \
 			avail_head_out_of_range
 	else
-		"$HERE/$1" -l | awk '$NF ~ /^packed_/ { printf "-T %s ", $NF }'
+		"$HERE/$1" -l 2>&1 | awk '$NF ~ /^packed_/ { printf "-T %s ", $NF }'
 	fi
 }
 plan_broken() {
