@@ -876,7 +876,8 @@ TEST_F(slow, clear_endpoint_resume)
 	struct vsng_dev *d = &self->e.d;
 	struct vsng_vq *vq = vsng_req_vq(&self->e, 0);
 	uint64_t din[3];
-	uint16_t start = vq->last_used, base[VSNG_MAX_VQS] = { 0 };
+	uint16_t start = vq->last_used;
+	uint32_t base[VSNG_MAX_VQS] = { 0 };
 	struct vhost_vring_state s = { 0 };
 	struct vsng_cmd c[3] = { 0 };
 	int i, missing = 0;
@@ -899,7 +900,7 @@ TEST_F(slow, clear_endpoint_resume)
 		base[i] = s.num;
 	}
 	EXPECT_EQ((uint16_t)(start + 2), base[VSNG_VQ_REQ]);
-	EXPECT_EQ(base[VSNG_VQ_REQ], vsng_vq_used_idx(vq));
+	EXPECT_EQ((uint16_t)base[VSNG_VQ_REQ], vsng_vq_used_idx(vq));
 	EXPECT_TRUE(vsng_log_test(self->log, vsng_gpa(d, vq->used)));
 	EXPECT_EQ(2, vsng_vq_reap(vq));
 	for (i = 0; i < 2; i++) {
