@@ -616,6 +616,36 @@ static void vsng_kt_packed_bad_long(struct kunit *test)
 	vsng_kt_expect_broken(test, r);
 }
 
+/*
+ * The descriptors of the chains in flight never exceed the ring: a chain
+ * whose tail runs over the slots of one still in flight (not used yet)
+ * breaks the queue.  Without the bound, chains of nearly num descriptors
+ * each, reusing each other's slots, pushed the used slots past the end
+ * of the ring (review of 2026-12-06).
+ */
+static void vsng_kt_packed_bad_overlap(struct kunit *test)
+{
+	struct vsng_kt_ring *r = test->priv;
+	struct vsng_chain ch;
+	int i;
+
+	vsng_kt_packed_start(test, r, 0x80008000);
+	/* A: slots 0..6, id 1, in flight */
+	for (i = 0; i < KT_NUM - 1; i++)
+		vsng_kt_pset(test, r, i, KT_R0_GPA, 16, 1,
+			     (i < KT_NUM - 2 ? F_NEXT : 0) | PK_AVAIL);
+	KUNIT_ASSERT_EQ(test, 1, vsng_kt_pop(r, &ch));
+	/* B: slot 7 alone, id 2: 8 descriptors in flight, the whole ring */
+	vsng_kt_pset(test, r, KT_NUM - 1, KT_R0_GPA, 16, 2, PK_AVAIL);
+	KUNIT_ASSERT_EQ(test, 1, vsng_kt_pop(r, &ch));
+	KUNIT_EXPECT_FALSE(test, r->vq->broken);
+	/* C: slot 0 of the next lap, over A's first slot, id 3 */
+	vsng_kt_pset(test, r, 0, KT_R0_GPA, 16, 3, PK_USED);
+	KUNIT_EXPECT_EQ(test, -EIO, vsng_kt_pop(r, &ch));
+	KUNIT_EXPECT_TRUE(test, r->vq->broken);
+	KUNIT_EXPECT_EQ(test, 2U, r->vq->inflight);
+}
+
 static void vsng_kt_packed_bad_indirect(struct kunit *test)
 {
 	struct vsng_kt_ring *r = test->priv;
@@ -673,6 +703,7 @@ static struct kunit_case vsng_kt_vring_cases[] = {
 	KUNIT_CASE(vsng_kt_packed_bad_inflight),
 	KUNIT_CASE(vsng_kt_packed_bad_long),
 	KUNIT_CASE(vsng_kt_packed_bad_indirect),
+	KUNIT_CASE(vsng_kt_packed_bad_overlap),
 	{}
 };
 
