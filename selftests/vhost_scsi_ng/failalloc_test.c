@@ -146,7 +146,7 @@ static bool alloc_frame(const char *f)
 		"alloc_thread_stack", "__kmem_cache_alloc", "___kmalloc_large",
 		"vm_area_alloc_pages", "mempool_kmalloc", "kstrndup",
 		"prepare_alloc_pages", "xas_", "__xa_alloc", "xa_alloc",
-		"radix_tree_node_alloc", "kvasprintf",
+		"radix_tree_node_alloc", "kvasprintf", "get_free_pages",
 	};
 	unsigned int i;
 
