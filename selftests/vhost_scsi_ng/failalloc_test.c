@@ -521,14 +521,21 @@ static void answer(const struct vsng_cmd *c, int err, char *s, size_t n)
 		snprintf(s, n, "status %02x", c->rsp.status);
 }
 
-/* A defined answer: GOOD, a SCSI status, or a virtio response; no hang. */
+/*
+ * A defined answer to a valid request whose allocation failed: GOOD (the
+ * failure was absorbed), CHECK CONDITION, BUSY or TASK SET FULL, or the
+ * virtio response BUSY; no hang.  Not BAD_TARGET or another virtio
+ * failure: a guest fails those for good (Linux: DID_BAD_TARGET), where a
+ * shortage of host memory is one a retry gets through.
+ */
 static bool defined(const struct vsng_cmd *c, int err)
 {
 	if (err)
 		return false;
-	return c->rsp.response != 0 || c->rsp.status == 0 ||
-	       c->rsp.status == 2 || c->rsp.status == 8 ||
-	       c->rsp.status == 0x28;
+	if (c->rsp.response)
+		return c->rsp.response == VIRTIO_SCSI_S_BUSY;
+	return c->rsp.status == 0 || c->rsp.status == 2 ||
+	       c->rsp.status == 8 || c->rsp.status == 0x28;
 }
 
 /*
