@@ -21,7 +21,9 @@
  *
  * Hostile input: every descriptor is read once (the head's flags first,
  * then, after a read barrier, the rest of it without the flags); a chain
- * longer than the ring, a buffer ID >= num or already in flight, INDIRECT
+ * longer than the ring, chains in flight that cover more than the ring
+ * (inflight_descs: a driver never reuses a slot before its used element
+ * is published), a buffer ID >= num or already in flight, INDIRECT
  * with NEXT or not alone, an indirect table of zero or odd length or with
  * an INDIRECT entry, and every unreadable or unwritable word break the
  * queue (vsng_vq_error) until the backend is started again.  Loops are
@@ -157,6 +159,7 @@ int vsng_packed_init_access(struct vsng_vq *vq)
 		memset(vq->pk_ndescs, 0, num * sizeof(*vq->pk_ndescs));
 	}
 	vq->unpop_id = num;		/* nothing to put back */
+	vq->inflight_descs = 0;
 	/* Kicks on: the drain switches them off and on as it goes. */
 	vq->used_flags = 0;
 	if (vsng_pk_put_device_flags(vq, VRING_PACKED_EVENT_FLAG_ENABLE))
@@ -319,6 +322,13 @@ int vsng_packed_pop(struct vsng_vq *vq, struct vsng_chain *ch)
 		vsng_vq_error(vq, "buffer id %u is already in flight", id);
 		return -EIO;
 	}
+	/* Its tail must not run over slots still in flight. */
+	if (unlikely(vq->inflight_descs + ndescs > num)) {
+		vsng_vq_error(vq, "chains in flight cover %u slots of %u",
+			      vq->inflight_descs + ndescs, num);
+		return -EIO;
+	}
+	vq->inflight_descs += ndescs;
 	vq->pk_ndescs[id] = ndescs;
 	vq->unpop_idx = vq->last_avail_idx;
 	vq->unpop_wrap = vq->avail_wrap;
@@ -340,6 +350,7 @@ void vsng_packed_unpop(struct vsng_vq *vq, int n)
 	/* Only the last pop can be put back: no earlier position is kept. */
 	if (WARN_ON_ONCE(n != 1 || !vq->inflight || vq->unpop_id >= vq->num))
 		return;
+	vq->inflight_descs -= vq->pk_ndescs[vq->unpop_id];
 	vq->pk_ndescs[vq->unpop_id] = 0;
 	vq->last_avail_idx = vq->unpop_idx;
 	vq->avail_idx = vq->unpop_idx;
@@ -434,6 +445,7 @@ void vsng_packed_flush_used(struct vsng_vq *vq)
 		return;
 	}
 	if (unlikely(vq->broken)) {
+		vq->inflight_descs -= vq->pending_descs;
 		vq->pending_used = 0;
 		vq->pending_descs = 0;
 		return;
@@ -443,6 +455,7 @@ void vsng_packed_flush_used(struct vsng_vq *vq)
 	smp_wmb();
 	if (put_user(vsng_pk_used_flags(vq->used_wrap), &ring[first].flags)) {
 		vsng_vq_error(vq, "cannot write used flags %u", first);
+		vq->inflight_descs -= vq->pending_descs;
 		vq->pending_used = 0;
 		vq->pending_descs = 0;
 		return;
@@ -457,6 +470,7 @@ void vsng_packed_flush_used(struct vsng_vq *vq)
 	}
 	vsng_pk_advance(vq->num, &vq->last_used_idx, &vq->used_wrap,
 			vq->pending_descs);
+	vq->inflight_descs -= vq->pending_descs;
 	vq->pending_used = 0;
 	vq->pending_descs = 0;
 	vsng_vq_flushed(vq, n);

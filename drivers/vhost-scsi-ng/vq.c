@@ -124,6 +124,7 @@ int vsng_vq_init_access(struct vsng_vq *vq)
 	vq->broken = false;
 	vq->pending_used = 0;
 	vq->pending_descs = 0;
+	vq->inflight_descs = 0;
 	vq->inflight = 0;
 	vq->unsignalled = 0;
 	vq->signal_owed = false;
@@ -677,6 +678,7 @@ static void vsng_vq_reset(struct vsng_vq *vq)
 	vq->avail_wrap = true;
 	vq->used_wrap = true;
 	vq->pending_descs = 0;
+	vq->inflight_descs = 0;
 	vsng_packed_free(vq);
 	RCU_INIT_POINTER(vq->worker, NULL);
 }

@@ -202,6 +202,12 @@ struct vsng_vq {
 	bool avail_wrap;		/* driver's wrap counter we expect next */
 	bool used_wrap;			/* device's wrap counter for next used */
 	u16 pending_descs;		/* ring slots the pending entries cover */
+	/*
+	 * Ring slots of the chains popped and not yet published (pending
+	 * ones included): at most num, or a chain would reuse slots of one
+	 * still in flight and the used slots would run past the ring.
+	 */
+	u16 inflight_descs;
 	u16 unpop_idx;			/* position/wrap/id of the last pop */
 	bool unpop_wrap;
 	u16 unpop_id;
