@@ -448,6 +448,95 @@ TEST_F_TIMEOUT(lt, lio_counts_back_to_zero, 120)
 	fresh_device_works(_metadata, &self->e);
 }
 
+/* Proves (packed, ours): the chains in flight never cover more than the
+ * ring.  Chain A, a 4 KiB READ whose data-in is split over num - 4
+ * descriptors (num - 2 ring slots), waits 1 s in a slow null_blk; chain
+ * B, a READ of 3 descriptors made available right after it, would take
+ * A's head slot while A is still in flight.  A driver never does that (a
+ * slot is free again only once its used element is published); before
+ * the bound, such chains made the device write used elements past the
+ * end of the ring (review 2026-12-06, finding 1; KUnit
+ * vsng_kt_packed_bad_overlap).  The queue must break at B: err eventfd,
+ * one "broken" log line, no used element; a fresh device then works.
+ */
+TEST_F_TIMEOUT(lt, packed_chains_in_flight_exceed_ring, 120)
+{
+	struct vsng_dev_opts o = lt_opts;
+	struct vhost_scsi_ng_vq_stats st = { 0 };
+	struct vring_packed_desc b[3];
+	struct vsng_cmd a = { 0 };
+	struct vsng_vq *vq;
+	uint8_t *mem;
+	uint16_t pos, id;
+	uint64_t end;
+	uint32_t len;
+	bool wrap;
+	int i, kfd, err;
+
+	if (!vsng_target_is_ours())
+		SKIP(return, "in-tree: packed rings not supported");
+	vsng_env_down(&self->e);
+	self->nullb = true;
+	o.ring = VSNG_RING_PACKED;
+	err = vsng_env_up_slow(&self->e, &o, LT_NB, 1000);
+	ASSERT_EQ(0, err) {
+		TH_LOG("slow null_blk LUN: %s", strerror(-err));
+	}
+	vq = &self->e.d.vq[VSNG_VQ_REQ];
+	ASSERT_TRUE(vq->packed);
+	mem = vsng_alloc(&self->e.d, 2, 3 * 4096, 4096);
+	ASSERT_NE(NULL, mem);
+	vsng_clear_ua(vq, 0);
+
+	vsng_cmd_init(&a, VSNG_TPGT, 0);
+	vsng_cdb_rw(a.cdb, 10, false, 0, 8);
+	a.din_gpa = vsng_gpa(&self->e.d, mem);
+	a.din_len = 4096;
+	a.din_split = vq->num - 4;
+	ASSERT_EQ(0, vsng_cmd_submit(vq, &a));
+	vsng_vq_kick(vq, true);
+	end = vsng_now_ms() + VSNG_TMO;
+	do {
+		ASSERT_EQ(0, vsng_vq_stats(&self->e.d, vq->index, &st));
+	} while (!st.inflight && vsng_now_ms() < end);
+	ASSERT_EQ(1, st.inflight);
+
+	/* B: A's request again, its own response and data, a free id */
+	b[0] = (struct vring_packed_desc){ vsng_gpa(&self->e.d, a.req),
+		sizeof(struct virtio_scsi_cmd_req), 0, VRING_DESC_F_NEXT };
+	b[1] = (struct vring_packed_desc){ vsng_gpa(&self->e.d, mem + 4096),
+		sizeof(struct virtio_scsi_cmd_resp), 0,
+		VRING_DESC_F_NEXT | VRING_DESC_F_WRITE };
+	id = (a.head + 1) % vq->num;
+	b[2] = (struct vring_packed_desc){ vsng_gpa(&self->e.d, mem + 8192),
+		4096, id, VRING_DESC_F_WRITE };
+	pos = vq->next_avail;
+	wrap = vq->avail_wrap;
+	for (i = 0; i < 3; i++) {
+		b[i].flags |= vsng_pq_avail_bits(wrap);
+		if (++pos == vq->num) {
+			pos = 0;
+			wrap = !wrap;
+		}
+	}
+	kfd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (kfd >= 0)
+		lseek(kfd, 0, SEEK_END);
+	ASSERT_LE(0, vsng_pq_put_raw(vq, b, 3));
+	vsng_vq_kick(vq, true);
+	EXPECT_TRUE(vsng_vq_err_fired(vq, 3000));
+	if (kfd >= 0) {
+		EXPECT_EQ(1, vsng_kmsg_count(kfd, " broken: ", "packed"));
+		close(kfd);
+	}
+	usleep(1500 * 1000);	/* A's backend time is over */
+	EXPECT_EQ(0, vsng_pq_peek_used(vq, &id, &len)) {
+		TH_LOG("a used element: id %u len %u", id, len);
+	}
+	vsng_dev_close(&self->e.d);
+	fresh_device_works(_metadata, &self->e);
+}
+
 /* Set queue @idx's avail ring to @avail (desc and used stay in @mem). */
 static int lt_set_avail(struct vsng_dev *d, unsigned int idx, uint8_t *mem,
 			uint64_t avail)
