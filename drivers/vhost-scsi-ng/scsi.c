@@ -17,7 +17,8 @@
  * Everything read from the ring is untrusted; every value is read once
  * into kernel memory and checked before use.  Responses follow the
  * in-tree target: BAD_TARGET for malformed requests (with an err eventfd
- * signal, like in-tree vq_err()), TASK SET FULL when the pool is empty;
+ * signal, like in-tree vq_err()), TASK SET FULL when the pool is empty,
+ * BUSY when host memory for the data runs out (in-tree: BAD_TARGET);
  * when the response buffer is too small to hold a response, the err
  * eventfd is signalled and the chain returned unanswered (used length 0).
  */
@@ -722,6 +723,14 @@ static int vsng_scsi_handle_req(struct vsng_vq *vq, struct vsng_chain *ch)
 release:
 	pr_debug("vhost-scsi-ng: cannot map request data: %d\n", ret);
 	vsng_cmd_release(cmd);
+	if (ret == -ENOMEM) {
+		/* Host memory, not the request: the guest retries BUSY. */
+		vq->stats.busy++;
+		pr_warn_ratelimited("vhost-scsi-ng: vq %u: no memory for a request's data, answering BUSY\n",
+				    vq->index);
+		vsng_scsi_send_status(vq, ch, VIRTIO_SCSI_S_OK, SAM_STAT_BUSY);
+		return 0;
+	}
 bad_target:
 	vq->stats.errors++;
 	vsng_scsi_send_status(vq, ch, VIRTIO_SCSI_S_BAD_TARGET, 0);
