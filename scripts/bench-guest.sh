@@ -185,7 +185,7 @@ kvm_stats() {
 # Target level
 # ---------------------------------------------------------------------------
 target_level() {
-	local paths=${BENCH_PATHS:-"ours-pq ours-shared intree intree-nw"}
+	local paths=${BENCH_PATHS:-"ours-pq ours-packed ours-shared intree intree-nw"}
 	local backends=${BENCH_BACKENDS:-"nullb brd"}
 	local brd_wl=${BENCH_BRD_WORKLOADS:-$WORKLOADS}
 	local r p b w wls args extra tgt res rc dev fab a
@@ -207,7 +207,9 @@ target_level() {
 				for p in $paths; do
 					extra=
 					case "$p" in
-					ours-pq|ours-shared) tgt=ours dev=$OURS_DEV fab=$OURS_FABRIC
+					ours-pq|ours-shared|ours-packed) tgt=ours dev=$OURS_DEV fab=$OURS_FABRIC
+						# ours-packed: as ours-pq on packed rings (issue 18)
+						[ "$p" = ours-packed ] && extra+=" --ring packed"
 						for a in ${BENCH_OURS_ATTRS:-}; do extra+=" --tpg-attr $a"; done ;;
 					intree) tgt=intree dev=/dev/vhost-scsi fab=vhost ;;
 					intree-nw) tgt=intree dev=/dev/vhost-scsi fab=vhost

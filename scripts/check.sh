@@ -33,6 +33,9 @@
 #   libvirt    make check-full only: scripts/realguest/run.sh libvirt per target
 #              (libvirtd in the test guest, virsh start/destroy and live
 #              detach/attach of a scsi_host hostdev; about 3 minutes each)
+#   packed     make check-full only: scripts/realguest/run.sh multiqueue-packed
+#              per target (num_queues=4 over packed virtqueues, two inner
+#              boots for ours; in-tree: its refusal of the packed ring)
 #   dkms       make check-full only (VSNG_CHECK_FULL=1): scripts/check-dkms.sh,
 #              the Debian package installed in a guest, DKMS building our
 #              module under TCG (25-35 minutes measured), stock names, removal
@@ -82,7 +85,7 @@
 #                        vhost-scsi-pci, is the real-guest "basic" scenario,
 #                        and make demo is proven separately); the real-guest
 #                        tests run every scenario against ours and only
-#                        $VSNG_CI_RG_INTREE (default "basic multiqueue")
+#                        $VSNG_CI_RG_INTREE (default "basic multiqueue basic-packed")
 #                        against in-tree, the reference implementation.
 #   VSNG_CHECK_DEMO_TARGETS  targets of the demo phase (default "intree ours";
 #                        empty under CI=true)
@@ -97,7 +100,7 @@ export KVER=${KVER:-$(scripts/kernel-paths.sh kver)}
 PHASES=${VSNG_CHECK_PHASES:-setup lint build harness runner fuzz selftests demo realguest migrate k61quick}
 # make check-full: the long phases too.
 if [ "${VSNG_CHECK_FULL:-0}" = 1 ] && [ -z "${VSNG_CHECK_PHASES:-}" ]; then
-	PHASES="$PHASES persist libvirt dkms stat k61"
+	PHASES="$PHASES persist libvirt packed dkms stat k61"
 fi
 # ---- KERNEL=debug, part 1 of 2 (owned by the selftest helper) ----------------
 # make check KERNEL=debug: by default only setup, build and the "debug" phase
@@ -112,7 +115,7 @@ case "${CI:-}" in true|1|yes) IS_CI=1 ;; esac
 if [ $IS_CI = 1 ]; then
 	BUDGET=${VSNG_CHECK_BUDGET:-2700}
 	DEMO_TARGETS=${VSNG_CHECK_DEMO_TARGETS-}
-	VSNG_CHECK_RG_SCENARIOS_intree=${VSNG_CHECK_RG_SCENARIOS_intree-${VSNG_CI_RG_INTREE:-basic multiqueue}}
+	VSNG_CHECK_RG_SCENARIOS_intree=${VSNG_CHECK_RG_SCENARIOS_intree-${VSNG_CI_RG_INTREE:-basic multiqueue basic-packed}}
 else
 	BUDGET=${VSNG_CHECK_BUDGET:-0}
 	DEMO_TARGETS=${VSNG_CHECK_DEMO_TARGETS:-intree ours}
@@ -578,6 +581,14 @@ if has_phase libvirt; then
 	for t in $TARGETS; do
 		phase "libvirt-$t" scripts/vm-run --logdir "$RES/libvirt-$t" --timeout 900 \
 			--env TARGET="$t" -- bash scripts/realguest/run.sh libvirt
+	done
+fi
+
+# ---- packed (make check-full): multiqueue over packed virtqueues ---------------
+if has_phase packed; then
+	for t in $TARGETS; do
+		phase "packed-$t" scripts/vm-run --logdir "$RES/packed-$t" --timeout 900 \
+			--env TARGET="$t" -- bash scripts/realguest/run.sh multiqueue-packed
 	done
 fi
 

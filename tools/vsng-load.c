@@ -11,6 +11,7 @@
  *             [--runtime SECS] [--ramp SECS] [--poll] [--new-workers]
  *             [--size-mb MB] [--no-indirect] [--label NAME] [--json FILE]
  *             [--mark ID] [--insn-log FILE] [--quiet] [--hold SECS]
+ *             [--ring split|packed]
  *
  *   --rw      read | write | randread | randwrite | randrw | rw
  *   --rwmix   percentage of reads for randrw / rw (default 70)
@@ -22,6 +23,8 @@
  *             measured window (tools/tcg-insn-plugin.c); with --insn-log
  *             (default $VSNG_INSN_LOG) the plugin's log is read back and
  *             guest instructions per I/O are reported.
+ *   --ring    the ring format (default: $VSNG_RING, else split); packed
+ *             acks VIRTIO_F_RING_PACKED (a target without it refuses)
  *   --hold S  keep the device open and idle for S seconds after the report
  *             (tools/vsng-stat-test.sh reads its counters then); a signal
  *             ends the run early, another one the hold.
@@ -76,6 +79,7 @@ struct opts {
 	bool poll;
 	bool new_workers;
 	bool indirect;
+	enum vsng_ring_fmt ring;	/* --ring */
 	uint32_t size_mb;
 	const char *label;
 	const char *json;
@@ -534,6 +538,7 @@ static int setup(void)
 			return err;
 	}
 	dopts.nreq = o.queues;
+	dopts.ring = o.ring;
 	dopts.req_size = 256;
 	while ((int)dopts.req_size < 4 * o.qd)
 		dopts.req_size *= 2;
@@ -675,9 +680,9 @@ static int report(const struct snap *a, const struct snap *b)
 	}
 
 	if (!o.quiet) {
-		printf("# vsng-load %s target=%s dev=%s fabric=%s backend=%s\n",
+		printf("# vsng-load %s target=%s dev=%s fabric=%s backend=%s ring=%s\n",
 		       o.label, target_name(), vsng_dev_path(), vsng_fabric(),
-		       env.t.backend);
+		       env.t.backend, vsng_ring_name(&env.d));
 		printf("# %s bs=%u queues=%d qd=%d %s%s runtime=%.1fs lun=%" PRIu64 "x%u\n",
 		       rw_names[o.rw], o.bs, o.queues, o.qd,
 		       o.poll ? "polled" : "interrupts",
@@ -719,6 +724,7 @@ static int report(const struct snap *a, const struct snap *b)
 			target_name(), vsng_dev_path(), vsng_fabric());
 		fprintf(f, "  \"backend\": \"%s\",\n  \"rw\": \"%s\",\n",
 			env.t.backend, rw_names[o.rw]);
+		fprintf(f, "  \"ring\": \"%s\",\n", vsng_ring_name(&env.d));
 		fprintf(f, "  \"bs\": %u,\n  \"queues\": %d,\n  \"qd\": %d,\n  \"rwmix_read\": %d,\n",
 			o.bs, o.queues, o.qd, o.rwmix);
 		fprintf(f, "  \"poll\": %s,\n  \"new_workers\": %s,\n",
@@ -771,6 +777,7 @@ static void usage(void)
 		"usage: vsng-load [--queues N] [--qd N] [--bs SIZE] [--rw read|write|randread|randwrite|randrw|rw]\n"
 		"                 [--rwmix PCT] [--runtime S] [--ramp S] [--poll] [--new-workers]\n"
 		"                 [--size-mb MB] [--no-indirect] [--label NAME] [--json FILE]\n"
+		"                 [--ring split|packed]\n"
 		"                 [--mark ID] [--insn-log FILE] [--quiet] [--hold S]\n"
 		"                 [--tpg-attr NAME=VALUE]... [--dev-attr NAME=VALUE]...\n"
 		"                 (the TPG's or the LUN backstore's attrib/NAME, set before SET_ENDPOINT)\n");
@@ -795,7 +802,7 @@ int main(int argc, char **argv)
 		{ "json", 1, 0, 'j' }, { "mark", 1, 0, 'M' },
 		{ "insn-log", 1, 0, 'L' }, { "quiet", 0, 0, 'Q' },
 		{ "tpg-attr", 1, 0, 'A' }, { "dev-attr", 1, 0, 'D' },
-		{ "hold", 1, 0, 'H' },
+		{ "hold", 1, 0, 'H' }, { "ring", 1, 0, 'R' },
 		{ "help", 0, 0, 'h' }, { 0 }
 	};
 	struct snap a = { 0 }, b = { 0 };
@@ -804,7 +811,7 @@ int main(int argc, char **argv)
 	bool found;
 
 	o.insn_log = getenv("VSNG_INSN_LOG");
-	while ((c = getopt_long(argc, argv, "q:d:b:w:m:t:r:pns:Il:j:M:L:QA:D:H:h",
+	while ((c = getopt_long(argc, argv, "q:d:b:w:m:t:r:pns:Il:j:M:L:QA:D:H:R:h",
 				lo, NULL)) != -1) {
 		switch (c) {
 		case 'q': o.queues = atoi(optarg); break;
@@ -833,6 +840,10 @@ int main(int argc, char **argv)
 		case 'L': o.insn_log = optarg; break;
 		case 'Q': o.quiet = true; break;
 		case 'H': o.hold = atof(optarg); break;
+		case 'R':
+			o.ring = !strcmp(optarg, "packed") ? VSNG_RING_PACKED :
+				 VSNG_RING_SPLIT;
+			break;
 		case 'A':
 			if (o.ntpg_attr == (int)(sizeof(o.tpg_attr) / sizeof(o.tpg_attr[0])))
 				usage();

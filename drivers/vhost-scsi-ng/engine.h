@@ -74,6 +74,56 @@ static inline struct vsng_memtable *vsng_vq_mem(struct vsng_vq *vq)
 /* Take and release every vq->mutex once (see the lock comment in vq.h). */
 void vsng_dev_cycle_vqs(struct vsng_dev *dev);
 
+/* vq.c: pieces shared by the ring formats (ring_split.c, ring_packed.c) */
+struct vsng_walk {
+	const struct vsng_memtable *mt;
+	struct vsng_chain *ch;
+	unsigned int nr_iov;		/* out_num + in_num so far */
+};
+
+/*
+ * Add one (already read and copied) descriptor's buffer to the chain: the
+ * VRING_DESC_F_WRITE bit of @flags (same value in both formats) picks the
+ * direction.  On error the queue is broken (vsng_vq_error).
+ */
+int vsng_walk_add(struct vsng_vq *vq, struct vsng_walk *w,
+		  u64 addr, u32 len, u16 flags);
+
+/* Start a chain at @w (its iov/gpa arrays are the queue's). */
+static inline void vsng_walk_start(struct vsng_vq *vq, struct vsng_walk *w,
+				   struct vsng_chain *ch)
+{
+	w->ch = ch;
+	w->nr_iov = 0;
+	ch->out_num = 0;
+	ch->in_num = 0;
+	ch->out_len = 0;
+	ch->in_len = 0;
+	ch->iov = vq->iov;
+	ch->gpa = vq->iov_gpa;
+}
+
+/* Write a 16-bit word of the used ring / device area, log it if asked. */
+int vsng_put_used16(struct vsng_vq *vq, __virtio16 __user *p, u16 v);
+
+/* Book-keeping after a used element was written (both formats). */
+static inline void vsng_vq_used_added(struct vsng_vq *vq)
+{
+	vq->pending_used++;
+	if (vq->inflight)
+		vq->inflight--;
+	vq->unsignalled++;
+	vq->stats.completions++;
+	if (vq->starved) {
+		/* The handler ran out of resources; this frees some. */
+		vq->starved = false;
+		vsng_vq_kick(vq);
+	}
+}
+
+/* After a flush published @n entries: signal policy, kick hold. */
+void vsng_vq_flushed(struct vsng_vq *vq, u16 n);
+
 /* mem.c */
 const struct vsng_mem_region *vsng_mem_find(const struct vsng_memtable *mt,
 					    u64 gpa);
@@ -86,6 +136,7 @@ bool vsng_mem_log_access_ok(const struct vsng_memtable *mt,
 bool vsng_log_range_ok(void __user *log_base, u64 gpa, u64 len);
 int vsng_log_gpa(struct vsng_vq *vq, u64 gpa, u64 len);
 int vsng_log_used(struct vsng_vq *vq, u64 offset, u64 len);
+int vsng_log_uaddr(struct vsng_vq *vq, u64 uaddr, u64 len);
 long vsng_set_mem_table(struct vsng_dev *dev, void __user *argp);
 long vsng_set_log_base(struct vsng_dev *dev, void __user *argp);
 long vsng_set_log_fd(struct vsng_dev *dev, void __user *argp);

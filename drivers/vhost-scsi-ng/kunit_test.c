@@ -10,7 +10,10 @@
  * Suites:
  *   vhost_scsi_ng_mem    guest-physical -> owner address translation
  *   vhost_scsi_ng_vring  descriptor walking (vsng_vq_pop) over rings and
- *                        guest memory in a user mapping of the test thread
+ *                        guest memory in a user mapping of the test thread,
+ *                        split and packed (vsng_kt_packed_*: chains, wrap,
+ *                        indirect, buffer IDs, the event-suppression
+ *                        decision, the GET/SET_VRING_BASE encoding)
  *   vhost_scsi_ng_scsi   LUN decoding, CDB length and data direction
  */
 #include <kunit/test.h>
@@ -402,6 +405,280 @@ static void vsng_kt_bad_indirect_loop(struct kunit *test)
 	vsng_kt_expect_broken(test, r);
 }
 
+/* ---- packed rings (same queue, VIRTIO_F_RING_PACKED) ------------------ */
+
+#define PK_AVAIL	BIT(VRING_PACKED_DESC_F_AVAIL)
+#define PK_USED		BIT(VRING_PACKED_DESC_F_USED)
+
+/* vring_need_event over positions modulo 2 * num, wrap counters included. */
+static void vsng_kt_packed_need_event(struct kunit *test)
+{
+	const u16 w1 = BIT(VRING_PACKED_EVENT_F_WRAP_CTR);
+	u32 old, new;
+
+	/* num 256: published 250..259, wrapping after 255 (wrap 1 -> 0) */
+	old = vsng_packed_pos(256, 250, true);
+	new = vsng_packed_pos(256, 4, false);
+	KUNIT_EXPECT_EQ(test, 250U, old);
+	KUNIT_EXPECT_EQ(test, 260U, new);
+	KUNIT_EXPECT_TRUE(test, vsng_packed_need_event(256, 250 | w1, new, old));
+	KUNIT_EXPECT_TRUE(test, vsng_packed_need_event(256, 252 | w1, new, old));
+	KUNIT_EXPECT_TRUE(test, vsng_packed_need_event(256, 3, new, old));
+	KUNIT_EXPECT_FALSE(test, vsng_packed_need_event(256, 4, new, old));
+	KUNIT_EXPECT_FALSE(test, vsng_packed_need_event(256, 5, new, old));
+	KUNIT_EXPECT_FALSE(test, vsng_packed_need_event(256, 249 | w1, new, old));
+	/* the same slot with the other wrap counter is a lap away */
+	KUNIT_EXPECT_FALSE(test, vsng_packed_need_event(256, 252, new, old));
+	/* num 100 (not a power of two): 95..99 with wrap 0, then 0..4 */
+	old = vsng_packed_pos(100, 95, false);
+	new = vsng_packed_pos(100, 5, true);
+	KUNIT_EXPECT_TRUE(test, vsng_packed_need_event(100, 97, new, old));
+	KUNIT_EXPECT_TRUE(test, vsng_packed_need_event(100, 4 | w1, new, old));
+	KUNIT_EXPECT_FALSE(test, vsng_packed_need_event(100, 5 | w1, new, old));
+	KUNIT_EXPECT_FALSE(test, vsng_packed_need_event(100, 94, new, old));
+	/* nothing published: never */
+	KUNIT_EXPECT_FALSE(test, vsng_packed_need_event(100, 5 | w1, new, new));
+	/* a hostile offset beyond the ring: an answer, no fault */
+	vsng_packed_need_event(100, 0x7fff, new, old);
+	vsng_packed_need_event(1, 0xffff, 1, 0);
+}
+
+/* QEMU's encoding: avail idx | avail wrap << 15, used idx | wrap << 15 << 16. */
+static void vsng_kt_packed_base(struct kunit *test)
+{
+	struct vsng_kt_ring *r = test->priv;
+
+	KUNIT_EXPECT_EQ(test, 0, vsng_packed_set_base(r->vq, 0x80008000));
+	KUNIT_EXPECT_EQ(test, 0, r->vq->last_avail_idx);
+	KUNIT_EXPECT_TRUE(test, r->vq->avail_wrap);
+	KUNIT_EXPECT_EQ(test, 0, r->vq->last_used_idx);
+	KUNIT_EXPECT_TRUE(test, r->vq->used_wrap);
+	KUNIT_EXPECT_EQ(test, 0x80008000U, vsng_packed_get_base(r->vq));
+	vsng_packed_set_base(r->vq, 0x00058003);
+	KUNIT_EXPECT_EQ(test, 3, r->vq->last_avail_idx);
+	KUNIT_EXPECT_TRUE(test, r->vq->avail_wrap);
+	KUNIT_EXPECT_EQ(test, 5, r->vq->last_used_idx);
+	KUNIT_EXPECT_FALSE(test, r->vq->used_wrap);
+	KUNIT_EXPECT_EQ(test, 0x00058003U, vsng_packed_get_base(r->vq));
+	/* positions beyond the ring are refused when the backend starts */
+	vsng_packed_set_base(r->vq, 0x80008000 | KT_NUM);
+	r->vq->packed = true;
+	mutex_lock(&r->vq->mutex);
+	KUNIT_EXPECT_EQ(test, -EINVAL, vsng_packed_init_access(r->vq));
+	mutex_unlock(&r->vq->mutex);
+}
+
+/* Start @r's queue as a packed ring at base @base. */
+static void vsng_kt_packed_start(struct kunit *test, struct vsng_kt_ring *r,
+				 u32 base)
+{
+	int ret;
+
+	r->vq->packed = true;
+	vsng_packed_set_base(r->vq, base);
+	mutex_lock(&r->vq->mutex);
+	ret = vsng_packed_init_access(r->vq);
+	mutex_unlock(&r->vq->mutex);
+	KUNIT_ASSERT_EQ(test, 0, ret);
+}
+
+/* Write packed descriptor @i of the ring (flags as given). */
+static void vsng_kt_pset(struct kunit *test, struct vsng_kt_ring *r, int i,
+			 u64 addr, u32 len, u16 id, u16 flags)
+{
+	struct vring_packed_desc d = {
+		.addr = cpu_to_le64(addr), .len = cpu_to_le32(len),
+		.id = cpu_to_le16(id), .flags = cpu_to_le16(flags),
+	};
+	struct vring_packed_desc __user *ring = (void __user *)r->vq->desc;
+
+	KUNIT_ASSERT_EQ(test, 0UL, copy_to_user(&ring[i], &d, sizeof(d)));
+}
+
+static void vsng_kt_packed_pop(struct kunit *test)
+{
+	struct vsng_kt_ring *r = test->priv;
+	struct vring_packed_desc __user *ring = (void __user *)r->vq->desc;
+	struct vring_packed_desc d;
+	struct vsng_chain ch;
+
+	vsng_kt_packed_start(test, r, 0x80008000);
+	KUNIT_EXPECT_EQ(test, 0, vsng_kt_pop(r, &ch));
+	/* request + response, buffer ID 3 in the last descriptor */
+	vsng_kt_pset(test, r, 0, KT_R0_GPA, 51, 0, F_NEXT | PK_AVAIL);
+	vsng_kt_pset(test, r, 1, KT_R0_GPA + 0x100, 108, 3, F_W | PK_AVAIL);
+	KUNIT_ASSERT_EQ(test, 1, vsng_kt_pop(r, &ch));
+	KUNIT_EXPECT_EQ(test, 3, ch.head);
+	KUNIT_EXPECT_EQ(test, 1U, ch.out_num);
+	KUNIT_EXPECT_EQ(test, 1U, ch.in_num);
+	KUNIT_EXPECT_EQ(test, 51UL, ch.out_len);
+	KUNIT_EXPECT_EQ(test, 108UL, ch.in_len);
+	KUNIT_EXPECT_EQ(test, 2, r->vq->last_avail_idx);
+	KUNIT_EXPECT_EQ(test, 2, r->vq->pk_ndescs[3]);
+	KUNIT_EXPECT_EQ(test, 0, vsng_kt_pop(r, &ch));
+	/* unpop and pop again: the same chain */
+	mutex_lock(&r->vq->mutex);
+	vsng_vq_unpop(r->vq, 1);
+	mutex_unlock(&r->vq->mutex);
+	KUNIT_EXPECT_EQ(test, 0, r->vq->last_avail_idx);
+	KUNIT_EXPECT_EQ(test, 0, r->vq->pk_ndescs[3]);
+	KUNIT_ASSERT_EQ(test, 1, vsng_kt_pop(r, &ch));
+	KUNIT_EXPECT_EQ(test, 3, ch.head);
+	/* used: id and len at the used slot, flags only at the flush */
+	mutex_lock(&r->vq->mutex);
+	KUNIT_EXPECT_EQ(test, 0, vsng_vq_add_used(r->vq, 3, 7));
+	mutex_unlock(&r->vq->mutex);
+	KUNIT_ASSERT_EQ(test, 0UL, copy_from_user(&d, &ring[0], sizeof(d)));
+	KUNIT_EXPECT_EQ(test, 3, le16_to_cpu(d.id));
+	KUNIT_EXPECT_EQ(test, 7U, le32_to_cpu(d.len));
+	KUNIT_EXPECT_EQ(test, F_NEXT | PK_AVAIL, le16_to_cpu(d.flags));
+	KUNIT_EXPECT_EQ(test, 2, r->vq->pending_descs);
+	KUNIT_EXPECT_EQ(test, 0, r->vq->pk_ndescs[3]);
+}
+
+/* A chain that wraps: position 7 (wrap 1) then 0 (wrap 0). */
+static void vsng_kt_packed_wrap(struct kunit *test)
+{
+	struct vsng_kt_ring *r = test->priv;
+	struct vsng_chain ch;
+
+	vsng_kt_packed_start(test, r, 0x80008000 | (KT_NUM - 1) |
+			     (KT_NUM - 1) << 16);
+	vsng_kt_pset(test, r, KT_NUM - 1, KT_R0_GPA, 51, 0, F_NEXT | PK_AVAIL);
+	vsng_kt_pset(test, r, 0, KT_R0_GPA + 0x100, 108, 5, F_W | PK_USED);
+	KUNIT_ASSERT_EQ(test, 1, vsng_kt_pop(r, &ch));
+	KUNIT_EXPECT_EQ(test, 5, ch.head);
+	KUNIT_EXPECT_EQ(test, 1, r->vq->last_avail_idx);
+	KUNIT_EXPECT_FALSE(test, r->vq->avail_wrap);
+	/* a descriptor of the old lap is not available any more */
+	vsng_kt_pset(test, r, 1, KT_R0_GPA, 51, 6, PK_AVAIL);
+	KUNIT_EXPECT_EQ(test, 0, vsng_kt_pop(r, &ch));
+	/* with the new wrap counter it is */
+	vsng_kt_pset(test, r, 1, KT_R0_GPA, 51, 6, PK_USED);
+	KUNIT_EXPECT_EQ(test, 1, vsng_kt_pop(r, &ch));
+	KUNIT_EXPECT_EQ(test, 6, ch.head);
+}
+
+static void vsng_kt_packed_indirect(struct kunit *test)
+{
+	struct vsng_kt_ring *r = test->priv;
+	struct vsng_chain ch;
+	struct vring_packed_desc t[2] = {
+		{ cpu_to_le64(KT_R0_GPA), cpu_to_le32(51), 0, 0 },
+		{ cpu_to_le64(KT_R0_GPA + 0x100), cpu_to_le32(108), 0,
+		  cpu_to_le16(F_W) },
+	};
+	void __user *p = (void __user *)(r->ua + KT_R0_UA + 0x2000);
+
+	KUNIT_ASSERT_EQ(test, 0UL, copy_to_user(p, t, sizeof(t)));
+	vsng_kt_packed_start(test, r, 0x80008000);
+	vsng_kt_pset(test, r, 0, KT_R0_GPA + 0x2000, sizeof(t), 4,
+		     F_IND | PK_AVAIL);
+	KUNIT_ASSERT_EQ(test, 1, vsng_kt_pop(r, &ch));
+	KUNIT_EXPECT_EQ(test, 4, ch.head);
+	KUNIT_EXPECT_EQ(test, 1U, ch.out_num);
+	KUNIT_EXPECT_EQ(test, 1U, ch.in_num);
+	KUNIT_EXPECT_EQ(test, 1, r->vq->pk_ndescs[4]);
+	KUNIT_EXPECT_EQ(test, 1, r->vq->last_avail_idx);
+}
+
+/* Each of these must break the queue. */
+static void vsng_kt_packed_bad_id(struct kunit *test)
+{
+	struct vsng_kt_ring *r = test->priv;
+
+	vsng_kt_packed_start(test, r, 0x80008000);
+	vsng_kt_pset(test, r, 0, KT_R0_GPA, 51, KT_NUM, PK_AVAIL);
+	vsng_kt_expect_broken(test, r);
+}
+
+static void vsng_kt_packed_bad_inflight(struct kunit *test)
+{
+	struct vsng_kt_ring *r = test->priv;
+	struct vsng_chain ch;
+
+	vsng_kt_packed_start(test, r, 0x80008000);
+	vsng_kt_pset(test, r, 0, KT_R0_GPA, 51, 2, PK_AVAIL);
+	vsng_kt_pset(test, r, 1, KT_R0_GPA, 51, 2, PK_AVAIL);
+	KUNIT_ASSERT_EQ(test, 1, vsng_kt_pop(r, &ch));
+	KUNIT_EXPECT_EQ(test, -EIO, vsng_kt_pop(r, &ch));
+	KUNIT_EXPECT_TRUE(test, r->vq->broken);
+}
+
+static void vsng_kt_packed_bad_long(struct kunit *test)
+{
+	struct vsng_kt_ring *r = test->priv;
+	int i;
+
+	vsng_kt_packed_start(test, r, 0x80008000);
+	for (i = 0; i < KT_NUM; i++)
+		vsng_kt_pset(test, r, i, KT_R0_GPA, 16, 0, F_NEXT | PK_AVAIL);
+	vsng_kt_expect_broken(test, r);
+}
+
+/*
+ * The descriptors of the chains in flight never exceed the ring: a chain
+ * whose tail runs over the slots of one still in flight (not used yet)
+ * breaks the queue.  Without the bound, chains of nearly num descriptors
+ * each, reusing each other's slots, pushed the used slots past the end
+ * of the ring (review of 2026-12-06).
+ */
+static void vsng_kt_packed_bad_overlap(struct kunit *test)
+{
+	struct vsng_kt_ring *r = test->priv;
+	struct vsng_chain ch;
+	int i;
+
+	vsng_kt_packed_start(test, r, 0x80008000);
+	/* A: slots 0..6, id 1, in flight */
+	for (i = 0; i < KT_NUM - 1; i++)
+		vsng_kt_pset(test, r, i, KT_R0_GPA, 16, 1,
+			     (i < KT_NUM - 2 ? F_NEXT : 0) | PK_AVAIL);
+	KUNIT_ASSERT_EQ(test, 1, vsng_kt_pop(r, &ch));
+	/* B: slot 7 alone, id 2: 8 descriptors in flight, the whole ring */
+	vsng_kt_pset(test, r, KT_NUM - 1, KT_R0_GPA, 16, 2, PK_AVAIL);
+	KUNIT_ASSERT_EQ(test, 1, vsng_kt_pop(r, &ch));
+	KUNIT_EXPECT_FALSE(test, r->vq->broken);
+	/* C: slot 0 of the next lap, over A's first slot, id 3 */
+	vsng_kt_pset(test, r, 0, KT_R0_GPA, 16, 3, PK_USED);
+	KUNIT_EXPECT_EQ(test, -EIO, vsng_kt_pop(r, &ch));
+	KUNIT_EXPECT_TRUE(test, r->vq->broken);
+	KUNIT_EXPECT_EQ(test, 2U, r->vq->inflight);
+}
+
+static void vsng_kt_packed_bad_indirect(struct kunit *test)
+{
+	struct vsng_kt_ring *r = test->priv;
+	struct vring_packed_desc t[1] = {
+		{ cpu_to_le64(KT_R0_GPA), cpu_to_le32(16), 0,
+		  cpu_to_le16(F_IND) },
+	};
+	void __user *p = (void __user *)(r->ua + KT_R0_UA + 0x2000);
+
+	KUNIT_ASSERT_EQ(test, 0UL, copy_to_user(p, t, sizeof(t)));
+	/* INDIRECT with NEXT */
+	vsng_kt_packed_start(test, r, 0x80008000);
+	vsng_kt_pset(test, r, 0, KT_R0_GPA + 0x2000, 16, 0,
+		     F_IND | F_NEXT | PK_AVAIL);
+	vsng_kt_expect_broken(test, r);
+	/* an odd table length */
+	vsng_kt_packed_start(test, r, 0x80008000);
+	r->vq->broken = false;
+	vsng_kt_pset(test, r, 0, KT_R0_GPA + 0x2000, 17, 0, F_IND | PK_AVAIL);
+	vsng_kt_expect_broken(test, r);
+	/* an indirect entry inside the table */
+	r->vq->broken = false;
+	vsng_kt_pset(test, r, 0, KT_R0_GPA + 0x2000, 16, 0, F_IND | PK_AVAIL);
+	vsng_kt_expect_broken(test, r);
+}
+
+static void vsng_kt_ring_exit(struct kunit *test)
+{
+	struct vsng_kt_ring *r = test->priv;
+
+	vsng_packed_free(r->vq);
+}
+
 static struct kunit_case vsng_kt_vring_cases[] = {
 	KUNIT_CASE(vsng_kt_pop_empty),
 	KUNIT_CASE(vsng_kt_pop_direct),
@@ -417,12 +694,23 @@ static struct kunit_case vsng_kt_vring_cases[] = {
 	KUNIT_CASE(vsng_kt_bad_indirect_len),
 	KUNIT_CASE(vsng_kt_bad_indirect_next_flag),
 	KUNIT_CASE(vsng_kt_bad_indirect_loop),
+	KUNIT_CASE(vsng_kt_packed_need_event),
+	KUNIT_CASE(vsng_kt_packed_base),
+	KUNIT_CASE(vsng_kt_packed_pop),
+	KUNIT_CASE(vsng_kt_packed_wrap),
+	KUNIT_CASE(vsng_kt_packed_indirect),
+	KUNIT_CASE(vsng_kt_packed_bad_id),
+	KUNIT_CASE(vsng_kt_packed_bad_inflight),
+	KUNIT_CASE(vsng_kt_packed_bad_long),
+	KUNIT_CASE(vsng_kt_packed_bad_indirect),
+	KUNIT_CASE(vsng_kt_packed_bad_overlap),
 	{}
 };
 
 static struct kunit_suite vsng_kt_vring_suite = {
 	.name = "vhost_scsi_ng_vring",
 	.init = vsng_kt_ring_init,
+	.exit = vsng_kt_ring_exit,
 	.test_cases = vsng_kt_vring_cases,
 };
 

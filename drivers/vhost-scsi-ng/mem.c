@@ -201,6 +201,46 @@ int vsng_log_used(struct vsng_vq *vq, u64 offset, u64 len)
 	return vsng_log_gpa(vq, vq->log_addr + offset, len);
 }
 
+/*
+ * Log a device write at owner address [@uaddr, @uaddr + @len) that has no
+ * recorded guest address: the packed ring's used elements, which go to
+ * the descriptor ring (SET_VRING_ADDR gives only its owner address).  The
+ * current memory table maps it back; every region that overlaps the range
+ * is logged (a ring may straddle regions).  vq->mutex held.
+ */
+int vsng_log_uaddr(struct vsng_vq *vq, u64 uaddr, u64 len)
+{
+	const struct vsng_memtable *mt = vsng_vq_mem(vq);
+	const struct vsng_mem_region *r;
+	u64 end = uaddr + len, s, e;
+	int ret = 0, err;
+	bool found = false;
+	u32 i;
+
+	if (!len)
+		return 0;
+	if (!mt || end < uaddr)
+		return -EFAULT;
+	for (i = 0; i < mt->nregions; i++) {
+		r = &mt->regions[i];
+		s = max(uaddr, r->uaddr);
+		e = min(end, r->uaddr + r->size);
+		if (s >= e)
+			continue;
+		found = true;
+		err = vsng_log_gpa(vq, r->gpa + (s - r->uaddr), e - s);
+		ret = ret ?: err;
+	}
+	if (!found)
+		ret = -EFAULT;
+	if (unlikely(ret)) {
+		vq->stats.errors++;
+		pr_err_ratelimited(VSNG_NAME ": dev %u vq %u: cannot log ring write at %#llx+%llu (%d)\n",
+				   vq->dev->id, vq->index, uaddr, len, ret);
+	}
+	return ret;
+}
+
 /* ---- ioctls ----------------------------------------------------------- */
 
 static int vsng_region_cmp(const void *a, const void *b)
@@ -319,7 +359,7 @@ long vsng_set_log_base(struct vsng_dev *dev, void __user *argp)
 		/* Idle rings are checked when their backend starts. */
 		if (vq->private_data && vq->log_used)
 			ok = vsng_log_range_ok(base, vq->log_addr,
-					       vsng_used_size(vq->num));
+					       vsng_ring_used_size(vq, vq->num));
 		mutex_unlock(&vq->mutex);
 	}
 	if (!ok)

@@ -3,11 +3,13 @@
  * vhost-scsi-ng: interrupts to the guest (call eventfd).
  *
  * vsng_vq_flush_used() publishes a batch and asks us whether to signal.
- * First the guest's wish, exactly like in-tree vhost: with EVENT_IDX only
- * if used_event falls inside the entries published since the last signal
- * (vring_need_event), otherwise unless VRING_AVAIL_F_NO_INTERRUPT is set;
- * NOTIFY_ON_EMPTY forces a signal when the avail ring ran dry.  A wanted
- * signal is "owed" until sent.
+ * First the guest's wish, asked of the ring format (ring.h).  Split, exactly
+ * like in-tree vhost: with EVENT_IDX only if used_event falls inside the
+ * entries published since the last signal (vring_need_event), otherwise
+ * unless VRING_AVAIL_F_NO_INTERRUPT is set; NOTIFY_ON_EMPTY forces a
+ * signal when the avail ring ran dry.  Packed: the driver event area's
+ * flags (ENABLE / DISABLE / DESC with its off_wrap position, see
+ * ring_packed.c).  A wanted signal is "owed" until sent.
  *
  * Then the adaptive coalescing policy (defaults and reasoning in vq.h):
  *  - at most VSNG_COALESCE_IDLE_INFLIGHT requests still in flight (an
@@ -38,36 +40,13 @@ static void vsng_signal_now(struct vsng_vq *vq)
 	hrtimer_try_to_cancel(&vq->coalesce_timer);
 }
 
-/* Does the guest want an interrupt for what was published?  (vhost_notify) */
+/*
+ * Does the guest want an interrupt for what was published?  The ring
+ * format decides (vsng_split_wants_signal / vsng_packed_wants_signal).
+ */
 static bool vsng_guest_wants_signal(struct vsng_vq *vq)
 {
-	__virtio16 raw;
-	u16 old, new;
-	bool valid;
-
-	/* Publish used->idx before reading the guest's suppression state. */
-	smp_mb();
-
-	if (vsng_has_feature(vq, VIRTIO_F_NOTIFY_ON_EMPTY) &&
-	    vq->avail_idx == vq->last_avail_idx)
-		return true;
-
-	if (!vsng_has_feature(vq, VIRTIO_RING_F_EVENT_IDX)) {
-		if (get_user(raw, &vq->avail->flags))
-			return true;
-		return !(vsng16_to_cpu(vq, raw) & VRING_AVAIL_F_NO_INTERRUPT);
-	}
-
-	old = vq->signalled_used;
-	valid = vq->signalled_used_valid;
-	new = vq->last_used_idx;
-	vq->signalled_used = new;
-	vq->signalled_used_valid = true;
-	if (unlikely(!valid))
-		return true;
-	if (get_user(raw, &vq->avail->ring[vq->num]))
-		return true;
-	return vring_need_event(vsng16_to_cpu(vq, raw), new, old);
+	return vsng_ring_wants_signal(vq);
 }
 
 bool vsng_notify_after_flush(struct vsng_vq *vq)

@@ -72,6 +72,9 @@ static int vsng_vq_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "pending_used %u\n", READ_ONCE(vq->pending_used));
 	seq_printf(m, "unsignalled %u\n", READ_ONCE(vq->unsignalled));
 	seq_printf(m, "used_flags %#x\n", READ_ONCE(vq->used_flags));
+	seq_printf(m, "packed %d\n", READ_ONCE(vq->packed));
+	seq_printf(m, "avail_wrap %d\n", READ_ONCE(vq->avail_wrap));
+	seq_printf(m, "used_wrap %d\n", READ_ONCE(vq->used_wrap));
 	seq_printf(m, "backend %d\n", !!READ_ONCE(vq->private_data));
 	seq_printf(m, "kick_fd %d\n", !!READ_ONCE(vq->kick));
 	seq_printf(m, "kick_polled %d\n", !!READ_ONCE(vq->wqh));

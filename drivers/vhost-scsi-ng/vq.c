@@ -62,15 +62,8 @@ void vsng_vq_bad_request(struct vsng_vq *vq, const char *fmt, ...)
 		vsng_eventfd_signal(vq->error_ctx);
 }
 
-/* ---- guest-visible ring words ---------------------------------------- */
-
-static __virtio16 __user *vsng_avail_event(struct vsng_vq *vq)
-{
-	return (__virtio16 __user *)&vq->used->ring[vq->num];
-}
-
-/* Write a 16-bit used-ring word (flags or avail_event) and log it. */
-static int vsng_put_used16(struct vsng_vq *vq, __virtio16 __user *p, u16 v)
+/* Write a 16-bit word of the used ring / device area and log it. */
+int vsng_put_used16(struct vsng_vq *vq, __virtio16 __user *p, u16 v)
 {
 	if (put_user(cpu_to_vsng16(vq, v), p))
 		return -EFAULT;
@@ -85,32 +78,12 @@ static int vsng_put_used16(struct vsng_vq *vq, __virtio16 __user *p, u16 v)
 	return 0;
 }
 
-/*
- * Read avail->idx into vq->avail_idx.  Returns 1 if there is something to
- * pop, 0 if not, negative (queue broken) on a fault or an impossible jump.
- */
-static int vsng_fetch_avail_idx(struct vsng_vq *vq)
+void vsng_vq_flushed(struct vsng_vq *vq, u16 n)
 {
-	__virtio16 raw;
-	u16 idx;
-
-	if (get_user(raw, &vq->avail->idx)) {
-		vsng_vq_error(vq, "cannot read avail idx at %p",
-			      &vq->avail->idx);
-		return -EFAULT;
-	}
-	idx = vsng16_to_cpu(vq, raw);
-	if (unlikely((u16)(idx - vq->last_avail_idx) > vq->num)) {
-		vsng_vq_error(vq, "avail idx moved from %u to %u (num %u)",
-			      vq->last_avail_idx, idx, vq->num);
-		return -EINVAL;
-	}
-	vq->avail_idx = idx;
-	if (idx == vq->last_avail_idx)
-		return 0;
-	/* Read the index before the entries it covers. */
-	smp_rmb();
-	return 1;
+	trace_vsng_flush(vq->index, n, vsng_notify_after_flush(vq));
+	/* Kick hold: a completion pass looks at the avail ring for us. */
+	if (vq->holding && !vq->in_drain)
+		vsng_vq_kick(vq);
 }
 
 /* ---- setup checks ----------------------------------------------------- */
@@ -120,12 +93,13 @@ bool vsng_vq_access_ok(struct vsng_vq *vq)
 	void __user *log_base = READ_ONCE(vq->dev->log_base);
 	unsigned int num = vq->num;
 
-	if (!access_ok(vq->desc, vsng_desc_size(num)) ||
-	    !access_ok(vq->avail, vsng_avail_size(num)) ||
-	    !access_ok(vq->used, vsng_used_size(num)))
+	if (!vsng_ring_access_ok(vq, num, (u64)(uintptr_t)vq->desc,
+				 (u64)(uintptr_t)vq->avail,
+				 (u64)(uintptr_t)vq->used))
 		return false;
 	if (vq->log_used &&
-	    !vsng_log_range_ok(log_base, vq->log_addr, vsng_used_size(num)))
+	    !vsng_log_range_ok(log_base, vq->log_addr,
+			       vsng_ring_used_size(vq, num)))
 		return false;
 	if (vsng_has_feature(vq, VHOST_F_LOG_ALL) &&
 	    !vsng_mem_log_access_ok(vsng_vq_mem(vq), log_base))
@@ -140,7 +114,7 @@ bool vsng_vq_is_setup(struct vsng_vq *vq)
 
 int vsng_vq_init_access(struct vsng_vq *vq)
 {
-	__virtio16 raw;
+	int r;
 
 	lockdep_assert_held(&vq->mutex);
 	if (!vq->desc || !vq->avail || !vq->used)
@@ -149,6 +123,8 @@ int vsng_vq_init_access(struct vsng_vq *vq)
 	/* A fresh start forgives a past malformed ring. */
 	vq->broken = false;
 	vq->pending_used = 0;
+	vq->pending_descs = 0;
+	vq->inflight_descs = 0;
 	vq->inflight = 0;
 	vq->unsignalled = 0;
 	vq->signal_owed = false;
@@ -159,11 +135,9 @@ int vsng_vq_init_access(struct vsng_vq *vq)
 	vq->hold_deadline_ns = 0;
 	vq->signalled_used_valid = false;
 
-	if (vsng_put_used16(vq, &vq->used->flags, vq->used_flags))
-		return -EFAULT;
-	if (get_user(raw, &vq->used->idx))
-		return -EFAULT;
-	vq->last_used_idx = vsng16_to_cpu(vq, raw);
+	r = vsng_ring_init_access(vq);
+	if (r)
+		return r;
 
 	/* Buffers posted before the backend existed got no kick of theirs. */
 	if (vq->kick && vq->handle_kick)
@@ -173,15 +147,9 @@ int vsng_vq_init_access(struct vsng_vq *vq)
 
 /* ---- popping chains --------------------------------------------------- */
 
-struct vsng_walk {
-	const struct vsng_memtable *mt;
-	struct vsng_chain *ch;
-	unsigned int nr_iov;		/* out_num + in_num so far */
-};
-
 /* Add one (already read) descriptor's buffer to the chain. */
-static int vsng_walk_add(struct vsng_vq *vq, struct vsng_walk *w,
-			 u64 addr, u32 len, u16 flags)
+int vsng_walk_add(struct vsng_vq *vq, struct vsng_walk *w,
+		  u64 addr, u32 len, u16 flags)
 {
 	struct vsng_chain *ch = w->ch;
 	unsigned int i;
@@ -226,297 +194,6 @@ static int vsng_walk_add(struct vsng_vq *vq, struct vsng_walk *w,
 	else
 		ch->out_num += n;
 	return 0;
-}
-
-/* Walk an indirect table; @d is the descriptor that points at it. */
-static int vsng_walk_indirect(struct vsng_vq *vq, struct vsng_walk *w,
-			      u64 table, u32 len)
-{
-	struct vring_desc d;
-	unsigned int count, i = 0, steps;
-	u16 flags;
-	int r;
-
-	if (unlikely(!len || len % sizeof(d))) {
-		vsng_vq_error(vq, "indirect table length %u", len);
-		return -EINVAL;
-	}
-	if (unlikely(table + len < table)) {
-		vsng_vq_error(vq, "indirect table %#llx+%u wraps", table, len);
-		return -EINVAL;
-	}
-	count = len / sizeof(d);
-	if (unlikely(count > USHRT_MAX + 1)) {
-		vsng_vq_error(vq, "indirect table of %u entries", count);
-		return -EINVAL;
-	}
-
-	for (steps = 0; ; steps++) {
-		if (unlikely(steps >= count)) {
-			vsng_vq_error(vq, "loop in indirect table");
-			return -ELOOP;
-		}
-		/* Read each entry once; check only the local copy. */
-		if (vsng_mem_read(w->mt, table + i * sizeof(d), &d, sizeof(d))) {
-			vsng_vq_error(vq, "indirect table %#llx unreadable",
-				      table);
-			return -EFAULT;
-		}
-		flags = vsng16_to_cpu(vq, d.flags);
-		if (unlikely(flags & VRING_DESC_F_INDIRECT)) {
-			vsng_vq_error(vq, "indirect descriptor inside indirect table");
-			return -EINVAL;
-		}
-		r = vsng_walk_add(vq, w, vsng64_to_cpu(vq, d.addr),
-				  vsng32_to_cpu(vq, d.len), flags);
-		if (r)
-			return r;
-		if (!(flags & VRING_DESC_F_NEXT))
-			return 0;
-		i = vsng16_to_cpu(vq, d.next);
-		if (unlikely(i >= count)) {
-			vsng_vq_error(vq, "indirect next %u beyond table of %u",
-				      i, count);
-			return -EINVAL;
-		}
-	}
-}
-
-int vsng_vq_pop(struct vsng_vq *vq, struct vsng_chain *ch)
-{
-	struct vsng_walk w = { .ch = ch };
-	struct vring_desc d;
-	unsigned int i, steps;
-	__virtio16 raw;
-	u16 head, flags;
-	int r;
-
-	lockdep_assert_held(&vq->mutex);
-	if (unlikely(vq->broken))
-		return -EIO;
-
-	if (vq->avail_idx == vq->last_avail_idx) {
-		r = vsng_fetch_avail_idx(vq);
-		if (r <= 0)
-			return r < 0 ? -EIO : 0;
-	}
-
-	if (get_user(raw, &vq->avail->ring[vq->last_avail_idx & (vq->num - 1)])) {
-		vsng_vq_error(vq, "cannot read avail ring entry %u",
-			      vq->last_avail_idx);
-		return -EIO;
-	}
-	head = vsng16_to_cpu(vq, raw);
-	if (unlikely(head >= vq->num)) {
-		vsng_vq_error(vq, "head %u >= ring size %u", head, vq->num);
-		return -EIO;
-	}
-
-	w.mt = vsng_vq_mem(vq);
-	if (unlikely(!w.mt)) {
-		vsng_vq_error(vq, "no memory table");
-		return -EIO;
-	}
-	ch->head = head;
-	ch->out_num = 0;
-	ch->in_num = 0;
-	ch->out_len = 0;
-	ch->in_len = 0;
-	ch->iov = vq->iov;
-	ch->gpa = vq->iov_gpa;
-
-	i = head;
-	for (steps = 0; ; steps++) {
-		if (unlikely(steps >= vq->num)) {
-			vsng_vq_error(vq, "loop in chain at head %u", head);
-			return -EIO;
-		}
-		i = array_index_nospec(i, vq->num);
-		if (copy_from_user(&d, vq->desc + i, sizeof(d))) {
-			vsng_vq_error(vq, "cannot read descriptor %u", i);
-			return -EIO;
-		}
-		flags = vsng16_to_cpu(vq, d.flags);
-		if (flags & VRING_DESC_F_INDIRECT) {
-			if (unlikely(flags & VRING_DESC_F_NEXT)) {
-				vsng_vq_error(vq, "indirect descriptor %u has NEXT",
-					      i);
-				return -EIO;
-			}
-			r = vsng_walk_indirect(vq, &w, vsng64_to_cpu(vq, d.addr),
-					       vsng32_to_cpu(vq, d.len));
-			if (r)
-				return -EIO;
-			break;
-		}
-		r = vsng_walk_add(vq, &w, vsng64_to_cpu(vq, d.addr),
-				  vsng32_to_cpu(vq, d.len), flags);
-		if (r)
-			return -EIO;
-		if (!(flags & VRING_DESC_F_NEXT))
-			break;
-		i = vsng16_to_cpu(vq, d.next);
-		if (unlikely(i >= vq->num)) {
-			vsng_vq_error(vq, "next %u beyond ring of %u", i,
-				      vq->num);
-			return -EIO;
-		}
-	}
-
-	vq->last_avail_idx++;
-	vq->inflight++;
-	vq->stats.requests++;
-	return 1;
-}
-EXPORT_SYMBOL_IF_KUNIT(vsng_vq_pop);
-
-void vsng_vq_unpop(struct vsng_vq *vq, int n)
-{
-	lockdep_assert_held(&vq->mutex);
-	if (WARN_ON_ONCE(n < 0 || n > vq->inflight))
-		return;
-	vq->last_avail_idx -= n;
-	vq->inflight -= n;
-	vq->stats.requests -= n;
-}
-
-/* ---- used ring -------------------------------------------------------- */
-
-int vsng_vq_add_used(struct vsng_vq *vq, u16 head, u32 len)
-{
-	struct vring_used_elem e;
-	u16 slot;
-
-	lockdep_assert_held(&vq->mutex);
-	if (unlikely(vq->broken))
-		return -EIO;
-	/* Never let unpublished entries lap the ring. */
-	if (unlikely(vq->pending_used >= vq->num))
-		vsng_vq_flush_used(vq);
-
-	slot = (vq->last_used_idx + vq->pending_used) & (vq->num - 1);
-	e.id = cpu_to_vsng32(vq, head);
-	e.len = cpu_to_vsng32(vq, len);
-	if (copy_to_user(&vq->used->ring[slot], &e, sizeof(e))) {
-		vsng_vq_error(vq, "cannot write used entry %u", slot);
-		return -EFAULT;
-	}
-	vq->pending_used++;
-	if (vq->inflight)
-		vq->inflight--;
-	vq->unsignalled++;
-	vq->stats.completions++;
-	if (vq->starved) {
-		/* The handler ran out of resources; this frees some. */
-		vq->starved = false;
-		vsng_vq_kick(vq);
-	}
-	return 0;
-}
-
-/* Log the used elements [first, first + n) of the ring, wrap included. */
-static void vsng_log_used_elems(struct vsng_vq *vq, u16 first, u16 n)
-{
-	unsigned int start = first & (vq->num - 1);
-	unsigned int part = min_t(unsigned int, n, vq->num - start);
-	size_t esz = sizeof(struct vring_used_elem);
-
-	vsng_log_used(vq, offsetof(struct vring_used, ring) + start * esz,
-		      part * esz);
-	if (part < n)
-		vsng_log_used(vq, offsetof(struct vring_used, ring),
-			      (n - part) * esz);
-}
-
-void vsng_vq_flush_used(struct vsng_vq *vq)
-{
-	u16 n = vq->pending_used;
-	u16 new;
-
-	lockdep_assert_held(&vq->mutex);
-	if (!n) {
-		if (vq->signal_owed)
-			trace_vsng_flush(vq->index, 0,
-					 vsng_notify_after_flush(vq));
-		return;
-	}
-	if (unlikely(vq->broken)) {
-		vq->pending_used = 0;
-		return;
-	}
-
-	new = vq->last_used_idx + n;
-	/* Entries must be visible before the index that publishes them. */
-	smp_wmb();
-	if (put_user(cpu_to_vsng16(vq, new), &vq->used->idx)) {
-		vsng_vq_error(vq, "cannot write used idx");
-		vq->pending_used = 0;
-		return;
-	}
-	vq->stats.used_idx_writes++;
-	if (unlikely(vq->log_used)) {
-		/* Data and index before the log bits. */
-		smp_wmb();
-		vsng_log_used_elems(vq, vq->last_used_idx, n);
-		vsng_log_used(vq, offsetof(struct vring_used, idx),
-			      sizeof(vq->used->idx));
-		if (vq->dev->log_ctx)
-			vsng_eventfd_signal(vq->dev->log_ctx);
-	}
-	vq->last_used_idx = new;
-	vq->pending_used = 0;
-	trace_vsng_flush(vq->index, n, vsng_notify_after_flush(vq));
-	/* Kick hold: a completion pass looks at the avail ring for us. */
-	if (vq->holding && !vq->in_drain)
-		vsng_vq_kick(vq);
-}
-
-/* ---- kick suppression ------------------------------------------------- */
-
-void vsng_vq_disable_notify(struct vsng_vq *vq)
-{
-	lockdep_assert_held(&vq->mutex);
-	if (vq->used_flags & VRING_USED_F_NO_NOTIFY)
-		return;
-	vq->used_flags |= VRING_USED_F_NO_NOTIFY;
-	/*
-	 * With EVENT_IDX nothing is written: avail_event stays where the last
-	 * enable put it, so the guest kicks at most once more.
-	 */
-	if (!vsng_has_feature(vq, VIRTIO_RING_F_EVENT_IDX) &&
-	    vsng_put_used16(vq, &vq->used->flags, vq->used_flags))
-		vsng_vq_error(vq, "cannot write used flags");
-}
-
-bool vsng_vq_enable_notify(struct vsng_vq *vq)
-{
-	int r;
-
-	lockdep_assert_held(&vq->mutex);
-	if (!(vq->used_flags & VRING_USED_F_NO_NOTIFY))
-		return false;
-	vq->used_flags &= ~VRING_USED_F_NO_NOTIFY;
-	if (!vsng_has_feature(vq, VIRTIO_RING_F_EVENT_IDX))
-		r = vsng_put_used16(vq, &vq->used->flags, vq->used_flags);
-	else
-		r = vsng_put_used16(vq, vsng_avail_event(vq), vq->avail_idx);
-	if (r) {
-		vsng_vq_error(vq, "cannot enable notifications");
-		return false;
-	}
-	/* The guest may have added one meanwhile: publish, then recheck. */
-	smp_mb();
-	r = vsng_fetch_avail_idx(vq);
-	return r > 0;
-}
-
-bool vsng_vq_avail_empty(struct vsng_vq *vq)
-{
-	lockdep_assert_held(&vq->mutex);
-	if (vq->avail_idx != vq->last_avail_idx)
-		return false;
-	/* An error counts as "empty": the queue is broken by then. */
-	return vsng_fetch_avail_idx(vq) <= 0;
 }
 
 /* ---- the drain loop --------------------------------------------------- */
@@ -688,8 +365,15 @@ static long vsng_vring_set_num(struct vsng_vq *vq, void __user *argp)
 		return -EBUSY;
 	if (copy_from_user(&s, argp, sizeof(s)))
 		return -EFAULT;
-	/* Split ring: a power of two that the u16 indexes can address. */
-	if (!s.num || s.num > 0xffff || (s.num & (s.num - 1)))
+	/*
+	 * Split ring: a power of two that the u16 indexes can address.
+	 * Packed ring: any size up to 2^15 (15-bit indexes).  The format is
+	 * known here when the features came first (as QEMU does); the start
+	 * of the backend checks the size again against the final format.
+	 */
+	if (!s.num || s.num > 0xffff)
+		return -EINVAL;
+	if (vq->packed ? s.num > VSNG_PACKED_MAX_NUM : (s.num & (s.num - 1)))
 		return -EINVAL;
 	vq->num = s.num;
 	return 0;
@@ -714,22 +398,22 @@ static long vsng_vring_set_addr(struct vsng_vq *vq, void __user *argp)
 	    (a.used_user_addr & (VRING_USED_ALIGN_SIZE - 1)) ||
 	    (a.log_guest_addr & (VRING_USED_ALIGN_SIZE - 1)))
 		return -EINVAL;
+	/* Packed: 16-byte descriptors, 4-byte event areas (virtio 1.1). */
+	if (vq->packed && ((a.desc_user_addr & 15) ||
+			   (a.avail_user_addr & 3)))
+		return -EINVAL;
 
 	log = a.flags & (1U << VHOST_VRING_F_LOG);
 	/* A running queue must stay valid; idle ones are checked at start. */
 	if (vq->private_data) {
 		unsigned int num = vq->num;
 
-		if (!access_ok(u64_to_user_ptr(a.desc_user_addr),
-			       vsng_desc_size(num)) ||
-		    !access_ok(u64_to_user_ptr(a.avail_user_addr),
-			       vsng_avail_size(num)) ||
-		    !access_ok(u64_to_user_ptr(a.used_user_addr),
-			       vsng_used_size(num)))
+		if (!vsng_ring_access_ok(vq, num, a.desc_user_addr,
+					 a.avail_user_addr, a.used_user_addr))
 			return -EINVAL;
 		if (log && !vsng_log_range_ok(READ_ONCE(vq->dev->log_base),
 					      a.log_guest_addr,
-					      vsng_used_size(num)))
+					      vsng_ring_used_size(vq, num)))
 			return -EINVAL;
 	}
 
@@ -913,16 +597,11 @@ long vsng_vring_ioctl(struct vsng_dev *dev, unsigned int ioctl,
 			r = -EFAULT;
 			break;
 		}
-		if (s.num > 0xffff) {
-			r = -EINVAL;
-			break;
-		}
-		vq->last_avail_idx = s.num;
-		vq->avail_idx = s.num;
+		r = vsng_ring_set_base(vq, s.num);
 		break;
 	case VHOST_GET_VRING_BASE:
 		s.index = idx;
-		s.num = vq->last_avail_idx;
+		s.num = vsng_ring_get_base(vq);
 		if (copy_to_user(argp, &s, sizeof(s)))
 			r = -EFAULT;
 		break;
@@ -973,6 +652,7 @@ static void vsng_vq_reset(struct vsng_vq *vq)
 	vq->log_addr = -1ULL;
 	vq->log_used = false;
 	vq->acked_features = 0;
+	vq->packed = false;
 	vq->kick = NULL;
 	vq->call_ctx = NULL;
 	vq->error_ctx = NULL;
@@ -995,6 +675,11 @@ static void vsng_vq_reset(struct vsng_vq *vq)
 	vq->in_drain = false;
 	vq->starved = false;
 	vq->signal_owed = false;
+	vq->avail_wrap = true;
+	vq->used_wrap = true;
+	vq->pending_descs = 0;
+	vq->inflight_descs = 0;
+	vsng_packed_free(vq);
 	RCU_INIT_POINTER(vq->worker, NULL);
 }
 
@@ -1072,6 +757,16 @@ int vsng_dev_set_features(struct vsng_dev *dev, u64 features)
 	if ((features & (1ULL << VHOST_F_LOG_ALL)) && mt &&
 	    !vsng_mem_log_access_ok(mt, dev->log_base))
 		return -EFAULT;
+	/* Packed rings are a virtio 1.x feature (no legacy byte order). */
+	if ((features & (1ULL << VIRTIO_F_RING_PACKED)) &&
+	    !(features & (1ULL << VIRTIO_F_VERSION_1)))
+		return -EINVAL;
+	/* A running queue cannot change its ring format under the guest. */
+	if ((features ^ dev->acked_features) & (1ULL << VIRTIO_F_RING_PACKED)) {
+		for (i = 0; i < dev->nvqs; i++)
+			if (READ_ONCE(dev->vqs[i]->private_data))
+				return -EBUSY;
+	}
 	/*
 	 * Quiesce, then publish: a queue gets the new features only while
 	 * its mutex is held, i.e. between two handler passes, never half-way
@@ -1081,6 +776,7 @@ int vsng_dev_set_features(struct vsng_dev *dev, u64 features)
 	for (i = 0; i < dev->nvqs; i++) {
 		mutex_lock(&dev->vqs[i]->mutex);
 		dev->vqs[i]->acked_features = features;
+		dev->vqs[i]->packed = features & (1ULL << VIRTIO_F_RING_PACKED);
 		mutex_unlock(&dev->vqs[i]->mutex);
 	}
 	dev->acked_features = features;

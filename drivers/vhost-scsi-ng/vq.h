@@ -150,11 +150,18 @@ struct vsng_vq {
 
 	/* Everything below is protected by @mutex. */
 	struct mutex mutex;			/* this queue's ring state */
-	unsigned int num;			/* ring size, power of 2 */
+	unsigned int num;			/* ring size (split: power of 2) */
+	/*
+	 * Ring addresses in the owner's mm.  Packed rings (vq->packed) use
+	 * the same three: @desc is the descriptor ring (struct
+	 * vring_packed_desc), @avail the driver event suppression area and
+	 * @used the device event suppression area (struct
+	 * vring_packed_desc_event each); ring_packed.c casts them.
+	 */
 	struct vring_desc __user *desc;
 	struct vring_avail __user *avail;
 	struct vring_used __user *used;
-	u64 log_addr;				/* GPA of the used ring */
+	u64 log_addr;				/* GPA of the used ring/device area */
 	bool log_used;				/* VHOST_VRING_F_LOG */
 	/*
 	 * dev->acked_features as this queue sees them: written with both
@@ -162,6 +169,8 @@ struct vsng_vq {
 	 * holding either sees one value for as long as it holds it.
 	 */
 	u64 acked_features;
+	/* VIRTIO_F_RING_PACKED acked: written together with acked_features. */
+	bool packed;
 
 	struct file *kick;
 	struct eventfd_ctx *call_ctx;
@@ -176,14 +185,39 @@ struct vsng_vq {
 	/* Set by the device; called on the worker with no lock held. */
 	vsng_work_fn_t handle_kick;
 
+	/*
+	 * Split: free-running u16 indexes.  Packed: ring positions 0..num-1,
+	 * with the wrap counters below.
+	 */
 	u16 last_avail_idx;		/* next avail entry to pop */
-	u16 avail_idx;			/* cached avail->idx */
-	u16 last_used_idx;		/* published used->idx */
+	u16 avail_idx;			/* cached avail->idx (split only) */
+	u16 last_used_idx;		/* published used->idx / next used slot */
 	u16 pending_used;		/* entries written, idx not yet bumped */
-	u16 used_flags;
-	u16 signalled_used;
+	u16 used_flags;			/* VRING_USED_F_NO_NOTIFY = kicks off */
+	u16 signalled_used;		/* packed: a vsng_packed_pos() */
 	bool signalled_used_valid;
 	bool broken;			/* malformed input; stopped until reset */
+
+	/* Packed ring state (ring_packed.c), protected by @mutex. */
+	bool avail_wrap;		/* driver's wrap counter we expect next */
+	bool used_wrap;			/* device's wrap counter for next used */
+	u16 pending_descs;		/* ring slots the pending entries cover */
+	/*
+	 * Ring slots of the chains popped and not yet published (pending
+	 * ones included): at most num, or a chain would reuse slots of one
+	 * still in flight and the used slots would run past the ring.
+	 */
+	u16 inflight_descs;
+	u16 unpop_idx;			/* position/wrap/id of the last pop */
+	bool unpop_wrap;
+	u16 unpop_id;
+	/*
+	 * Per buffer ID: 0 = not in flight, else the number of ring
+	 * descriptors its chain used (the used index advances by that much).
+	 * vq->num entries, allocated at backend start.
+	 */
+	u16 *pk_ndescs;
+	unsigned int pk_ndescs_num;	/* entries allocated in pk_ndescs */
 
 	/* Notification policy (set by the device from TPG attributes). */
 	unsigned int poll_usecs;	/* busy-poll window, 0 = off */
@@ -351,33 +385,31 @@ static inline bool vsng_has_feature(struct vsng_vq *vq, int bit)
 }
 
 /*
- * Pop the next chain.  Runs on the vq's worker with vq->mutex held.
- * Returns 1 with @ch filled, 0 if the avail ring is empty, or a negative
- * errno if the ring or the chain is malformed; then the vq is marked
- * broken, the err eventfd signalled and -EIO returned until reset.
+ * The ring operations are inlines in ring.h (vsng_vq_pop() & co.) that pick
+ * the split or the packed implementation (one test of vq->packed).  All
+ * run with vq->mutex held, on the vq's worker (or in ioctl context).
+ *
+ * vsng_vq_pop(): pop the next chain.  Returns 1 with @ch filled, 0 if the
+ * avail ring is empty, or a negative errno if the ring or the chain is
+ * malformed; then the vq is marked broken, the err eventfd signalled and
+ * -EIO returned until reset.  ch->head is the split head index or the
+ * packed buffer ID; either is what vsng_vq_add_used() takes back.
+ *
+ * vsng_vq_unpop(): put back the last @n popped chains (e.g. when out of
+ * resources).  Packed rings can put back only the last one (n == 1).
+ *
+ * Used ring, batched: vsng_vq_add_used() writes one used element but
+ * does not publish it; vsng_vq_flush_used() publishes all pending entries
+ * at once (split: one used->idx write; packed: the first element's flags
+ * written last), logs the dirty pages, and signals the guest according to
+ * EVENT_IDX / NO_INTERRUPT (split) or the driver event area (packed) and
+ * the coalescing policy.
+ *
+ * Kick suppression: vsng_vq_disable_notify() while draining,
+ * vsng_vq_enable_notify() when the ring looks empty; it returns true if
+ * new buffers arrived while notifications were off (the caller must loop
+ * again).  vsng_vq_avail_empty(): nothing to pop right now.
  */
-int vsng_vq_pop(struct vsng_vq *vq, struct vsng_chain *ch);
-/* Put back the last @n popped chains (e.g. when out of resources). */
-void vsng_vq_unpop(struct vsng_vq *vq, int n);
-
-/*
- * Used ring, batched: vsng_vq_add_used() writes one used element but not
- * the index; vsng_vq_flush_used() publishes all pending entries with one
- * used->idx write, logs the dirty pages, and signals the guest according
- * to EVENT_IDX / NO_INTERRUPT and the coalescing policy.  Worker context,
- * vq->mutex held.
- */
-int vsng_vq_add_used(struct vsng_vq *vq, u16 head, u32 len);
-void vsng_vq_flush_used(struct vsng_vq *vq);
-
-/*
- * Kick suppression: disable while draining, enable when the ring looks
- * empty.  vsng_vq_enable_notify() returns true if new buffers arrived
- * while notifications were off (the caller must loop again).
- */
-void vsng_vq_disable_notify(struct vsng_vq *vq);
-bool vsng_vq_enable_notify(struct vsng_vq *vq);
-bool vsng_vq_avail_empty(struct vsng_vq *vq);
 
 /*
  * The standard kick handler body.  Takes vq->mutex; returns at once if the
@@ -436,5 +468,7 @@ void vsng_vq_bad_request(struct vsng_vq *vq, const char *fmt, ...)
  */
 int vsng_vq_log_write(struct vsng_vq *vq, const struct iovec *iov,
 		      const u64 *gpa, unsigned int count, size_t len);
+
+#include "ring.h"
 
 #endif /* _VSNG_VQ_H */

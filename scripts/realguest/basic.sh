@@ -4,8 +4,11 @@
 # must see exactly one disk at target 1 LUN 0 with LIO's vendor and the
 # backstore's model and capacity, compare 4 MiB written and read back with
 # O_DIRECT, and pass a short fio job with verify=crc32c.
+# RG_PACKED=1 (scenario basic-packed): the same over packed virtqueues
+# (packed=on), with the negotiated ring format checked first; in-tree must
+# refuse it (rg_packed_refused in lib.sh).
 . "$(dirname "$0")/lib.sh"
-rg_begin basic
+rg_begin "$(rg_scn basic)"
 
 W=$(rg_wwpn 1)
 MB=64
@@ -16,7 +19,7 @@ MODEL=$(cat "$CFS/core/rd_mcp_0/basic/wwn/product_id" 2>/dev/null)
 VENDOR=${VENDOR:-LIO-ORG} MODEL=${MODEL:-RAMDISK-MCP}
 
 T=$RG_WORK/basic.test.sh
-rg_write_test "$T" <<INNER
+{ rg_packed_inner; cat; } <<INNER | rg_write_test "$T"
 wait_disk 1 0 20; d=\$(disk 1 0)
 check "sees one disk at target 1 LUN 0 (\$d)" [ -n "\$d" -a "\$(ndisks)" = 1 ]
 if [ -n "\$d" ]; then
@@ -30,7 +33,11 @@ if [ -n "\$d" ]; then
 	check "fio randwrite 16 MiB verify=crc32c" fio_verify basic \$d --size=16M --offset=8M
 fi
 INNER
-rg_boot basic "$T" "basic: " --fio -- -device "vhost-scsi-pci,wwpn=$W"
+if [ "$RG_PACKED" = 1 ] && [ "$TARGET" = intree ]; then
+	rg_packed_refused "$RG_NAME" "$T" "$RG_NAME: " --fio -- -device "vhost-scsi-pci,wwpn=$W$(rg_vs_opts)"
+else
+	rg_boot "$RG_NAME" "$T" "$RG_NAME: " --fio -- -device "vhost-scsi-pci,wwpn=$W$(rg_vs_opts)"
+fi
 rc=$?
-rg_target_clear || rg_notok "basic: LIO configuration removable after QEMU exit" "rmdir failed"
+rg_target_clear || rg_notok "$RG_NAME: LIO configuration removable after QEMU exit" "rmdir failed"
 rg_end $rc

@@ -19,18 +19,22 @@
 # through the page cache, and region 0 read with O_DIRECT, equal to what
 # was written.
 # QEMU's "info migrate" times go to the log and to migrate-times.txt.
+# RG_PACKED=1 (scenario migrate-packed, run by hand): the same over packed
+# virtqueues (packed=on): the dirty log of used elements written into the
+# descriptor ring, and GET/SET_VRING_BASE's packed encoding carried from
+# the source's device to the destination's.
 . "$(dirname "$0")/lib.sh"
-rg_begin migrate
+rg_begin "$(rg_scn migrate)"
 
 W=$(rg_wwpn 9)
 N=${RG_MIGRATIONS:-3}
-DEV="vhost-scsi-pci,wwpn=$W,migratable=on"
+DEV="vhost-scsi-pci,wwpn=$W,migratable=on$(rg_vs_opts)"
 SOCK=$RG_WORK/migrate.sock
 rg_rd mig 64 && rg_tpg "$W" 1 && rg_lun "$W" 1 0 "$CFS/core/rd_mcp_0/mig" ||
-	{ rg_notok "migrate: configure LIO" "configfs"; rg_end 1; }
+	{ rg_notok "$RG_NAME: configure LIO" "configfs"; rg_end 1; }
 
 T=$RG_WORK/migrate.test.sh
-rg_write_test "$T" <<INNER
+{ rg_packed_inner; cat; } <<INNER | rg_write_test "$T"
 wait_disk 1 0 20; d=\$(disk 1 0)
 check "sees the disk at target 1 LUN 0 (\$d)" [ -n "\$d" ]
 # R regions of 8 MiB, each its own random data: a page cache page that
@@ -100,7 +104,7 @@ mon() { timeout 10 "$REPO/scripts/qemu-monitor.py" "$@"; }
 consoles=()
 rc=0
 rg_qemu_start mig0 "$T" --fio -- -device "$DEV" ||
-	{ rg_notok "migrate: start QEMU" "see mig0.qemu.log"; rg_end 1; }
+	{ rg_notok "$RG_NAME: start QEMU" "see mig0.qemu.log"; rg_end 1; }
 consoles+=("$RG_CONSOLE")
 rg_wait_console 'VSNG-MIG-READY 1' 90 || rc=3
 : >"$RG_SDIR/migrate-times.txt"
@@ -108,7 +112,7 @@ for ((k = 1; k <= N && rc == 0; k++)); do
 	spid=$RG_QPID smon=$RG_MON
 	rm -f "$SOCK"
 	rg_qemu_start "mig$k" "$T" --fio -- -device "$DEV" -incoming "unix:$SOCK" ||
-		{ rg_notok "migrate: start destination QEMU $k" "see mig$k.qemu.log"; rc=1; break; }
+		{ rg_notok "$RG_NAME: start destination QEMU $k" "see mig$k.qemu.log"; rc=1; break; }
 	consoles+=("$RG_CONSOLE")
 	for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.2; done
 	sleep 3	# the inner guest reads for a while before the migration
@@ -126,11 +130,11 @@ for ((k = 1; k <= N && rc == 0; k++)); do
 	printf '%s\n' "$st" | grep -iE 'status|total time|downtime|setup' |
 		sed "s/^/migration $k: /" | tee -a "$RG_SDIR/migrate-times.txt" | sed 's/^/# /'
 	if ! grep -qE 'Migration status: *completed' <<<"$st"; then
-		rg_notok "migrate: migration $k completes" "$(grep -i status <<<"$st" | head -n 1)"
+		rg_notok "$RG_NAME: migration $k completes" "$(grep -i status <<<"$st" | head -n 1)"
 		rc=1
 		break
 	fi
-	rg_ok "migrate: migration $k completes"
+	rg_ok "$RG_NAME: migration $k completes"
 	mon "$smon" quit >/dev/null
 	for _ in $(seq 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.2; done
 	kill -9 "$spid" 2>/dev/null
@@ -144,8 +148,8 @@ for ((k = 1; k <= N && rc == 0; k++)); do
 done
 rg_qemu_stop 10
 for c in "${consoles[@]}"; do
-	RG_CONSOLE=$c rg_collect "migrate: " >/dev/null
+	RG_CONSOLE=$c rg_collect "$RG_NAME: " >/dev/null
 done
 [ $rc = 3 ] && grep -aq 'VSNG-RESULT: not ok' "${consoles[@]}" && rc=1
-rg_target_clear || rg_notok "migrate: LIO configuration removable after QEMU exit" "rmdir failed"
+rg_target_clear || rg_notok "$RG_NAME: LIO configuration removable after QEMU exit" "rmdir failed"
 rg_end $rc

@@ -27,15 +27,18 @@
 # The outer side snapshots the counters between fio and the rest: the inner
 # guest prints VSNG-FIO-START / VSNG-IO-DONE and waits for "go" on its
 # control port (rg_send).
+# RG_PACKED=1 (scenario multiqueue-packed): the same over packed virtqueues
+# (packed=on), the negotiated ring format checked before fio; in-tree must
+# refuse it (rg_packed_refused in lib.sh, one boot).
 . "$(dirname "$0")/lib.sh"
-rg_begin multiqueue
+rg_begin "$(rg_scn multiqueue)"
 W=$(rg_wwpn 7)
 rg_rd mq 64 && rg_tpg "$W" 1 && rg_lun "$W" 1 0 "$CFS/core/rd_mcp_0/mq" ||
-	{ rg_notok "multiqueue: configure LIO" "configfs"; rg_end 1; }
+	{ rg_notok "$RG_NAME: configure LIO" "configfs"; rg_end 1; }
 MQ_JOB_MB=${MQ_JOB_MB:-4}
 MQ_NQ=4			# num_queues: request virtqueues vq2..vq$((1 + MQ_NQ))
 T=$RG_WORK/multiqueue.test.sh
-cat >"$T" <<INNER
+{ rg_packed_inner; cat; } >"$T" <<INNER
 wait_disk 1 0 20; d=\$(disk 1 0)
 nq=\$(ls -d /sys/block/\$d/mq/* | wc -l)
 echo "VSNG-NQ \$nq"
@@ -65,10 +68,17 @@ FIG=$RG_SDIR/figures.txt
 fig() { echo "RG-FIGURE TARGET=$TARGET $*" | tee -a "$FIG"; }
 
 rc=0
-for wpv in off on; do
+WPVS="off on"
+if [ "$RG_PACKED" = 1 ] && [ "$TARGET" = intree ]; then
+	rg_packed_refused "mq-packed" "$T" "$RG_NAME: " --smp 2 --fio -- \
+		-device "vhost-scsi-pci,wwpn=$W,num_queues=$MQ_NQ$(rg_vs_opts)"
+	rc=$?
+	WPVS=
+fi
+for wpv in $WPVS; do
 	rg_qemu_start "mq-wpv-$wpv" "$T" --smp 2 --fio -- \
-		-device "vhost-scsi-pci,wwpn=$W,num_queues=$MQ_NQ,worker_per_virtqueue=$wpv"
-	p="multiqueue (worker_per_virtqueue=$wpv): "
+		-device "vhost-scsi-pci,wwpn=$W,num_queues=$MQ_NQ,worker_per_virtqueue=$wpv$(rg_vs_opts)"
+	p="$RG_NAME (worker_per_virtqueue=$wpv): "
 	if ! rg_wait_console 'VSNG-FIO-START' "$RG_BOOT_TIMEOUT"; then
 		rg_qemu_stop 0
 		rg_qemu_failed "$p" "mq-wpv-$wpv" && continue
@@ -144,5 +154,5 @@ for wpv in off on; do
 			"in-tree vhost_scsi has no per-queue statistics (checked with the guest's interrupt counts instead)"
 	fi
 done
-rg_target_clear || rg_notok "multiqueue: LIO configuration removable after QEMU exit" "rmdir failed"
+rg_target_clear || rg_notok "$RG_NAME: LIO configuration removable after QEMU exit" "rmdir failed"
 rg_end $rc

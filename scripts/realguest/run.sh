@@ -31,20 +31,21 @@ fi
 
 # Scenarios named on the command line may also be those left out of ALL on
 # purpose, each run by make check's phase of its own: migrate (migrate-<t>)
-# and libvirt (make check-full's libvirt-<t>; libvirtd in the test guest).
-ALL="basic multiqueue multilun persist hotplug reboot kill vhostfd reset"
+# and libvirt (make check-full's libvirt-<t>; libvirtd in the test guest),
+# multiqueue-packed (make check-full's packed-<t>).
+ALL="basic multiqueue multilun persist hotplug reboot kill vhostfd reset faults basic-packed"
 SCENARIOS=${*:-${RG_SCENARIOS:-$ALL}}
 # CI reduced mode: under CI=true the in-tree target (the reference) runs
 # only a subset, to fit the CI budget (about 12 minutes for the real-guest
 # part, both targets): RG_SCENARIOS when scripts/check.sh passes one, else
-# VSNG_CI_RG_INTREE (default "basic multiqueue", the same default as
+# VSNG_CI_RG_INTREE (default "basic multiqueue basic-packed", the same default as
 # check.sh). Every scenario left out is reported as a SKIP line. Ours always
 # runs everything. VSNG_RG_FULL=1, or scenarios named on the command line,
 # switch this off.
 CI_SKIPPED=
 if [ "${CI:-}" = true ] && [ "$TARGET" = intree ] && [ $# = 0 ] &&
 	[ "${VSNG_RG_FULL:-0}" != 1 ]; then
-	[ -n "${RG_SCENARIOS:-}" ] || SCENARIOS=${VSNG_CI_RG_INTREE:-basic multiqueue}
+	[ -n "${RG_SCENARIOS:-}" ] || SCENARIOS=${VSNG_CI_RG_INTREE:-basic multiqueue basic-packed}
 	for s in $ALL; do
 		[[ " $SCENARIOS " == *" $s "* ]] || CI_SKIPPED+=" $s"
 	done

@@ -15,7 +15,15 @@
  * except in the used rings, the published avail ring, the response
  * buffer and the buffers the case names as writable.  The guards around
  * each buffer are checked as well (they are part of that memory).
+ *
+ * The binary runs twice (run.sh): split rings, then packed rings
+ * (VSNG_RING=packed, TAP names "packed.bad.*").  The hand-made chains
+ * below are written in the format of the run; the few cases that are
+ * about one format's layout (split: next links, avail ring; packed: wrap
+ * counters, buffer ids, the vring base) SKIP in the other run.
  */
+#include <fcntl.h>
+
 #include "kselftest_harness.h"
 #include "vsng_test.h"
 
@@ -37,10 +45,15 @@ FIXTURE(bad) {
 	uint8_t *snap;		/* copy of all guest memory before the case */
 	struct { const uint8_t *p; size_t len; } allow[4];
 	int nallow;		/* extra ranges the device may write */
+	/* packed: the hand-made chain run_chain() makes available */
+	struct vring_packed_desc pend[VSNG_INDIR_MAX];
+	int npend;
+	uint16_t used_id;	/* packed: id of the used element seen */
 };
 
 FIXTURE_SETUP(bad)
 {
+	VSNG_PACKED_SKIP();
 	ASSERT_EQ(0, vsng_env_up(&self->e, &bad_opts, 1));
 	self->vq = vsng_req_vq(&self->e, 0);
 	self->req = vsng_alloc_guarded(&self->e.d, 0, sizeof(*self->req),
@@ -97,10 +110,19 @@ static bool snap_allowed(FIXTURE_DATA(bad) *self, const uint8_t *p,
 	for (i = 0; i < d->nvqs; i++) {
 		struct vsng_vq *vq = &d->vq[i];
 
-		if (vq->setup && in_range(p, vq->used, 4 + 8 * vq->num + 2))
+		if (vq->setup && !vq->packed &&
+		    in_range(p, vq->used, 4 + 8 * vq->num + 2))
+			return true;
+		/* packed: used elements go into the descriptor ring */
+		if (vq->setup && vq->packed &&
+		    (in_range(p, vq->pdesc, 16 * vq->num) ||
+		     in_range(p, vq->dev_event, 4)))
 			return true;
 	}
-	if (in_range(p, self->vq->avail, 4 + 2 * self->vq->num + 2))
+	if (!self->vq->packed &&
+	    in_range(p, self->vq->avail, 4 + 2 * self->vq->num + 2))
+		return true;
+	if (self->vq->packed && in_range(p, self->vq->drv_event, 4))
 		return true;
 	if (in_range(p, self->resp, sizeof(*self->resp)))
 		return true;
@@ -177,6 +199,99 @@ static int take(struct vsng_vq *vq, int n, uint16_t *idx)
 	return head;
 }
 
+/* The buffer id of hand-made packed chains: the library's ids count up
+ * from 0 and are all free again whenever a case makes its chain.
+ */
+#define HAND_ID(vq)	((vq)->num - 1)
+
+/*
+ * A chain of @n descriptors {addr, len, VRING_DESC_F_* flags} in the
+ * format of the run, NEXT linking each to the following one where the
+ * flags say so: split, in descriptors taken from the free list (head
+ * returned, published by run_chain()); packed, kept in self->pend with
+ * the avail bits of each slot's lap and id HAND_ID, made available by
+ * run_chain().
+ */
+struct hd {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+};
+
+static int mk_chain(FIXTURE_DATA(bad) *self, const struct hd *h, int n)
+{
+	struct vsng_vq *vq = self->vq;
+	uint16_t idx[VSNG_INDIR_MAX];
+	uint16_t pos = vq->next_avail;
+	bool wrap = vq->avail_wrap;
+	int head, k;
+
+	if (n > VSNG_INDIR_MAX)
+		return -EINVAL;
+	if (vq->packed) {
+		for (k = 0; k < n; k++) {
+			self->pend[k] = (struct vring_packed_desc){
+				.addr = h[k].addr, .len = h[k].len,
+				.id = HAND_ID(vq),
+				.flags = h[k].flags | vsng_pq_avail_bits(wrap),
+			};
+			if (++pos == vq->num) {
+				pos = 0;
+				wrap = !wrap;
+			}
+		}
+		self->npend = n;
+		return 0;
+	}
+	head = take(vq, n, idx);
+	for (k = 0; head >= 0 && k < n; k++)
+		set_desc(&vq->desc[idx[k]], h[k].addr, h[k].len, h[k].flags,
+			 k + 1 < n && (h[k].flags & VRING_DESC_F_NEXT) ?
+			 idx[k + 1] : 0);
+	return head;
+}
+
+/* Entry k of the indirect table self->ind, in the format of the run. */
+static void set_tdesc(FIXTURE_DATA(bad) *self, int k, uint64_t addr,
+		      uint32_t len, uint16_t flags, uint16_t next)
+{
+	if (self->vq->packed) {
+		struct vring_packed_desc *t = (void *)self->ind;
+
+		t[k] = (struct vring_packed_desc){ .addr = addr, .len = len,
+						   .flags = flags };
+		return;
+	}
+	set_desc(&self->ind[k], addr, len, flags, next);
+}
+
+/* Consume the used element of the last hand-made chain without the
+ * library (its id is not one of the library's).
+ */
+static void skip_used(FIXTURE_DATA(bad) *self)
+{
+	struct vsng_vq *vq = self->vq;
+
+	vq->last_used++;
+	if (!vq->packed)
+		return;
+	vq->used_pos += self->npend;
+	if (vq->used_pos >= vq->num) {
+		vq->used_pos -= vq->num;
+		vq->used_wrap = !vq->used_wrap;
+	}
+}
+
+/* Split-only and packed-only cases. */
+#define SPLIT_ONLY() do { \
+	if (self->vq->packed) \
+		SKIP(return, "split ring layout (packed run)"); \
+} while (0)
+#define PACKED_ONLY() do { \
+	if (!self->vq->packed) \
+		SKIP(return, "packed ring only (run as vsng_badinput_packed)"); \
+} while (0)
+
 /*
  * Did the device write this response?  The fixture prefills it with 0x77,
  * which is no virtio-scsi response code and no SAM status, so only an
@@ -215,13 +330,22 @@ static void run_chain(FIXTURE_DATA(bad) *self, int head)
 	uint64_t end;
 
 	snap_take(self);
-	vsng_vq_publish(self->vq, head);
+	if (self->vq->packed)
+		vsng_pq_put_raw(self->vq, self->pend, self->npend);
+	else
+		vsng_vq_publish(self->vq, head);
 	vsng_vq_kick(self->vq, true);
 	end = vsng_now_ms() + 3000;
 	while (vsng_now_ms() < end) {
 		if (!self->err_fired && vsng_vq_err_fired(self->vq, 20))
 			self->err_fired = true;
-		if (vsng_vq_used_idx(self->vq) != self->vq->last_used) {
+		if (self->vq->packed &&
+		    vsng_pq_peek_used(self->vq, &self->used_id,
+				      &self->used_len)) {
+			self->used = true;
+			self->resp_err = resp_error(self->resp);
+		} else if (!self->vq->packed &&
+			   vsng_vq_used_idx(self->vq) != self->vq->last_used) {
 			struct vring_used_elem *u;
 
 			u = &self->vq->used->ring[self->vq->last_used %
@@ -302,16 +426,15 @@ static void verdict(struct __test_metadata *_metadata, FIXTURE_DATA(bad) *self,
 /* A normal READ chain (req, resp, data-in) with data-in at gpa/len. */
 static int read_chain(FIXTURE_DATA(bad) *self, uint64_t gpa, uint32_t len)
 {
-	uint16_t i[3];
-	int head = take(self->vq, 3, i);
+	struct hd h[3] = {
+		{ G(&self->e, self->req), sizeof(*self->req),
+		  VRING_DESC_F_NEXT },
+		{ G(&self->e, self->resp), sizeof(*self->resp),
+		  VRING_DESC_F_NEXT | VRING_DESC_F_WRITE },
+		{ gpa, len, VRING_DESC_F_WRITE },
+	};
 
-	set_desc(&self->vq->desc[i[0]], G(&self->e, self->req),
-		 sizeof(*self->req), VRING_DESC_F_NEXT, i[1]);
-	set_desc(&self->vq->desc[i[1]], G(&self->e, self->resp),
-		 sizeof(*self->resp), VRING_DESC_F_NEXT | VRING_DESC_F_WRITE,
-		 i[2]);
-	set_desc(&self->vq->desc[i[2]], gpa, len, VRING_DESC_F_WRITE, 0);
-	return head;
+	return mk_chain(self, h, 3);
 }
 
 /* Sanity: the hand-made chain machinery itself gives a good READ, and the
@@ -386,8 +509,10 @@ TEST_F(bad, huge_length)
 TEST_F(bad, looping_chain)
 {
 	uint16_t i[3];
-	int head = take(self->vq, 3, i);
+	int head;
 
+	SPLIT_ONLY();
+	head = take(self->vq, 3, i);
 	set_desc(&self->vq->desc[i[0]], G(&self->e, self->req),
 		 sizeof(*self->req), VRING_DESC_F_NEXT, i[1]);
 	set_desc(&self->vq->desc[i[1]], G(&self->e, self->resp),
@@ -403,8 +528,10 @@ TEST_F(bad, looping_chain)
 TEST_F(bad, next_out_of_range)
 {
 	uint16_t i[2];
-	int head = take(self->vq, 2, i);
+	int head;
 
+	SPLIT_ONLY();
+	head = take(self->vq, 2, i);
 	set_desc(&self->vq->desc[i[0]], G(&self->e, self->req),
 		 sizeof(*self->req), VRING_DESC_F_NEXT, i[1]);
 	set_desc(&self->vq->desc[i[1]], G(&self->e, self->resp),
@@ -417,22 +544,22 @@ TEST_F(bad, next_out_of_range)
 /* Proves: an indirect table containing an indirect descriptor is refused. */
 TEST_F(bad, indirect_in_indirect)
 {
-	uint16_t i[1];
+	struct hd h;
 	int head;
 
 	if (!(self->e.d.features & VSNG_F_INDIRECT))
 		SKIP(return, "INDIRECT_DESC not negotiated");
-	head = take(self->vq, 1, i);
-	set_desc(&self->ind[0], G(&self->e, self->req), sizeof(*self->req),
-		 VRING_DESC_F_NEXT, 1);
-	set_desc(&self->ind[1], G(&self->e, self->ind + 8), 2 * 16,
-		 VRING_DESC_F_INDIRECT, 0);
-	set_desc(&self->ind[8], G(&self->e, self->resp), sizeof(*self->resp),
-		 VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 1);
-	set_desc(&self->ind[9], G(&self->e, self->data), DLEN,
-		 VRING_DESC_F_WRITE, 0);
-	set_desc(&self->vq->desc[i[0]], G(&self->e, self->ind), 2 * 16,
-		 VRING_DESC_F_INDIRECT, 0);
+	set_tdesc(self, 0, G(&self->e, self->req), sizeof(*self->req),
+		  VRING_DESC_F_NEXT, 1);
+	set_tdesc(self, 1, G(&self->e, self->ind + 8), 2 * 16,
+		  VRING_DESC_F_INDIRECT, 0);
+	set_tdesc(self, 8, G(&self->e, self->resp), sizeof(*self->resp),
+		  VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 1);
+	set_tdesc(self, 9, G(&self->e, self->data), DLEN,
+		  VRING_DESC_F_WRITE, 0);
+	h = (struct hd){ G(&self->e, self->ind), 2 * 16,
+			 VRING_DESC_F_INDIRECT };
+	head = mk_chain(self, &h, 1);
 	run_chain(self, head);
 	verdict(_metadata, self, true);
 }
@@ -442,20 +569,20 @@ TEST_F(bad, indirect_in_indirect)
  */
 TEST_F(bad, indirect_bad_length)
 {
-	uint16_t i[1];
+	struct hd h;
 	int head;
 
 	if (!(self->e.d.features & VSNG_F_INDIRECT))
 		SKIP(return, "INDIRECT_DESC not negotiated");
-	head = take(self->vq, 1, i);
-	set_desc(&self->ind[0], G(&self->e, self->req), sizeof(*self->req),
-		 VRING_DESC_F_NEXT, 1);
-	set_desc(&self->ind[1], G(&self->e, self->resp), sizeof(*self->resp),
-		 VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
-	set_desc(&self->ind[2], G(&self->e, self->data), DLEN,
-		 VRING_DESC_F_WRITE, 0);
-	set_desc(&self->vq->desc[i[0]], G(&self->e, self->ind), 3 * 16 + 5,
-		 VRING_DESC_F_INDIRECT, 0);
+	set_tdesc(self, 0, G(&self->e, self->req), sizeof(*self->req),
+		  VRING_DESC_F_NEXT, 1);
+	set_tdesc(self, 1, G(&self->e, self->resp), sizeof(*self->resp),
+		  VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+	set_tdesc(self, 2, G(&self->e, self->data), DLEN,
+		  VRING_DESC_F_WRITE, 0);
+	h = (struct hd){ G(&self->e, self->ind), 3 * 16 + 5,
+			 VRING_DESC_F_INDIRECT };
+	head = mk_chain(self, &h, 1);
 	run_chain(self, head);
 	verdict(_metadata, self, true);
 }
@@ -463,14 +590,13 @@ TEST_F(bad, indirect_bad_length)
 /* Proves: an indirect table outside guest memory is refused. */
 TEST_F(bad, indirect_table_outside)
 {
-	uint16_t i[1];
+	struct hd h;
 	int head;
 
 	if (!(self->e.d.features & VSNG_F_INDIRECT))
 		SKIP(return, "INDIRECT_DESC not negotiated");
-	head = take(self->vq, 1, i);
-	set_desc(&self->vq->desc[i[0]], 0x140000000ULL, 3 * 16,
-		 VRING_DESC_F_INDIRECT, 0);
+	h = (struct hd){ 0x140000000ULL, 3 * 16, VRING_DESC_F_INDIRECT };
+	head = mk_chain(self, &h, 1);
 	run_chain(self, head);
 	verdict(_metadata, self, true);
 }
@@ -480,8 +606,10 @@ TEST_F(bad, indirect_table_outside)
  */
 TEST_F(bad, avail_idx_jump)
 {
-	int head = read_chain(self, G(&self->e, self->data), DLEN);
+	int head;
 
+	SPLIT_ONLY();
+	head = read_chain(self, G(&self->e, self->data), DLEN);
 	snap_take(self);
 	self->vq->avail->ring[0] = head;
 	__atomic_store_n(&self->vq->avail->idx, self->vq->num + 5,
@@ -502,6 +630,7 @@ TEST_F(bad, avail_idx_jump)
 /* Proves: an avail ring entry naming a head beyond the ring is refused. */
 TEST_F(bad, avail_head_out_of_range)
 {
+	SPLIT_ONLY();
 	run_chain(self, self->vq->num + 3);
 	verdict(_metadata, self, true);
 }
@@ -511,16 +640,16 @@ TEST_F(bad, avail_head_out_of_range)
  */
 TEST_F(bad, response_too_small)
 {
-	uint16_t i[2];
 	uint8_t *small = vsng_alloc_guarded(&self->e.d, 0, 20, GUARD);
-	int head = take(self->vq, 2, i);
+	struct hd h[2] = {
+		{ G(&self->e, self->req), sizeof(*self->req),
+		  VRING_DESC_F_NEXT },
+		{ G(&self->e, small), 20, VRING_DESC_F_WRITE },
+	};
+	int head = mk_chain(self, h, 2);
 
 	memset(small, 0x77, 20);
 	snap_allow(self, small, 20);
-	set_desc(&self->vq->desc[i[0]], G(&self->e, self->req),
-		 sizeof(*self->req), VRING_DESC_F_NEXT, i[1]);
-	set_desc(&self->vq->desc[i[1]], G(&self->e, small), 20,
-		 VRING_DESC_F_WRITE, 0);
 	self->req->cdb[0] = 0;	/* TUR */
 	run_chain(self, head);
 	EXPECT_TRUE(vsng_guard_ok(small, 20, GUARD));
@@ -535,14 +664,13 @@ TEST_F(bad, response_too_small)
 /* Proves: a request header shorter than virtio_scsi_cmd_req fails. */
 TEST_F(bad, request_too_small)
 {
-	uint16_t i[2];
-	int head = take(self->vq, 2, i);
+	struct hd h[2] = {
+		{ G(&self->e, self->req), 10, VRING_DESC_F_NEXT },
+		{ G(&self->e, self->resp), sizeof(*self->resp),
+		  VRING_DESC_F_WRITE },
+	};
 
-	set_desc(&self->vq->desc[i[0]], G(&self->e, self->req), 10,
-		 VRING_DESC_F_NEXT, i[1]);
-	set_desc(&self->vq->desc[i[1]], G(&self->e, self->resp),
-		 sizeof(*self->resp), VRING_DESC_F_WRITE, 0);
-	run_chain(self, head);
+	run_chain(self, mk_chain(self, h, 2));
 	verdict(_metadata, self, true);
 }
 
@@ -565,15 +693,13 @@ TEST_F(bad, cdb_longer_than_32)
  */
 TEST_F(bad, write_only_before_read_only)
 {
-	uint16_t i[2];
-	int head = take(self->vq, 2, i);
+	struct hd h[2] = {
+		{ G(&self->e, self->resp), sizeof(*self->resp),
+		  VRING_DESC_F_NEXT | VRING_DESC_F_WRITE },
+		{ G(&self->e, self->req), sizeof(*self->req), 0 },
+	};
 
-	set_desc(&self->vq->desc[i[0]], G(&self->e, self->resp),
-		 sizeof(*self->resp), VRING_DESC_F_NEXT | VRING_DESC_F_WRITE,
-		 i[1]);
-	set_desc(&self->vq->desc[i[1]], G(&self->e, self->req),
-		 sizeof(*self->req), 0, 0);
-	run_chain(self, head);
+	run_chain(self, mk_chain(self, h, 2));
 	verdict(_metadata, self, true);
 }
 
@@ -586,8 +712,11 @@ TEST_F(bad, write_only_before_read_only)
 TEST_F(bad, data_in_onto_ring)
 {
 	/* aim at the descriptor table of queue 0 itself */
-	snap_allow(self, self->vq->desc, 512);
-	run_chain(self, read_chain(self, G(&self->e, self->vq->desc), 512));
+	void *ring = self->vq->packed ? (void *)self->vq->pdesc :
+					(void *)self->vq->desc;
+
+	snap_allow(self, ring, 512);
+	run_chain(self, read_chain(self, G(&self->e, ring), 512));
 	EXPECT_TRUE(self->used || self->err_fired) {
 		TH_LOG("no answer and no err eventfd within 3 s");
 	}
@@ -648,21 +777,18 @@ static int pi_inquiry_chain(FIXTURE_DATA(bad) *self, uint16_t alloc,
 			    uint32_t pi, const uint8_t *buf, uint32_t din)
 {
 	struct virtio_scsi_cmd_req_pi *r = (void *)self->req;
-	uint16_t i[3];
-	int head = take(self->vq, 3, i);
+	struct hd h[3] = {
+		{ G(&self->e, r), sizeof(*r), VRING_DESC_F_NEXT },
+		{ G(&self->e, self->resp), sizeof(*self->resp),
+		  VRING_DESC_F_NEXT | VRING_DESC_F_WRITE },
+		{ G(&self->e, buf), din, VRING_DESC_F_WRITE },
+	};
 
 	memset(r, 0, sizeof(*r));
 	vsng_lun_encode(r->lun, VSNG_TPGT, 0);
 	vsng_cdb_inquiry(r->cdb, false, 0, alloc);
 	r->pi_bytesin = pi;
-	set_desc(&self->vq->desc[i[0]], G(&self->e, r), sizeof(*r),
-		 VRING_DESC_F_NEXT, i[1]);
-	set_desc(&self->vq->desc[i[1]], G(&self->e, self->resp),
-		 sizeof(*self->resp), VRING_DESC_F_NEXT | VRING_DESC_F_WRITE,
-		 i[2]);
-	set_desc(&self->vq->desc[i[2]], G(&self->e, buf), din,
-		 VRING_DESC_F_WRITE, 0);
-	return head;
+	return mk_chain(self, h, 3);
 }
 
 /*
@@ -851,7 +977,7 @@ TEST_F(bad, data_in_split_emulated)
 	const uint32_t la = 6, lb = 90, off_a = 0x100, off_b = 0x800;
 	uint8_t want[96], got[96];
 	struct vsng_cmd c = { 0 };
-	uint16_t i[4];
+	struct hd h[4];
 	uint8_t cdb[6], *plain;
 	uint64_t first;
 	size_t nbad;
@@ -868,17 +994,16 @@ TEST_F(bad, data_in_split_emulated)
 	memcpy(want, plain, sizeof(want));
 
 	vsng_cdb_inquiry(self->req->cdb, false, 0, la + lb);
-	head = take(self->vq, 4, i);
+	h[0] = (struct hd){ G(&self->e, self->req), sizeof(*self->req),
+			    VRING_DESC_F_NEXT };
+	h[1] = (struct hd){ G(&self->e, self->resp), sizeof(*self->resp),
+			    VRING_DESC_F_NEXT | VRING_DESC_F_WRITE };
+	h[2] = (struct hd){ G(&self->e, self->data + off_a), la,
+			    VRING_DESC_F_NEXT | VRING_DESC_F_WRITE };
+	h[3] = (struct hd){ G(&self->e, self->data + off_b), lb,
+			    VRING_DESC_F_WRITE };
+	head = mk_chain(self, h, 4);
 	ASSERT_LE(0, head);
-	set_desc(&self->vq->desc[i[0]], G(&self->e, self->req),
-		 sizeof(*self->req), VRING_DESC_F_NEXT, i[1]);
-	set_desc(&self->vq->desc[i[1]], G(&self->e, self->resp),
-		 sizeof(*self->resp), VRING_DESC_F_NEXT | VRING_DESC_F_WRITE,
-		 i[2]);
-	set_desc(&self->vq->desc[i[2]], G(&self->e, self->data + off_a), la,
-		 VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, i[3]);
-	set_desc(&self->vq->desc[i[3]], G(&self->e, self->data + off_b), lb,
-		 VRING_DESC_F_WRITE, 0);
 	run_chain(self, head);
 	ASSERT_TRUE(self->used);
 	EXPECT_EQ(VIRTIO_SCSI_S_OK, self->resp->response);
@@ -935,7 +1060,7 @@ TEST_F(bad, pi_split_tuple_stays_inside)
 {
 	struct virtio_scsi_cmd_req_pi *r;
 	uint8_t *buf, want[8], got[8];
-	uint16_t i[5];
+	struct hd h[5];
 	uint64_t first;
 	size_t nbad;
 	int err, head, k;
@@ -955,22 +1080,21 @@ TEST_F(bad, pi_split_tuple_stays_inside)
 		vsng_lun_encode(r->lun, VSNG_TPGT, 0);
 		vsng_cdb_rw(r->cdb, 10, false, 0, 1);
 		r->pi_bytesin = 8;
-		head = take(self->vq, 4 + k, i);
-		ASSERT_LE(0, head);
-		set_desc(&self->vq->desc[i[0]], G(&self->e, r), sizeof(*r),
-			 VRING_DESC_F_NEXT, i[1]);
-		set_desc(&self->vq->desc[i[1]], G(&self->e, self->resp),
-			 sizeof(*self->resp),
-			 VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, i[2]);
-		set_desc(&self->vq->desc[i[2]], G(&self->e, buf + 100),
-			 k ? 4 : 8, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE,
-			 i[3]);
+		h[0] = (struct hd){ G(&self->e, r), sizeof(*r),
+				    VRING_DESC_F_NEXT };
+		h[1] = (struct hd){ G(&self->e, self->resp),
+				    sizeof(*self->resp),
+				    VRING_DESC_F_NEXT | VRING_DESC_F_WRITE };
+		h[2] = (struct hd){ G(&self->e, buf + 100), k ? 4 : 8,
+				    VRING_DESC_F_NEXT | VRING_DESC_F_WRITE };
 		if (k)
-			set_desc(&self->vq->desc[i[3]], G(&self->e, buf + 200),
-				 4, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE,
-				 i[4]);
-		set_desc(&self->vq->desc[i[3 + k]], G(&self->e, buf + 1024),
-			 512, VRING_DESC_F_WRITE, 0);
+			h[3] = (struct hd){ G(&self->e, buf + 200), 4,
+					    VRING_DESC_F_NEXT |
+					    VRING_DESC_F_WRITE };
+		h[3 + k] = (struct hd){ G(&self->e, buf + 1024), 512,
+					VRING_DESC_F_WRITE };
+		head = mk_chain(self, h, 4 + k);
+		ASSERT_LE(0, head);
 		self->nallow = 0;
 		self->used = false;
 		snap_allow(self, buf + 100, k ? 4 : 8);
@@ -979,7 +1103,7 @@ TEST_F(bad, pi_split_tuple_stays_inside)
 		snap_allow(self, buf + 1024, 512);
 		run_chain(self, head);
 		ASSERT_TRUE(self->used);
-		self->vq->last_used++;
+		skip_used(self);
 		TH_LOG("%s: response %u status %#x", k ? "split" : "whole",
 		       self->resp->response, self->resp->status);
 		EXPECT_EQ(VIRTIO_SCSI_S_OK, self->resp->response);
@@ -999,6 +1123,508 @@ TEST_F(bad, pi_split_tuple_stays_inside)
 		EXPECT_EQ(0, memcmp(want, got, 8));
 	}
 	pi_still_works(_metadata, self);
+}
+
+/* ---- packed rings ------------------------------------------------------ */
+
+/*
+ * The packed cases assert one exact outcome each:
+ *   PK_BROKEN:   the chain is refused as a whole: the err eventfd fires,
+ *                no used element is written, exactly one "vq N broken"
+ *                line is logged (ratelimited, once per breakage), and
+ *                nothing else changes; the other queue and a fresh device
+ *                work (verdict()).
+ *   PK_IGNORED:  the descriptor is not available by its flags: nothing is
+ *                consumed (no used element, no err, no log line, the
+ *                response untouched); once the driver makes it available
+ *                properly, the same chain is served (GOOD).
+ * VSNG_PK_INVERT=1 in the environment turns every expectation round, to
+ * show that each case can fail (every packed case must then fail).
+ */
+enum pk_expect { PK_BROKEN, PK_IGNORED };
+
+static bool pk_invert(void)
+{
+	const char *v = getenv("VSNG_PK_INVERT");
+
+	return v && *v == '1';
+}
+
+/* Kernel log lines from now on: an fd at the end of /dev/kmsg. */
+static int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/* The chain req / resp / data-in as packed descriptors of lap @wrap. */
+static void pk_read_descs(FIXTURE_DATA(bad) *self, struct vring_packed_desc *d,
+			  uint16_t id)
+{
+	struct vsng_vq *vq = self->vq;
+	uint16_t pos = vq->next_avail;
+	bool wrap = vq->avail_wrap;
+	int k;
+
+	d[0] = (struct vring_packed_desc){ G(&self->e, self->req),
+					   sizeof(*self->req), id,
+					   VRING_DESC_F_NEXT };
+	d[1] = (struct vring_packed_desc){ G(&self->e, self->resp),
+					   sizeof(*self->resp), id,
+					   VRING_DESC_F_NEXT |
+					   VRING_DESC_F_WRITE };
+	d[2] = (struct vring_packed_desc){ G(&self->e, self->data), DLEN, id,
+					   VRING_DESC_F_WRITE };
+	for (k = 0; k < 3; k++) {
+		d[k].flags |= vsng_pq_avail_bits(wrap);
+		if (++pos == vq->num) {
+			pos = 0;
+			wrap = !wrap;
+		}
+	}
+}
+
+/* Do the ring slots from @head differ from the @n descriptors written? */
+static bool pk_slots_changed(FIXTURE_DATA(bad) *self, int head,
+			     const struct vring_packed_desc *d, int n)
+{
+	struct vsng_vq *vq = self->vq;
+	int k;
+
+	for (k = 0; k < n; k++)
+		if (memcmp(&vq->pdesc[(head + k) % vq->num], &d[k],
+			   sizeof(*d)))
+			return true;
+	return false;
+}
+
+/* Make @n raw descriptors available after the snapshot and collect. */
+static void pk_run(FIXTURE_DATA(bad) *self, const struct vring_packed_desc *d,
+		   int n)
+{
+	memcpy(self->pend, d, n * sizeof(*d));
+	self->npend = n;
+	run_chain(self, 0);
+}
+
+/* The outcome checks; @kfd from kmsg_open() before the case ran. */
+static void pk_outcome(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(bad) *self, enum pk_expect want, int kfd,
+		       const char *why, bool data_untouched)
+{
+	int logged = kfd >= 0 ? vsng_kmsg_count(kfd, " broken: ", "packed") :
+				-1;
+
+	if (pk_invert())
+		want = want == PK_BROKEN ? PK_IGNORED : PK_BROKEN;
+	TH_LOG("%s: err %d, used %d, %d \"broken\" log lines, response 0x%x",
+	       why, self->err_fired, self->used, logged,
+	       self->resp->response);
+	if (want == PK_BROKEN) {
+		EXPECT_TRUE(self->err_fired);
+		EXPECT_FALSE(self->used);
+		EXPECT_EQ(1, logged);
+		verdict(_metadata, self, data_untouched);
+		return;
+	}
+	EXPECT_FALSE(self->err_fired);
+	EXPECT_FALSE(self->used);
+	EXPECT_EQ(0, logged);
+	EXPECT_EQ(0x77, self->resp->response);
+}
+
+/* PK_IGNORED, second half: the same chain made available properly is
+ * served once, GOOD.
+ */
+static void pk_then_served(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(bad) *self, uint16_t head)
+{
+	struct vsng_vq *vq = self->vq;
+	uint64_t end = vsng_now_ms() + VSNG_TMO;
+	uint32_t len;
+	uint16_t id;
+
+	/* flags of the right lap (the slot's), written last */
+	__atomic_store_n(&vq->pdesc[head].flags,
+			 (uint16_t)(self->pend[0].flags &
+				    ~(VSNG_PD_AVAIL | VSNG_PD_USED)) |
+			 vsng_pq_avail_bits(head >= vq->next_avail ?
+					    !vq->avail_wrap : vq->avail_wrap),
+			 __ATOMIC_RELEASE);
+	vsng_vq_kick(vq, true);
+	while (!vsng_pq_peek_used(vq, &id, &len) && vsng_now_ms() < end)
+		usleep(1000);
+	ASSERT_TRUE(vsng_pq_peek_used(vq, &id, &len));
+	EXPECT_EQ(HAND_ID(vq), id);
+	EXPECT_EQ(VIRTIO_SCSI_S_OK, self->resp->response);
+	EXPECT_EQ(0, self->resp->status);
+	EXPECT_FALSE(vsng_vq_err_fired(vq, 0));
+	skip_used(self);
+}
+
+/* Proves (packed): a head whose AVAIL/USED bits are those of the other
+ * lap (AVAIL = !wrap, USED = wrap) is not available: not consumed, no
+ * error; written with the right bits it is served.
+ */
+TEST_F(bad, packed_flags_other_lap)
+{
+	struct vring_packed_desc d[3];
+	int kfd = kmsg_open(), head;
+
+	PACKED_ONLY();
+	pk_read_descs(self, d, HAND_ID(self->vq));
+	head = self->vq->next_avail;
+	d[0].flags ^= VSNG_PD_AVAIL | VSNG_PD_USED;
+	pk_run(self, d, 3);
+	usleep(300 * 1000);
+	self->used = pk_slots_changed(self, head, d, 3);
+	pk_outcome(_metadata, self, PK_IGNORED, kfd, "other lap", true);
+	if (!pk_invert())
+		pk_then_served(_metadata, self, head);
+	close(kfd);
+}
+
+/* Proves (packed): a head that looks like a used element of this lap
+ * (AVAIL = USED = wrap) is not available: not consumed, no error.
+ */
+TEST_F(bad, packed_flags_look_used)
+{
+	struct vring_packed_desc d[3];
+	int kfd = kmsg_open(), head;
+
+	PACKED_ONLY();
+	pk_read_descs(self, d, HAND_ID(self->vq));
+	head = self->vq->next_avail;
+	d[0].flags |= VSNG_PD_AVAIL | VSNG_PD_USED;
+	pk_run(self, d, 3);
+	usleep(300 * 1000);
+	/* the head looks like a used element to the driver: did the
+	 * device write anything there?
+	 */
+	self->used = pk_slots_changed(self, head, d, 3);
+	pk_outcome(_metadata, self, PK_IGNORED, kfd, "looks used", true);
+	if (!pk_invert())
+		pk_then_served(_metadata, self, head);
+	close(kfd);
+}
+
+/* Proves (packed): a buffer ID >= the queue size breaks the queue. */
+TEST_F(bad, packed_id_out_of_range)
+{
+	struct vring_packed_desc d[3];
+	int kfd = kmsg_open();
+
+	PACKED_ONLY();
+	pk_read_descs(self, d, self->vq->num + 5);
+	pk_run(self, d, 3);
+	pk_outcome(_metadata, self, PK_BROKEN, kfd, "id num + 5", true);
+	close(kfd);
+}
+
+/* Proves (packed): a buffer ID already in flight breaks the queue: two
+ * chains with the same ID made available together (one kick; the first
+ * is still in flight when the device reads the second).
+ */
+TEST_F(bad, packed_id_in_flight)
+{
+	struct vring_packed_desc d[6];
+	int kfd = kmsg_open();
+
+	PACKED_ONLY();
+	pk_read_descs(self, d, 7);
+	/* the second chain's slots follow the first's */
+	self->vq->next_avail += 3;
+	pk_read_descs(self, d + 3, 7);
+	self->vq->next_avail -= 3;
+	/* the first chain may be answered before the break: its data */
+	snap_allow(self, self->data, DLEN);
+	pk_run(self, d, 6);
+	/* a used element, if any, can only be the first chain's (id 7) */
+	if (self->used)
+		EXPECT_EQ(7, self->used_id);
+	self->used = false;
+	pk_outcome(_metadata, self, PK_BROKEN, kfd, "id in flight", false);
+	close(kfd);
+}
+
+/* Proves (packed): a chain of num descriptors, each with NEXT (longer
+ * than the ring), breaks the queue; nothing is consumed.
+ */
+TEST_F(bad, packed_chain_longer_than_ring)
+{
+	struct vsng_vq *vq = self->vq;
+	struct vring_packed_desc *d = calloc(vq->num, sizeof(*d));
+	int kfd = kmsg_open();
+	unsigned int k;
+
+	PACKED_ONLY();
+	ASSERT_NE(NULL, d);
+	d[0] = (struct vring_packed_desc){ G(&self->e, self->req),
+					   sizeof(*self->req), 1,
+					   VRING_DESC_F_NEXT };
+	for (k = 1; k < vq->num; k++)
+		d[k] = (struct vring_packed_desc){
+			G(&self->e, self->data) + 16 * k, 16, 1,
+			VRING_DESC_F_NEXT | VRING_DESC_F_WRITE };
+	for (k = 0; k < vq->num; k++)
+		d[k].flags |= vsng_pq_avail_bits(vq->avail_wrap);
+	snap_take(self);
+	ASSERT_LE(0, vsng_pq_put_raw(vq, d, vq->num));
+	vsng_vq_kick(vq, true);
+	self->err_fired = vsng_vq_err_fired(vq, 3000);
+	self->used = vsng_pq_peek_used(vq, &self->used_id, &self->used_len);
+	pk_outcome(_metadata, self, PK_BROKEN, kfd, "chain of num", true);
+	free(d);
+	close(kfd);
+}
+
+/* The indirect cases: head @hflags (INDIRECT...), table self->ind of
+ * @len bytes (req, resp, data-in; entry 1 optionally INDIRECT).
+ */
+static void pk_indirect(struct __test_metadata *_metadata,
+			FIXTURE_DATA(bad) *self, uint16_t hflags,
+			uint32_t len, bool nested, const char *why)
+{
+	struct vring_packed_desc d[2];
+	int kfd = kmsg_open(), n = 1;
+	bool w = self->vq->avail_wrap;
+
+	set_tdesc(self, 0, G(&self->e, self->req), sizeof(*self->req), 0, 0);
+	set_tdesc(self, 1, G(&self->e, nested ? (void *)(self->ind + 8) :
+						 (void *)self->resp),
+		  nested ? 32 : sizeof(*self->resp),
+		  nested ? VRING_DESC_F_INDIRECT : VRING_DESC_F_WRITE, 0);
+	set_tdesc(self, 2, G(&self->e, self->data), DLEN, VRING_DESC_F_WRITE,
+		  0);
+	set_tdesc(self, 8, G(&self->e, self->resp), sizeof(*self->resp),
+		  VRING_DESC_F_WRITE, 0);
+	set_tdesc(self, 9, G(&self->e, self->data), DLEN, VRING_DESC_F_WRITE,
+		  0);
+	d[0] = (struct vring_packed_desc){ G(&self->e, self->ind), len, 3,
+					   hflags | vsng_pq_avail_bits(w) };
+	if (hflags & VRING_DESC_F_NEXT) {
+		/* a second descriptor the NEXT points at */
+		d[1] = (struct vring_packed_desc){ G(&self->e, self->data),
+						   DLEN, 3, VRING_DESC_F_WRITE };
+		d[1].flags |= vsng_pq_avail_bits(self->vq->next_avail + 1 ==
+						 self->vq->num ? !w : w);
+		n = 2;
+	}
+	pk_run(self, d, n);
+	pk_outcome(_metadata, self, PK_BROKEN, kfd, why, true);
+	close(kfd);
+}
+
+/* Proves (packed): INDIRECT together with NEXT breaks the queue. */
+TEST_F(bad, packed_indirect_with_next)
+{
+	PACKED_ONLY();
+	pk_indirect(_metadata, self,
+		    VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 3 * 16, false,
+		    "INDIRECT|NEXT");
+}
+
+/* Proves (packed): an INDIRECT entry inside an indirect table breaks the
+ * queue.
+ */
+TEST_F(bad, packed_indirect_in_indirect)
+{
+	PACKED_ONLY();
+	pk_indirect(_metadata, self, VRING_DESC_F_INDIRECT, 3 * 16, true,
+		    "nested indirect");
+}
+
+/* Proves (packed): an indirect table of length 0 breaks the queue. */
+TEST_F(bad, packed_indirect_len_zero)
+{
+	PACKED_ONLY();
+	pk_indirect(_metadata, self, VRING_DESC_F_INDIRECT, 0, false,
+		    "indirect length 0");
+}
+
+/* Proves (packed): an indirect table length that is not a multiple of
+ * 16 breaks the queue.
+ */
+TEST_F(bad, packed_indirect_len_odd)
+{
+	PACKED_ONLY();
+	pk_indirect(_metadata, self, VRING_DESC_F_INDIRECT, 3 * 16 + 5, false,
+		    "indirect length 53");
+}
+
+/*
+ * Proves (packed): the wrap-counter flip game.  A chain is served; the
+ * driver then writes the flags of its (now used) head back to "available
+ * in this lap", kicks, and also marks the slot after the chain available
+ * in the *next* lap: neither is consumed (the device is past the first,
+ * the second is not of its lap), no error.  A proper chain after that is
+ * served once, and exactly two used elements were written in all.
+ */
+TEST_F(bad, packed_wrap_flip_game)
+{
+	struct vsng_vq *vq = self->vq;
+	struct vring_packed_desc d[3];
+	int kfd = kmsg_open(), head;
+	uint32_t len;
+	uint16_t id, nxt;
+
+	PACKED_ONLY();
+	pk_read_descs(self, d, HAND_ID(vq));
+	head = vq->next_avail;
+	pk_run(self, d, 3);
+	ASSERT_TRUE(self->used);
+	EXPECT_EQ(0, self->resp->status);
+	skip_used(self);
+	/* the game: the used head "available" again, the next slot in the
+	 * next lap
+	 */
+	memset(self->resp, 0x77, sizeof(*self->resp));
+	nxt = vq->next_avail;
+	vq->pdesc[nxt] = d[0];
+	__atomic_store_n(&vq->pdesc[nxt].flags,
+			 (uint16_t)(VRING_DESC_F_NEXT |
+				    vsng_pq_avail_bits(!vq->avail_wrap)),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&vq->pdesc[head].flags, d[0].flags,
+			 __ATOMIC_RELEASE);
+	self->used = self->err_fired = false;
+	vsng_vq_kick(vq, true);
+	self->err_fired = vsng_vq_err_fired(vq, 500);
+	self->used = vsng_pq_peek_used(vq, &id, &len);
+	pk_outcome(_metadata, self, PK_IGNORED, kfd, "flipped flags", true);
+	if (pk_invert()) {
+		close(kfd);
+		return;
+	}
+	/* a proper chain at nxt is served once */
+	pk_read_descs(self, d, HAND_ID(vq));
+	pk_run(self, d, 3);
+	ASSERT_TRUE(self->used);
+	EXPECT_EQ(HAND_ID(vq), self->used_id);
+	EXPECT_EQ(0, self->resp->status);
+	skip_used(self);
+	usleep(200 * 1000);
+	EXPECT_FALSE(vsng_pq_peek_used(vq, &id, &len));
+	EXPECT_FALSE(vsng_vq_err_fired(vq, 0));
+	close(kfd);
+}
+
+/*
+ * Proves (packed): GET_VRING_BASE gives both positions with their wrap
+ * counters (QEMU's encoding) after the ring wrapped, and the device goes
+ * on from a SET_VRING_BASE of the same value.
+ */
+TEST_F(bad, packed_vring_base_roundtrip)
+{
+	struct vsng_vq *vq = vsng_req_vq(&self->e, 1);
+	struct vhost_vring_state s = { .index = vq->index };
+	struct vsng_cmd c = { 0 };
+	int i;
+
+	PACKED_ONLY();
+	/* 70 TURs of 2 descriptors: 140 slots of 128, one wrap */
+	for (i = 0; i < 70; i++)
+		ASSERT_EQ(0, vsng_tur(vq, VSNG_TPGT, 0, &c));
+	EXPECT_FALSE(vq->avail_wrap);
+	ASSERT_EQ(0, vsng_dev_clear_endpoint(&self->e.d));
+	s.num = 0xdeadbeef;
+	ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_GET_VRING_BASE, &s));
+	TH_LOG("GET_VRING_BASE %#x, driver %#x", s.num, vsng_vq_base(vq));
+	if (pk_invert()) {
+		EXPECT_NE(vsng_vq_base(vq), s.num);
+	} else {
+		EXPECT_EQ(vsng_vq_base(vq), s.num);
+	}
+	EXPECT_EQ(VSNG_PACKED_BASE(12, 0, 12, 0), s.num);
+	ASSERT_EQ(0, vsng_ioctl(&self->e.d, VHOST_SET_VRING_BASE, &s));
+	ASSERT_EQ(0, vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, vsng_tur(vq, VSNG_TPGT, 0, &c));
+		EXPECT_EQ(0, c.rsp.status);
+	}
+}
+
+/*
+ * SET_VRING_BASE of queue 0 with an index >= num in one half (@used:
+ * the used half, else the avail half) while the backend is stopped,
+ * then SET_ENDPOINT and a valid chain at slot 0 (and, for a bad avail
+ * index, at the slot it names past the ring's end).  The
+ * exact outcome: refused (SET_VRING_BASE or SET_ENDPOINT -EINVAL), or
+ * the queue is cleanly dead: the chain is not consumed, nothing is
+ * written into the ring, and the other queue and a fresh device work.
+ */
+static void pk_bad_base(struct __test_metadata *_metadata,
+			FIXTURE_DATA(bad) *self, bool used)
+{
+	struct vsng_vq *vq = self->vq;
+	struct vhost_vring_state s = { .index = vq->index };
+	struct vring_packed_desc d[3], before[3];
+	bool ok, served = false;
+	int r1, r2 = 0, changed = 0;
+	uint32_t len;
+	uint16_t id;
+
+	ASSERT_EQ(0, vsng_dev_clear_endpoint(&self->e.d));
+	s.num = used ? VSNG_PACKED_BASE(0, 1, vq->num + 3, 1) :
+		       VSNG_PACKED_BASE(vq->num + 3, 1, 0, 1);
+	r1 = vsng_ioctl(&self->e.d, VHOST_SET_VRING_BASE, &s);
+	if (!r1)
+		r2 = vsng_dev_set_endpoint(&self->e.d, self->e.t.wwpn);
+	TH_LOG("SET_VRING_BASE %#x: %d, SET_ENDPOINT: %d", s.num, r1, r2);
+	if (r1 || r2) {
+		ok = (r1 ? r1 : r2) == -EINVAL;
+		if (r2)
+			ASSERT_EQ(0, vsng_dev_set_endpoint(&self->e.d,
+							   self->e.t.wwpn));
+	} else {
+		/* accepted: the queue must be cleanly dead */
+		vq->next_avail = 0;
+		vq->avail_wrap = true;
+		pk_read_descs(self, d, HAND_ID(vq));
+		memcpy(before, d, sizeof(d));
+		/* the same chain where the bad index points, past the
+		 * ring's end (guest memory all the same): a device that
+		 * follows the index reads it there
+		 */
+		if (!used)
+			memcpy(&vq->pdesc[vq->num + 3], d, sizeof(d));
+		snap_take(self);
+		vsng_pq_put_raw(vq, d, 3);
+		vsng_vq_kick(vq, true);
+		self->err_fired = vsng_vq_err_fired(vq, 1000);
+		vq->used_pos = 0;
+		vq->used_wrap = true;
+		served = vsng_pq_peek_used(vq, &id, &len);
+		changed = memcmp(before, vq->pdesc, sizeof(before));
+		TH_LOG("accepted: err %d, used element %d, ring changed %d, response 0x%x",
+		       self->err_fired, served, changed != 0,
+		       self->resp->response);
+		ok = !served && !changed && self->resp->response == 0x77;
+	}
+	if (pk_invert()) {
+		EXPECT_FALSE(ok);
+		return;
+	}
+	EXPECT_TRUE(ok);
+	self->err_fired = true;	/* verdict(): no answer is the outcome */
+	verdict(_metadata, self, true);
+}
+
+/* Proves (packed): SET_VRING_BASE with last_avail_idx >= num. */
+TEST_F(bad, packed_vring_base_bad_avail)
+{
+	PACKED_ONLY();
+	pk_bad_base(_metadata, self, false);
+}
+
+/* Proves (packed): SET_VRING_BASE with the used index >= num. */
+TEST_F(bad, packed_vring_base_bad_used)
+{
+	PACKED_ONLY();
+	pk_bad_base(_metadata, self, true);
 }
 
 TEST_HARNESS_MAIN

@@ -20,6 +20,7 @@ FIXTURE(data) {
 
 FIXTURE_SETUP(data)
 {
+	VSNG_PACKED_SKIP();
 	ASSERT_EQ(0, vsng_env_up(&self->e, &data_opts, 2));
 	vsng_cmd_init(&self->c, VSNG_TPGT, 0);
 }
@@ -483,6 +484,33 @@ TEST_F(data, t10_pi_header)
 	ASSERT_EQ(0, vsng_tur(vsng_req_vq(&self->e, 0), VSNG_TPGT, 0,
 			      &self->c));
 	EXPECT_GOOD(&self->c);
+}
+
+/* Proves: VIRTIO_F_RING_PACKED is offered and accepted by ours, and the
+ * whole device then runs on packed rings (run.sh's packed runs); in-tree
+ * 6.12 neither offers it nor accepts it (SET_FEATURES -> EOPNOTSUPP, as
+ * drivers/vhost/scsi.c refuses every bit it does not offer).
+ */
+TEST(ring_packed_feature)
+{
+	struct vsng_dev d;
+	uint64_t f;
+
+	ASSERT_EQ(0, vsng_dev_open(&d, NULL));
+	ASSERT_EQ(0, vsng_ioctl(&d, VHOST_SET_OWNER, NULL));
+	ASSERT_EQ(0, vsng_ioctl(&d, VHOST_GET_FEATURES, &d.offered));
+	f = VSNG_F_VERSION_1 | VSNG_F_RING_PACKED;
+	if (vsng_target_is_ours()) {
+		EXPECT_TRUE(d.offered & VSNG_F_RING_PACKED);
+		EXPECT_EQ(0, vsng_ioctl(&d, VHOST_SET_FEATURES, &f));
+	} else {
+		EXPECT_FALSE(d.offered & VSNG_F_RING_PACKED);
+		EXPECT_EQ(-EOPNOTSUPP, vsng_ioctl(&d, VHOST_SET_FEATURES, &f));
+	}
+	TH_LOG("offered %#llx, ring of this run: %s",
+	       (unsigned long long)d.offered,
+	       vsng_ring_env_packed() ? "packed" : "split");
+	vsng_dev_close(&d);
 }
 
 TEST_HARNESS_MAIN

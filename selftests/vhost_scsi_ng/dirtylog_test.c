@@ -585,6 +585,12 @@ TEST_F(mig, set_log_fd_running)
 
 	fd = -1;
 	ASSERT_EQ(0, vsng_ioctl(d, VHOST_SET_LOG_FD, &fd));
+	/*
+	 * The last pass's signal may reach b after the driver saw its
+	 * response (it follows the used write); once SET_LOG_FD returned,
+	 * no queue signals b any more: take what came before, then none.
+	 */
+	efd_take(b);
 	ASSERT_EQ(0, mig_rw(&self->e, true, 0, dout, PG, 1, &c));
 	EXPECT_EQ(0, efd_take(a));
 	EXPECT_EQ(0, efd_take(b));
@@ -876,7 +882,8 @@ TEST_F(slow, clear_endpoint_resume)
 	struct vsng_dev *d = &self->e.d;
 	struct vsng_vq *vq = vsng_req_vq(&self->e, 0);
 	uint64_t din[3];
-	uint16_t start = vq->last_used, base[VSNG_MAX_VQS] = { 0 };
+	uint16_t start = vq->last_used;
+	uint32_t base[VSNG_MAX_VQS] = { 0 };
 	struct vhost_vring_state s = { 0 };
 	struct vsng_cmd c[3] = { 0 };
 	int i, missing = 0;
@@ -899,7 +906,7 @@ TEST_F(slow, clear_endpoint_resume)
 		base[i] = s.num;
 	}
 	EXPECT_EQ((uint16_t)(start + 2), base[VSNG_VQ_REQ]);
-	EXPECT_EQ(base[VSNG_VQ_REQ], vsng_vq_used_idx(vq));
+	EXPECT_EQ((uint16_t)base[VSNG_VQ_REQ], vsng_vq_used_idx(vq));
 	EXPECT_TRUE(vsng_log_test(self->log, vsng_gpa(d, vq->used)));
 	EXPECT_EQ(2, vsng_vq_reap(vq));
 	for (i = 0; i < 2; i++) {

@@ -31,7 +31,7 @@
 #define MAXW	8
 
 struct site {
-	char name[96];
+	char name[200];
 	int times;
 	char seen[160];		/* distinct answers, comma separated */
 };
@@ -65,15 +65,6 @@ static void dev_blank(struct vsng_dev *d)
 	d->fd = -1;
 	for (i = 0; i < VSNG_MAX_VQS; i++)
 		d->vq[i].kick_fd = d->vq[i].call_fd = d->vq[i].err_fd = -1;
-}
-
-static long rfile_long(const char *path)
-{
-	char b[32];
-
-	if (vsng_sysfs_read(path, b, sizeof(b)))
-		return -1;
-	return atol(b);
 }
 
 /* Only fail-nth injects: probability 0, sleeping allocations included. */
@@ -118,6 +109,7 @@ static void trace_setup(void)
 	    wfile(TRC "/events/vsngfi/slab/filter", "ret != 0") ||
 	    wfile(TRC "/events/vsngfi/page/filter", "ret != 0") ||
 	    wfile(TRC "/options/stacktrace", "1") ||
+	    wfile(TRC "/options/sym-offset", "1") ||
 	    wfile(TRC "/events/vsngfi/enable", "1") ||
 	    wfile(TRC "/trace", "") || wfile(TRC "/tracing_on", "1")) {
 		fprintf(stderr, "# no kretprobe on the injection points: sites not named\n");
@@ -131,6 +123,7 @@ static void trace_down(void)
 	wfile(TRC "/tracing_on", "0");
 	wfile(TRC "/events/vsngfi/enable", "0");
 	wfile(TRC "/options/stacktrace", "0");
+	wfile(TRC "/options/sym-offset", "0");
 	wfile(TRC "/kprobe_events", "");
 	wfile(TRC "/trace", "");
 	tracing = false;
@@ -150,7 +143,10 @@ static bool alloc_frame(const char *f)
 		"get_zeroed_page", "krealloc", "__do_krealloc", "mempool_alloc",
 		"__vmalloc", "vmalloc", "vzalloc", "__get_vm_area",
 		"alloc_vmap_area", "kvrealloc", "dup_task_struct",
-		"alloc_thread_stack", "__kmem_cache_alloc",
+		"alloc_thread_stack", "__kmem_cache_alloc", "___kmalloc_large",
+		"vm_area_alloc_pages", "mempool_kmalloc", "kstrndup",
+		"prepare_alloc_pages", "xas_", "__xa_alloc", "xa_alloc",
+		"radix_tree_node_alloc", "kvasprintf", "get_free_pages",
 	};
 	unsigned int i;
 
@@ -184,12 +180,45 @@ static void site_add(const char *name, const char *seen)
 }
 
 /*
+ * A frame of the stack as the site's name: "func+0xoff [module]" (the
+ * function's length dropped).
+ */
+static void frame_name(char *dst, size_t n, const char *f)
+{
+	const char *slash = strchr(f, '/'), *mod = strchr(f, '[');
+
+	if (slash && (!mod || slash < mod))
+		snprintf(dst, n, "%.*s%s%s", (int)(slash - f), f, mod ? " " : "",
+			 mod ? mod : "");
+	else
+		snprintf(dst, n, "%s", f);
+}
+
+static void site_flush(const char *kind, const char *site, const char *tgt,
+		       const char *seen)
+{
+	char name[200];
+
+	if (!site[0])
+		return;
+	/* outside the target: also the target's frame that led there */
+	if (tgt[0] && strcmp(site, tgt))
+		snprintf(name, sizeof(name), "%s: %s <- %s", kind, site, tgt);
+	else
+		snprintf(name, sizeof(name), "%s: %s", kind, site);
+	site_add(name, seen);
+}
+
+/*
  * The site of each failure recorded since the last call: the first frame
- * of the stack that is not an allocator ("func [module]" or "func").
+ * of the stack that is not an allocator ("func+0xoff [module]"), with the
+ * first frame of the target module (vhost_scsi_ng, or in-tree vhost_scsi)
+ * when the site is elsewhere (LIO, vhost, the core kernel).  "slab" is a
+ * failslab failure, "page" a fail_page_alloc one.
  */
 static void trace_collect(const char *seen)
 {
-	char line[512], site[96] = "";
+	char line[512], site[96] = "", tgt[96] = "", kind[8] = "?";
 	bool instack = false;
 	FILE *f;
 
@@ -203,22 +232,34 @@ static void trace_collect(const char *seen)
 	while (fgets(line, sizeof(line), f)) {
 		char *p = strstr(line, " => ");
 
-		if (strstr(line, "<stack trace>")) {
-			if (instack && site[0])
-				site_add(site, seen);
-			instack = true;
-			site[0] = 0;
+		if (strstr(line, ": slab: (") || strstr(line, ": page: (")) {
+			if (instack)
+				site_flush(kind, site, tgt, seen);
+			instack = false;
+			snprintf(kind, sizeof(kind), "%s",
+				 strstr(line, ": slab: (") ? "slab" : "page");
 			continue;
 		}
-		if (!instack || !p || site[0])
+		if (strstr(line, "<stack trace>")) {
+			if (instack)
+				site_flush(kind, site, tgt, seen);
+			instack = true;
+			site[0] = tgt[0] = 0;
+			continue;
+		}
+		if (!instack || !p)
 			continue;
 		p += 4;
 		p[strcspn(p, "\n")] = 0;
-		if (!alloc_frame(p))
-			snprintf(site, sizeof(site), "%s", p);
+		if (!site[0] && !alloc_frame(p))
+			frame_name(site, sizeof(site), p);
+		if (!tgt[0] && (strstr(p, "[vhost_scsi") ||
+				!strncmp(p, "vsng_", 5) ||
+				!strncmp(p, "vhost_scsi_", 11)))
+			frame_name(tgt, sizeof(tgt), p);
 	}
-	if (instack && site[0])
-		site_add(site, seen);
+	if (instack)
+		site_flush(kind, site, tgt, seen);
 	fclose(f);
 	wfile(TRC "/trace", "");
 }
@@ -228,7 +269,16 @@ static void sites_print(const char *what)
 	int i, ours = 0;
 
 	for (i = 0; i < nsites; i++) {
-		ours += !!strstr(sites[i].name, "[vhost_scsi");
+		char own[200], *via;
+
+		/* the site itself, not the target frame that led there */
+		memcpy(own, sites[i].name, sizeof(own));
+		own[sizeof(own) - 1] = 0;
+		via = strstr(own, " <- ");
+		if (via)
+			*via = 0;
+		ours += strstr(own, "[vhost_scsi") || strstr(own, ": vsng_") ||
+			strstr(own, ": vhost_scsi_");
 		printf("# %s site %s: failed %d time(s); seen: %s\n", what,
 		       sites[i].name, sites[i].times, sites[i].seen);
 	}
@@ -236,21 +286,38 @@ static void sites_print(const char *what)
 	       what, nsites, ours);
 }
 
-static int set_fail_nth(pid_t tid, int n)
-{
-	char p[64], v[16];
-
-	snprintf(p, sizeof(p), "/proc/self/task/%d/fail-nth", tid);
-	snprintf(v, sizeof(v), "%d", n);
-	return wfile(p, v);
-}
-
-static long get_fail_nth(pid_t tid)
+/*
+ * fail-nth of one task, through a file opened once: opening
+ * /proc/.../fail-nth allocates (a struct file, the path lookup), so an
+ * open after the count was set would fail or consume injection points of
+ * the harness, not of the target.  Reading and writing an open fail-nth
+ * file allocates nothing.
+ */
+static int fail_nth_open(pid_t tid)
 {
 	char p[64];
 
 	snprintf(p, sizeof(p), "/proc/self/task/%d/fail-nth", tid);
-	return rfile_long(p);
+	return open(p, O_RDWR);
+}
+
+static int set_fail_nth(int fd, int n)
+{
+	char v[16];
+	int len = snprintf(v, sizeof(v), "%d", n);
+
+	return pwrite(fd, v, len, 0) == len ? 0 : -errno;
+}
+
+static long get_fail_nth(int fd)
+{
+	char b[32];
+	ssize_t n = pread(fd, b, sizeof(b) - 1, 0);
+
+	if (n <= 0)
+		return -1;
+	b[n] = 0;
+	return atol(b);
 }
 
 /* The device's worker threads: our threads named vhost-<pid>. */
@@ -382,11 +449,12 @@ static int ctl_seq(struct vsng_dev *d, const struct vsng_mem *m,
  */
 TEST_F_TIMEOUT(fa, control_path, 1200)
 {
-	pid_t self_tid = gettid();
+	int fnfd = fail_nth_open(gettid());
 	struct vsng_dev d0;
 	struct vsng_mem m;
 	int n, step, failed = 0, bad = 0;
 
+	ASSERT_LE(0, fnfd);
 	dev_blank(&d0);
 	ASSERT_EQ(0, vsng_mem_create(&d0));
 	m = d0.mem;
@@ -397,10 +465,10 @@ TEST_F_TIMEOUT(fa, control_path, 1200)
 		int err;
 
 		dev_blank(&d);
-		ASSERT_EQ(0, set_fail_nth(self_tid, n));
+		ASSERT_EQ(0, set_fail_nth(fnfd, n));
 		err = ctl_seq(&d, &m, self->t.wwpn, &step);
-		left = get_fail_nth(self_tid);
-		set_fail_nth(self_tid, 0);
+		left = get_fail_nth(fnfd);
+		set_fail_nth(fnfd, 0);
 		d.mem.map = NULL;	/* keep the mapping */
 		vsng_dev_close(&d);
 		if (left > 0) {		/* fewer than n injection points */
@@ -436,6 +504,7 @@ TEST_F_TIMEOUT(fa, control_path, 1200)
 	}
 	d0.mem.map = m.map;
 	vsng_dev_close(&d0);
+	close(fnfd);
 }
 
 /* One request's answer, as the guest sees it. */
@@ -452,14 +521,21 @@ static void answer(const struct vsng_cmd *c, int err, char *s, size_t n)
 		snprintf(s, n, "status %02x", c->rsp.status);
 }
 
-/* A defined answer: GOOD, a SCSI status, or a virtio response; no hang. */
+/*
+ * A defined answer to a valid request whose allocation failed: GOOD (the
+ * failure was absorbed), CHECK CONDITION, BUSY or TASK SET FULL, or the
+ * virtio response BUSY; no hang.  Not BAD_TARGET or another virtio
+ * failure: a guest fails those for good (Linux: DID_BAD_TARGET), where a
+ * shortage of host memory is one a retry gets through.
+ */
 static bool defined(const struct vsng_cmd *c, int err)
 {
 	if (err)
 		return false;
-	return c->rsp.response != 0 || c->rsp.status == 0 ||
-	       c->rsp.status == 2 || c->rsp.status == 8 ||
-	       c->rsp.status == 0x28;
+	if (c->rsp.response)
+		return c->rsp.response == VIRTIO_SCSI_S_BUSY;
+	return c->rsp.status == 0 || c->rsp.status == 2 ||
+	       c->rsp.status == 8 || c->rsp.status == 0x28;
 }
 
 /*
@@ -474,8 +550,9 @@ TEST_F_TIMEOUT(fa, data_path, 1200)
 	struct vsng_env *e;
 	struct vsng_vq *vq;
 	struct vsng_cmd c[6] = { 0 };
-	uint8_t *wbuf, *rbuf, *mis;
+	uint8_t *wbuf, *rbuf, *mis, *ibuf;
 	pid_t w[MAXW];
+	int wfd[MAXW];
 	int nw, n, i, failed = 0, bad = 0;
 
 	e = calloc(1, sizeof(*e));
@@ -490,9 +567,16 @@ TEST_F_TIMEOUT(fa, data_path, 1200)
 	wbuf = vsng_alloc(d, 0, 16384, 4096);
 	rbuf = vsng_alloc(d, 0, 16384, 4096);
 	mis = vsng_alloc(d, 2, 8192, 4096);
+	/* INQUIRY data of its own: not inside the read-back buffer */
+	ibuf = vsng_alloc(d, 0, 4096, 4096);
 	ASSERT_NE(NULL, mis);
+	ASSERT_NE(NULL, ibuf);
 	nw = workers(w);
 	ASSERT_GT(nw, 0) TH_LOG("no vhost-<pid> worker thread found");
+	for (i = 0; i < nw; i++) {
+		wfd[i] = fail_nth_open(w[i]);
+		ASSERT_LE(0, wfd[i]);
+	}
 
 	for (n = 1; n <= MAXN; n++) {
 		uint8_t inq[6] = { 0x12, 0, 0, 0, 96, 0 }, resp = 0xff;
@@ -504,7 +588,7 @@ TEST_F_TIMEOUT(fa, data_path, 1200)
 			wbuf[i] = (uint8_t)(n * 7 + i);
 		memset(rbuf, 0, 16384);
 		for (i = 0; i < nw; i++)
-			set_fail_nth(w[i], n);
+			set_fail_nth(wfd[i], n);
 		vsng_cmd_init(&c[0], VSNG_TPGT, 0);
 		err[0] = vsng_rw(vq, &c[0], 10, true, 64, 32,
 				 vsng_gpa(d, wbuf), 16384);
@@ -519,13 +603,13 @@ TEST_F_TIMEOUT(fa, data_path, 1200)
 				 vsng_gpa(d, mis + 4097), 4096);
 		vsng_cmd_init(&c[4], VSNG_TPGT, 0);
 		err[4] = vsng_scsi(vq, &c[4], inq, 6, 0, 0,
-				   vsng_gpa(d, rbuf + 8192), 96);
+				   vsng_gpa(d, ibuf), 96);
 		terr = vsng_tmf(d, VIRTIO_SCSI_T_TMF_ABORT_TASK, VSNG_TPGT, 0,
 				0x77777, &resp, 20000);
 		for (i = 0; i < nw; i++) {
-			if (get_fail_nth(w[i]) == 0)
+			if (get_fail_nth(wfd[i]) == 0)
 				reached = true;
-			set_fail_nth(w[i], 0);
+			set_fail_nth(wfd[i], 0);
 		}
 		for (i = 0; i < 5; i++)
 			answer(&c[i], err[i], s[i], sizeof(s[i]));
@@ -546,7 +630,9 @@ TEST_F_TIMEOUT(fa, data_path, 1200)
 		    !c[1].rsp.response && !c[0].rsp.status &&
 		    !c[1].rsp.status && memcmp(wbuf, rbuf, 16384)) {
 			bad++;
-			TH_LOG("n=%d: GOOD write and read, data differs", n);
+			for (i = 0; i < 16384 && wbuf[i] == rbuf[i]; i++)
+				;
+			TH_LOG("n=%d: GOOD write and read, data differs from byte %d", n, i);
 		}
 		for (i = 0; i < 3 && !bad; i++)
 			if (vsng_vq_err_fired(&d->vq[i], 0)) {
@@ -577,6 +663,8 @@ TEST_F_TIMEOUT(fa, data_path, 1200)
 	EXPECT_GT(failed, 0);
 	EXPECT_LE(n, MAXN);
 	EXPECT_EQ(0, bad);
+	for (i = 0; i < nw; i++)
+		close(wfd[i]);
 	vsng_dev_clear_endpoint(d);
 	vsng_dev_close(d);
 	free(e);

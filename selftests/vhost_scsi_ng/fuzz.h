@@ -38,6 +38,9 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 #define FZ_MAX_INPUT	4096
+
+/* --ring: the ring format of each run (mixed: byte 0 bit 6 of the input). */
+enum { FZ_RING_SPLIT, FZ_RING_PACKED, FZ_RING_MIXED };
 #define FZ_MAX_REQ	4		/* request queues per device, at most */
 #define FZ_MAX_INFL	64		/* chains in flight per queue and batch */
 #define FZ_MAX_WR	(FZ_MAX_INFL * 8)	/* writable ranges per batch */
@@ -68,6 +71,7 @@ struct fz_infl {
 	bool answered;
 	bool valid;		/* a VALID request: must succeed */
 	void *resp;		/* response header (hva), or NULL */
+	uint16_t span;		/* packed: ring slots the chain took */
 };
 
 struct fz_q {
@@ -93,6 +97,7 @@ struct fz {
 	bool verbose;
 	bool ours;
 	uint64_t mask_features;	/* --no-t10pi: never negotiated */
+	int ring;		/* --ring: FZ_RING_SPLIT, _PACKED, _MIXED */
 	uint64_t offered;
 
 	/* the device of this run */

@@ -63,6 +63,163 @@ static uint32_t add_sat(uint32_t a, uint32_t b)
 	return a + b < a ? ~0u : a + b;
 }
 
+/* ---- packed rings ------------------------------------------------------- */
+
+/*
+ * A packed chain: the segments in ring slots from vq->next_avail (each
+ * with the AVAIL/USED bits of its slot's lap), or one INDIRECT head and a
+ * table of packed descriptors in the arena.  The buffer id is the chain's
+ * slot offset in this batch (unique until the batch is answered).  The
+ * hostile shapes in packed terms:
+ *   LOOP        the last descriptor keeps NEXT: the chain runs on into
+ *               slots that are not (yet) available or belong to the next
+ *               chain;
+ *   NEXT_OOR    a buffer id >= the queue size;
+ *   FLAGS       one descriptor's flags at random (NEXT, WRITE, INDIRECT,
+ *               AVAIL, USED);
+ *   NESTED, ITABLE_*  as for split (INDIRECT with NEXT, nested, table
+ *               length / address / WRITE).
+ * op_ring() adds the wrap-counter games (fuzz_ops.c).
+ */
+static int pk_chain_submit(struct fz *f, int qi, struct fz_chain *c)
+{
+	struct vsng_vq *vq = &f->d.vq[qi];
+	struct fz_q *q = &f->q[qi];
+	struct vring_packed_desc d[FZ_MAX_SEGS + 2], h = { 0 };
+	int n = c->nsegs, i, span, slot, nput;
+	uint64_t table = 0;
+	uint16_t id, pos;
+	bool wrap;
+
+	if (q->ninfl >= FZ_MAX_INFL || q->ninfl >= (int)vq->num)
+		return -1;
+	span = c->indirect ? 1 : (n ? n : 1);
+	if (c->indirect && c->shape == FZ_SHAPE_ITABLE_NEXT)
+		span = 2;
+	if (q->next_desc + span > vq->num)
+		return -1;
+	id = q->next_desc;
+	memset(d, 0, sizeof(d));
+	for (i = 0; i < n; i++) {
+		d[i].addr = c->seg[i].gpa;
+		d[i].len = c->seg[i].len;
+		d[i].id = id;
+		d[i].flags = (c->seg[i].write ? VRING_DESC_F_WRITE : 0) |
+			     (!c->indirect && i + 1 < n ? VRING_DESC_F_NEXT : 0);
+	}
+	if (!n)
+		n = 1;	/* one empty descriptor */
+	if (c->indirect) {
+		table = fz_alloc(f, c->itable_where,
+				 n * sizeof(struct vring_packed_desc) + 64, 16);
+		if (!table)
+			return -1;
+	}
+	switch (c->shape) {
+	case FZ_SHAPE_LOOP:
+		/* runs on into slots of no chain or the next one: no answer
+		 * oracle (the arena one stays)
+		 */
+		d[n - 1].flags |= VRING_DESC_F_NEXT;
+		q->tainted = true;
+		break;
+	case FZ_SHAPE_NEXT_OOR:
+		for (i = 0; i < n; i++)
+			d[i].id = vq->num + c->arg;
+		break;
+	case FZ_SHAPE_FLAGS:
+		i = c->arg % n;
+		d[i].flags = (c->arg2 & 7) | (c->arg2 & 8 ? VSNG_PD_AVAIL : 0) |
+			     (c->arg2 & 16 ? VSNG_PD_USED : 0);
+		/* a head that may not be available, or a chain that runs
+		 * on: no answer oracle
+		 */
+		if (!c->indirect && (i == 0 || (i == n - 1 &&
+				     (d[i].flags & VRING_DESC_F_NEXT))))
+			q->tainted = true;
+		break;
+	case FZ_SHAPE_NESTED:
+		if (c->indirect)
+			d[c->arg % n].flags |= VRING_DESC_F_INDIRECT;
+		break;
+	default:
+		break;
+	}
+	c->wlen = 0;
+	for (i = 0; i < n; i++)
+		if (d[i].flags & VRING_DESC_F_WRITE) {
+			fz_allow(f, d[i].addr, d[i].len);
+			c->wlen = add_sat(c->wlen, d[i].len);
+		}
+	if (c->indirect) {
+		fz_put(f, table, d, n * sizeof(d[0]));
+		h.addr = table;
+		h.len = n * sizeof(d[0]);
+		h.id = c->shape == FZ_SHAPE_NEXT_OOR ? vq->num + c->arg : id;
+		h.flags = VRING_DESC_F_INDIRECT;
+		switch (c->shape) {
+		case FZ_SHAPE_ITABLE_LEN:
+			h.len = c->arg2 % 4 == 0 ? 0 :
+				c->arg2 % 4 == 1 ? h.len + 1 + c->arg % 15 :
+				c->arg2 % 4 == 2 ? 0x10000 * 16 : ~0u;
+			break;
+		case FZ_SHAPE_ITABLE_ADDR:
+			h.addr = fz_place(f, 13 + c->arg % 3 + (c->arg2 << 4),
+					  h.len);
+			break;
+		case FZ_SHAPE_ITABLE_NEXT:
+			h.flags |= VRING_DESC_F_NEXT;
+			break;
+		case FZ_SHAPE_ITABLE_WRITE:
+			h.flags |= VRING_DESC_F_WRITE;
+			break;
+		default:
+			break;
+		}
+		d[0] = h;
+		if (span == 2) {	/* what the NEXT of the head names */
+			d[1] = (struct vring_packed_desc){ table, 16, id,
+							   VRING_DESC_F_WRITE };
+			fz_allow(f, table, 16);
+		}
+	}
+	nput = c->indirect ? span : n;
+	/* the avail bits of each slot's lap, unless a shape set them */
+	pos = vq->next_avail;
+	wrap = vq->avail_wrap;
+	for (i = 0; i < nput; i++) {
+		if (!(c->shape == FZ_SHAPE_FLAGS && !c->indirect &&
+		      i == (int)(c->arg % n)))
+			d[i].flags |= vsng_pq_avail_bits(wrap);
+		if (++pos == vq->num) {
+			pos = 0;
+			wrap = !wrap;
+		}
+	}
+	if (f->verbose) {
+		printf("# vq %d packed slot %u id %u%s shape %d arg %u/%u wlen %u:",
+		       qi, vq->next_avail, d[0].id,
+		       c->indirect ? " indirect" : "", c->shape, c->arg,
+		       c->arg2, c->wlen);
+		for (i = 0; i < nput; i++)
+			printf(" [%llx+%u f%04x id %u]",
+			       (unsigned long long)d[i].addr, d[i].len,
+			       d[i].flags, d[i].id);
+		printf("\n");
+	}
+	vsng_pq_put_raw(vq, d, nput);
+	q->next_desc += span;
+	slot = q->ninfl++;
+	q->infl[slot] = (struct fz_infl){ .head = id, .wlen = c->wlen,
+					  .valid = c->valid, .resp = c->resp,
+					  .span = span };
+	q->published++;
+	f->st.requests++;
+	if (!c->valid)
+		f->st.hostile++;
+	return slot;
+}
+
 /*
  * Lay out @c on queue @qi and publish it.  Returns the in-flight slot, or
  * -1 when there is no room (the caller flushes first).
@@ -76,6 +233,8 @@ int fz_chain_submit(struct fz *f, int qi, struct fz_chain *c)
 	int n = c->nsegs, i, first, span, slot;
 	uint16_t head;
 
+	if (vq->packed)
+		return pk_chain_submit(f, qi, c);
 	if (q->ninfl >= FZ_MAX_INFL || q->ninfl >= (int)vq->num)
 		return -1;
 	span = c->indirect ? 1 : n;
@@ -204,12 +363,63 @@ int fz_chain_submit(struct fz *f, int qi, struct fz_chain *c)
 	return slot;
 }
 
+/* Packed: the used elements from used_pos on, checked like split's. */
+static void pk_reap(struct fz *f, int qi)
+{
+	struct vsng_vq *vq = &f->d.vq[qi];
+	struct fz_q *q = &f->q[qi];
+	unsigned int guard = 0;
+	uint32_t len;
+	uint16_t id;
+
+	while (guard++ < vq->num && vsng_pq_peek_used(vq, &id, &len)) {
+		int i;
+
+		if (fz_inj("usedid"))
+			id += vq->num;
+		for (i = 0; i < q->ninfl; i++)
+			if (!q->infl[i].answered && q->infl[i].head == id)
+				break;
+		if (i == q->ninfl) {
+			if (!q->tainted)
+				fz_find(f, "vq %d: packed used element with id %u at slot %u, not a head in flight",
+					qi, id, vq->used_pos);
+			/* its length in slots is unknown: out of the model */
+			q->tainted = true;
+			break;
+		}
+		q->infl[i].answered = true;
+		if (f->verbose)
+			printf("# vq %d used id %u len %u slot %u\n", qi, id,
+			       len, vq->used_pos);
+		if (fz_inj("usedlen"))
+			len = q->infl[i].wlen + 1;
+		if (len > q->infl[i].wlen && !q->tainted)
+			fz_find(f, "vq %d: used len %u > %u device-writable bytes of buffer %u",
+				qi, len, q->infl[i].wlen, id);
+		vq->used_pos += q->infl[i].span;
+		if (vq->used_pos >= vq->num) {
+			vq->used_pos -= vq->num;
+			vq->used_wrap = !vq->used_wrap;
+		}
+		vq->last_used++;
+	}
+	if (vq->event_idx)
+		vsng_vq_arm_event(vq);
+}
+
 /* Consume the used entries of queue @qi, checking each. */
 static void reap(struct fz *f, int qi)
 {
 	struct vsng_vq *vq = &f->d.vq[qi];
 	struct fz_q *q = &f->q[qi];
-	uint16_t idx = READ_ONCE16(vq->used->idx);
+	uint16_t idx;
+
+	if (vq->packed) {
+		pk_reap(f, qi);
+		return;
+	}
+	idx = READ_ONCE16(vq->used->idx);
 
 	while (vq->last_used != idx) {
 		struct vring_used_elem e;

@@ -39,6 +39,7 @@ static int dev_up(struct fz *f, uint64_t features, int nreq, unsigned int qsz)
 	if (err)
 		goto fail;
 	d->features = f->features = features;
+	d->packed = !!(features & VSNG_F_RING_PACKED);
 	d->mem = f->mem;
 	d->mem.r[0].brk = f->brk0;
 	err = vsng_mem_set_table(d);
@@ -88,6 +89,9 @@ int fz_dev_soft_reset(struct fz *f, uint64_t features)
 	int err, qi;
 
 	features &= f->offered;
+	/* the rings are laid out for one format: a new device for another */
+	if (!!(features & VSNG_F_RING_PACKED) != d->packed)
+		return -EINVAL;
 	err = vsng_dev_clear_endpoint(d);
 	if (!err)
 		err = vsng_ioctl(d, VHOST_SET_FEATURES, &features);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "vsng_ring.h"
 #include "fuzz_chain.h"
 #include "linux/vhost_scsi_ng.h"
 
@@ -58,6 +59,9 @@ static void op_features(struct fz *f)
 	want &= ~f->mask_features;
 	if (xioctl(f, VHOST_SET_FEATURES, &want))
 		return;
+	/* the rings are laid out for the other format now */
+	if ((want ^ f->features) & VSNG_F_RING_PACKED)
+		fz_taint_all(f);
 	f->features = f->d.features = want;
 	for (i = 0; i < VSNG_MAX_VQS; i++)
 		f->d.vq[i].event_idx = !!(want & VSNG_F_EVENT_IDX);
@@ -149,13 +153,12 @@ static void op_vring_running(struct fz *f)
 			fz_taint_all(f);
 		return;
 	default:
-		if (!vq->desc)
+		if (!vq->desc && !vq->pdesc)
 			return;
-		a.desc_user_addr = (uintptr_t)vq->desc + (m & 0x10 ? 1 : 0);
-		a.avail_user_addr = (uintptr_t)vq->avail;
-		a.used_user_addr = m & 0x20 ? 0xffff888000000000ULL :
-				   (uintptr_t)vq->used;
-		a.log_guest_addr = vsng_gpa(&f->d, vq->used);
+		vq->ops->addr(vq, &a);
+		a.desc_user_addr += m & 0x10 ? 1 : 0;
+		if (m & 0x20)
+			a.used_user_addr = 0xffff888000000000ULL;
 		a.flags = m & 0x40 ? 1u << VHOST_VRING_F_LOG : 0;
 		err = xioctl(f, VHOST_SET_VRING_ADDR, &a);
 		break;

@@ -5,7 +5,7 @@
  *   vsng_fuzz [--seed N] [--runs N] [--time S] [--corpus DIR]... [--out DIR]
  *             [--cov SIZE:SITES] [--module NAME] [--timeout-ms MS]
  *             [--max-findings N] [--inject KIND] [--no-reuse] [--no-t10pi]
- *             [--no-soft-reset]
+ *             [--no-soft-reset] [--ring split|packed|mixed]
  *   vsng_fuzz --replay FILE... [--expect-finding TEXT]
  *   vsng_fuzz --minimize FILE [--out DIR]     (DIR/minimized.bin)
  *
@@ -39,6 +39,7 @@ static void usage(void)
 		"                 [--out DIR] [--cov TEXTSIZE_HEX:SITES] [--module NAME]\n"
 		"                 [--timeout-ms MS] [--max-findings N] [--inject KIND]\n"
 		"                 [--no-reuse] [--no-t10pi] [--no-soft-reset]\n"
+		"                 [--ring split|packed|mixed]\n"
 		"       vsng_fuzz --replay FILE... [--expect-finding TEXT]\n"
 		"       vsng_fuzz --minimize FILE [--out DIR]\n");
 	exit(2);
@@ -206,7 +207,7 @@ int main(int argc, char **argv)
 		{ "expect-finding", 1, 0, 'e' }, { "inject", 1, 0, 'i' },
 		{ "verbose", 0, 0, 'v' }, { "no-reuse", 0, 0, 'R' },
 		{ "no-t10pi", 0, 0, 'P' }, { "minimize", 1, 0, 'M' },
-		{ "no-soft-reset", 0, 0, 'S' }, { 0 }
+		{ "no-soft-reset", 0, 0, 'S' }, { "ring", 1, 0, 'g' }, { 0 }
 	};
 	const char *corpus_dirs[8], *out = ".", *cov = NULL, *mod = NULL;
 	const char *expect = NULL;
@@ -255,6 +256,11 @@ int main(int argc, char **argv)
 			break;
 		case 'e':
 			expect = optarg;
+			break;
+		case 'g':
+			f.ring = !strcmp(optarg, "packed") ? FZ_RING_PACKED :
+				 !strcmp(optarg, "mixed") ? FZ_RING_MIXED :
+				 FZ_RING_SPLIT;
 			break;
 		case 'i':
 			fz_inject = optarg;

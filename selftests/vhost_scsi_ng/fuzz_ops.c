@@ -3,7 +3,8 @@
  * vsng_fuzz: the interpreter.  An input is
  *
  *   byte 0   features: bit 0 T10_PI, 1 EVENT_IDX, 2 INDIRECT_DESC,
- *            3 HOTPLUG, 4 no VERSION_1 (legacy), 5 ANY_LAYOUT off
+ *            3 HOTPLUG, 4 no VERSION_1 (legacy), 5 ANY_LAYOUT off,
+ *            6 RING_PACKED (with --ring mixed; --ring packed: always)
  *   byte 1   bits 0-1: request queues - 1; bits 2-3: queue size 8 << n
  *   then     operations, one byte each (fz_op below picks by value),
  *            followed by the bytes the operation reads.
@@ -127,6 +128,24 @@ static void dev_again(struct fz *f, bool full)
 		fz_find(f, "a fresh device could not be set up");
 }
 
+/*
+ * Packed, every chain answered: no stale descriptor may look available to
+ * the device or used to the driver when either reaches it.  The slots
+ * from next_avail on are next seen in this lap (avail wrap w): flags
+ * AVAIL = USED = !w; the slots before it in the next lap (!w): AVAIL =
+ * USED = w.  (A zeroed slot looks used in lap 0.)
+ */
+static void pk_clear_ring(struct vsng_vq *vq)
+{
+	uint16_t used_w = VSNG_PD_AVAIL | VSNG_PD_USED;
+	unsigned int i;
+
+	memset(vq->pdesc, 0, vq->num * sizeof(*vq->pdesc));
+	for (i = 0; i < vq->num; i++)
+		if ((i >= vq->next_avail) != vq->avail_wrap)
+			vq->pdesc[i].flags = used_w;
+}
+
 /* End the batch: answers, the arena, and a fresh device if needed. */
 void fz_flush(struct fz *f)
 {
@@ -159,7 +178,10 @@ void fz_flush(struct fz *f)
 		if (qi == VSNG_VQ_EVT)
 			continue;
 		memset(&f->q[qi], 0, sizeof(f->q[qi]));
-		memset(vq->desc, 0, vq->num * sizeof(*vq->desc));
+		if (vq->packed)
+			pk_clear_ring(vq);
+		else
+			memset(vq->desc, 0, vq->num * sizeof(*vq->desc));
 	}
 }
 
@@ -519,6 +541,69 @@ static void op_valid(struct fz *f)
 	f->st.valid++;
 }
 
+/*
+ * Packed ring games: the wrap counters and flags.  A device that consumes
+ * what is not available gives a used element of no buffer in flight (a
+ * finding); the games that leave the ring out of the model taint it.
+ */
+static void op_ring_packed(struct fz *f, int qi, uint8_t m, uint16_t v)
+{
+	struct vsng_vq *vq = &f->d.vq[qi];
+	struct vring_packed_desc *s;
+	uint16_t at;
+
+	switch (m % 6) {
+	case 0:		/* the next slot written in the other lap */
+	case 1:		/* ... or with AVAIL = USED (of the other lap: in
+			 * this one the driver would take it for used)
+			 */
+		s = &vq->pdesc[vq->next_avail];
+		s->addr = fz_place(f, v, 64);
+		s->len = 64;
+		s->id = v % vq->num;
+		WRITE_ONCE16(s->flags, (uint16_t)((v & 3) |
+			     (m % 6 ? (vq->avail_wrap ? 0 : VSNG_PD_AVAIL |
+							    VSNG_PD_USED) :
+				     vsng_pq_avail_bits(!vq->avail_wrap))));
+		break;
+	case 2:		/* a slot behind the device made available again */
+		at = (vq->next_avail + vq->num - 1 - v % vq->num) % vq->num;
+		s = &vq->pdesc[at];
+		WRITE_ONCE16(s->flags, (uint16_t)((s->flags &
+			     ~(VSNG_PD_AVAIL | VSNG_PD_USED)) |
+			     vsng_pq_avail_bits(at < vq->next_avail ?
+						vq->avail_wrap :
+						!vq->avail_wrap)));
+		/* over a used element not reaped yet: out of the model */
+		if (f->q[qi].ninfl)
+			f->q[qi].tainted = true;
+		break;
+	case 3:		/* the driver event area anywhere */
+		WRITE_ONCE16(vq->drv_event->off_wrap, v);
+		WRITE_ONCE16(vq->drv_event->flags, (uint16_t)(m >> 3) % 4);
+		break;
+	case 4:		/* the last chain again, same buffer id, in flight */
+		if (f->q[qi].ninfl) {
+			struct vring_packed_desc d = vq->pdesc[
+				(vq->next_avail + vq->num - 1) % vq->num];
+
+			d.flags = (d.flags & ~(VSNG_PD_AVAIL | VSNG_PD_USED |
+					       VRING_DESC_F_NEXT)) |
+				  vsng_pq_avail_bits(vq->avail_wrap);
+			vsng_pq_put_raw(vq, &d, 1);
+			f->q[qi].tainted = true;
+		}
+		break;
+	default:	/* the guest scribbles on the slot the device writes */
+		s = &vq->pdesc[vq->used_pos];
+		s->id = v;
+		WRITE_ONCE16(s->flags, fz_u16(f));
+		f->q[qi].tainted = true;
+		break;
+	}
+	f->q[qi].published++;
+}
+
 /* Avail and used ring games. */
 static void op_ring(struct fz *f)
 {
@@ -528,6 +613,10 @@ static void op_ring(struct fz *f)
 	uint8_t m = fz_u8(f);
 	uint16_t v = fz_u16(f);
 
+	if (vq->packed) {
+		op_ring_packed(f, qi, m, v);
+		return;
+	}
 	switch (m % 7) {
 	case 0:		/* a head beyond the table */
 		vsng_vq_publish(vq, vq->num + v % 1024);
@@ -594,6 +683,10 @@ void fz_run(struct fz *f, const uint8_t *in, size_t len)
 		run_features &= ~VSNG_F_VERSION_1;
 	if ((b0 & 0x30) == 0x20)
 		run_features &= ~VSNG_F_ANY_LAYOUT;
+	/* packed rings need VERSION_1 (a legacy device has split rings) */
+	if (f->ring == FZ_RING_PACKED ||
+	    (f->ring == FZ_RING_MIXED && (b0 & 0x40)))
+		run_features |= VSNG_F_RING_PACKED | VSNG_F_VERSION_1;
 	run_features &= ~f->mask_features;
 	run_nreq = 1 + (b1 & 3);
 	run_qsz = 8u << ((b1 >> 2) & 3);

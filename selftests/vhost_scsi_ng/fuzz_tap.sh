@@ -84,17 +84,26 @@ if [ "${FUZZ_REPLAY:-1}" != 0 ]; then
 fi
 
 # --- 2. every oracle fires on a deliberately broken check ----------------------
+# With packed rings (--ring packed in FUZZ_ARGS) the oracles are checked
+# on packed rings as well.
+RINGS=split
+case " ${FUZZ_ARGS:-} " in *" --ring packed "*|*" --ring mixed "*) RINGS="split packed" ;; esac
 if [ "${FUZZ_INJECT:-1}" != 0 ]; then
 	canned=$HERE/fuzz-corpus/valid-rw.bin
+	for ring in $RINGS; do
+	[ "$ring" = packed ] && [ "${TARGET:-ours}" = intree ] && continue
+	sfx=
+	[ "$ring" = packed ] && sfx=" (packed ring)"
 	for kind in arena:"outside every device-writable" guard:"guard zone" \
 		    hang:"unanswered" usedid:"not a head in flight" \
 		    usedlen:"device-writable bytes" valid:"other data than written"; do
 		k=${kind%%:*}
 		want=${kind#*:}
-		out=$("$FZ" --timeout-ms 2000 --out "$OUT/inject" --inject "$k" --replay "$canned" --expect-finding "$want" 2>&1)
+		out=$("$FZ" --timeout-ms 2000 --out "$OUT/inject" --ring "$ring" --inject "$k" --replay "$canned" --expect-finding "$want" 2>&1)
 		r=$?
-		tap $r "fuzz: oracle '$k' fires when its check is broken on purpose"
+		tap $r "fuzz: oracle '$k' fires when its check is broken on purpose$sfx"
 		[ $r = 0 ] || echo "$out" | sed 's/^/# /' | head -5
+	done
 	done
 fi
 

@@ -15,7 +15,12 @@
 # (module parameters), VSNG_FABRIC (fabric dir name, default vhost),
 # VSNG_BACKEND (rd|brd|nullb|fileio), VSNG_TARGET_MOD (module name, default
 # by TARGET), VSNG_DEV (device node, default /dev/vhost-scsi), VSNG_TESTS
-# (binaries to run).
+# (binaries to run), VSNG_RING (split|packed: the ring format of every
+# binary; default split).
+#
+# A name ending in _packed (vsng_data_packed, vsng_notify_packed,
+# vsng_badinput_packed) runs that binary again with VSNG_RING=packed
+# (VIRTIO_F_RING_PACKED); its test names get the prefix "packed." in TAP.
 #
 # Ours beside in-tree (different device node and fabric name):
 #   TARGET=ours VSNG_KO_ARGS="devname=vhost-scsi-ng fabric=vhost_ng" \
@@ -44,6 +49,7 @@ VSNG_KO=${VSNG_MODULE:-$TOP/vhost_scsi_ng.ko}
 export VSNG_DEV
 
 ALL_TESTS="vsng_abi vsng_data vsng_scsi_err vsng_badinput vsng_notify
+	   vsng_data_packed vsng_notify_packed vsng_badinput_packed
 	   vsng_lifetime vsng_events vsng_pool vsng_ng vsng_tmfflood vsng_dirtylog
 	   vsng_faults vsng_faults_gone vsng_faults_nvmf vsng_failalloc vsng_tmf vsng_cgroup"
 if [ $# -gt 0 ]; then
@@ -53,8 +59,9 @@ else
 fi
 
 # Build if needed (the guest sees the host's tree read-only: build on host).
+bin_of() { echo "${1%_packed}"; }
 for t in $TESTS; do
-	if [ ! -x "$HERE/$t" ]; then
+	if [ ! -x "$HERE/$(bin_of "$t")" ]; then
 		echo "run.sh: $HERE/$t missing: run 'make -C selftests/vhost_scsi_ng' on the host" >&2
 		exit 2
 	fi
@@ -153,15 +160,15 @@ echo "# target=$TARGET module=$VSNG_TARGET_MOD fabric=$VSNG_FABRIC backend=${VSN
 ntest=0
 : > /tmp/vsng-all.txt
 renumber() {
-	awk -v n="$ntest" -v cnt=/tmp/vsng-ntest -v name="$1" '
+	awk -v n="$ntest" -v cnt=/tmp/vsng-ntest -v name="$1" -v pfx="${2:-}" '
 		/^TAP version/ { print "# " $0; next }
 		/^1\.\.[0-9]+/ { plan = substr($1, 4) + 0; planned = 1
 				 print "# " $0; next }
 		/^(not )?ok [0-9]+ / {
 			n++
 			got++
-			if ($1 == "not") { sub(/^not ok [0-9]+ /, ""); print "not ok " n " " $0 }
-			else { sub(/^ok [0-9]+ /, ""); print "ok " n " " $0 }
+			if ($1 == "not") { sub(/^not ok [0-9]+ /, ""); print "not ok " n " " pfx $0 }
+			else { sub(/^ok [0-9]+ /, ""); print "ok " n " " pfx $0 }
 			next
 		}
 		{ print }
@@ -174,13 +181,31 @@ renumber() {
 			print n > cnt
 		}' | tee -a /tmp/vsng-all.txt
 }
+# vsng_badinput's cases about one ring format's layout run only in that
+# format's run (kselftest filters, -T name): the packed_* cases in the
+# packed run, the split ring's next links and avail ring in the split run.
+ring_filter() {
+	[ "$1" = vsng_badinput ] || return 0
+	if [ "$2" = packed ]; then
+		printf -- '-T %s ' looping_chain next_out_of_range avail_idx_jump \
+			avail_head_out_of_range
+	else
+		"$HERE/$1" -l 2>&1 | awk '$NF ~ /^packed_/ { printf "-T %s ", $NF }'
+	fi
+}
 plan_broken() {
 	grep -q "^not ok [0-9]* $1 # TAP plan" /tmp/vsng-out.txt
 }
 for t in $TESTS; do
 	echo "# ===== $t"
 	start=$(date +%s)
-	( cd "$HERE" && "./$t" ) 2>&1 | renumber "$t" | tee /tmp/vsng-out.txt
+	case "$t" in
+	*_packed) ring=packed pfx=packed. ;;
+	*) ring=${VSNG_RING:-split} pfx= ;;
+	esac
+	# shellcheck disable=SC2046 # one word per filter argument
+	( cd "$HERE" && VSNG_RING=$ring "./$(bin_of "$t")" $(ring_filter "$(bin_of "$t")" "$ring") ) 2>&1 |
+		renumber "$t" "$pfx" | tee /tmp/vsng-out.txt
 	rc=${PIPESTATUS[0]}
 	ntest=$(cat /tmp/vsng-ntest)
 	echo "# $t: rc=$rc ($(( $(date +%s) - start )) s)"
@@ -228,7 +253,24 @@ known_intree() {
 		cat
 	fi
 }
-if dmesg | tail -n +"$((dmesg_mark + 1))" | known_intree |
+# vsng_failalloc fails allocations on purpose: the kernel's own reports of
+# those failures in its task (warn_alloc's "vmalloc error"/"page allocation
+# failure" with a stack dump, kmemleak's "Cannot allocate a scan area") are
+# expected there and dropped; anything else still counts.
+known_failalloc() {
+	local t
+	for t in $TESTS; do
+		if [ "$t" = vsng_failalloc ]; then
+			awk '/ vsng_failalloc: (vmalloc error|page allocation failure):/ { inb = 1; next }
+			     inb { if (/<\/TASK>/) inb = 0; next }
+			     /kmemleak: Cannot allocate a scan area/ { next }
+			     { print }'
+			return
+		fi
+	done
+	cat
+}
+if dmesg | tail -n +"$((dmesg_mark + 1))" | known_intree | known_failalloc |
 	grep -E "WARNING:|BUG:|Oops|general protection|KASAN|UBSAN|lockdep|possible recursive locking|circular locking|INFO: task .* blocked|kmemleak|Call Trace" >/tmp/vsng-dmesg-bad.txt; then
 	echo "not ok $ntest dmesg_clean"
 	sed 's/^/# /' /tmp/vsng-dmesg-bad.txt | head -40

@@ -17,21 +17,11 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
-#include "vsng_drv.h"
+#include "vsng_ring.h"
 #include "linux/vhost_scsi_ng.h"
 
 #define MB		(1024ULL * 1024)
 #define PAGE		4096ULL
-
-/*
- * The device (a kernel thread) and this process share the rings like two
- * CPUs: the usual virtio barriers, from the C11 fences.
- */
-#define smp_mb()	__atomic_thread_fence(__ATOMIC_SEQ_CST)	/* full */
-#define smp_rmb()	__atomic_thread_fence(__ATOMIC_ACQUIRE)	/* loads */
-#define smp_wmb()	__atomic_thread_fence(__ATOMIC_RELEASE)	/* stores */
-#define READ_ONCE16(x)	__atomic_load_n(&(x), __ATOMIC_ACQUIRE)
-#define WRITE_ONCE16(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
 uint64_t vsng_now_ms(void)
 {
@@ -313,13 +303,25 @@ bool vsng_guard_ok(const void *buf, size_t size, size_t guard)
 
 /* --- virtqueues -------------------------------------------------------- */
 
+bool vsng_ring_env_packed(void)
+{
+	const char *r = getenv("VSNG_RING");
+
+	return r && !strcmp(r, "packed");
+}
+
+const char *vsng_ring_name(const struct vsng_dev *d)
+{
+	return d->packed ? "packed" : "split";
+}
+
 /*
- * Give the device queue @vq as the driver has it: size, @base (the next
- * avail index the device takes), ring addresses (VHOST_VRING_F_LOG if
- * vq->log, the used ring's guest-physical address as log_guest_addr) and
- * the three eventfds.
+ * Give the device queue @vq as the driver has it: size, @base (the
+ * SET_VRING_BASE value: split, the next avail index the device takes;
+ * packed, both positions with their wrap counters), ring addresses
+ * (VHOST_VRING_F_LOG if vq->log) and the three eventfds.
  */
-static int vq_program(struct vsng_dev *d, struct vsng_vq *vq, uint16_t base)
+static int vq_program(struct vsng_dev *d, struct vsng_vq *vq, uint32_t base)
 {
 	struct vhost_vring_state s = { .index = vq->index };
 	struct vhost_vring_file f = { .index = vq->index };
@@ -353,10 +355,7 @@ int vsng_vq_set_log(struct vsng_vq *vq, bool on)
 	struct vhost_vring_addr a = { .index = vq->index };
 	int err;
 
-	a.desc_user_addr = (uintptr_t)vq->desc;
-	a.avail_user_addr = (uintptr_t)vq->avail;
-	a.used_user_addr = (uintptr_t)vq->used;
-	a.log_guest_addr = vsng_gpa(vq->dev, vq->used);
+	vq->ops->addr(vq, &a);
 	a.flags = on ? 1U << VHOST_VRING_F_LOG : 0;
 	err = vsng_ioctl(vq->dev, VHOST_SET_VRING_ADDR, &a);
 	if (!err)
@@ -364,11 +363,20 @@ int vsng_vq_set_log(struct vsng_vq *vq, bool on)
 	return err;
 }
 
+int vsng_vq_shadow_alloc(struct vsng_vq *vq)
+{
+	free(vq->next);
+	free(vq->chain_len);
+	free(vq->cookie);
+	vq->next = calloc(vq->num, sizeof(*vq->next));
+	vq->chain_len = calloc(vq->num, sizeof(*vq->chain_len));
+	vq->cookie = calloc(vq->num, sizeof(*vq->cookie));
+	return vq->next && vq->chain_len && vq->cookie ? 0 : -ENOMEM;
+}
+
 int vsng_vq_setup(struct vsng_dev *d, unsigned int index, unsigned int num)
 {
 	struct vsng_vq *vq = &d->vq[index];
-	size_t avail_sz = 4 + 2 * num + 2, used_sz = 4 + 8 * num + 2;
-	unsigned int i;
 	int err;
 
 	if (index >= VSNG_MAX_VQS || !num || num > 32768 || (num & (num - 1)))
@@ -376,29 +384,17 @@ int vsng_vq_setup(struct vsng_dev *d, unsigned int index, unsigned int num)
 	vq->dev = d;
 	vq->index = index;
 	vq->num = num;
-	vq->desc = vsng_alloc(d, 0, 16 * num, PAGE);
-	vq->avail = vsng_alloc(d, 0, avail_sz, PAGE);
-	vq->used = vsng_alloc(d, 0, used_sz, PAGE);
-	if (!vq->desc || !vq->avail || !vq->used)
-		return -ENOMEM;
-	memset(vq->desc, 0, 16 * num);
-	memset(vq->avail, 0, avail_sz);
-	memset(vq->used, 0, used_sz);
-	free(vq->next);
-	free(vq->chain_len);
-	free(vq->cookie);
-	vq->next = calloc(num, sizeof(*vq->next));
-	vq->chain_len = calloc(num, sizeof(*vq->chain_len));
-	vq->cookie = calloc(num, sizeof(*vq->cookie));
-	if (!vq->next || !vq->chain_len || !vq->cookie)
-		return -ENOMEM;
-	for (i = 0; i < num; i++)
-		vq->next[i] = i + 1;
-	vq->free_head = 0;
-	vq->num_free = num;
-	vq->avail_idx = vq->kicked_idx = vq->last_used = 0;
-	vq->indir = NULL;
+	vq->packed = d->packed;
+	vq->ops = d->packed ? &vsng_ring_packed_ops : &vsng_ring_split_ops;
 	vq->event_idx = !!(d->features & VSNG_F_EVENT_IDX);
+	err = vq->ops->alloc(vq);
+	if (err)
+		return err;
+	err = vsng_vq_shadow_alloc(vq);
+	if (err)
+		return err;
+	vq->indir = NULL;
+	vq->ops->reset(vq);
 	vq->log = d->vring_log;
 
 	if (vq->kick_fd < 0)
@@ -410,7 +406,7 @@ int vsng_vq_setup(struct vsng_dev *d, unsigned int index, unsigned int num)
 	if (vq->kick_fd < 0 || vq->call_fd < 0 || vq->err_fd < 0)
 		return -errno;
 
-	err = vq_program(d, vq, 0);
+	err = vq_program(d, vq, vq->ops->base(vq));
 	if (err)
 		return err;
 	vq->setup = true;
@@ -424,9 +420,12 @@ int vsng_dev_init(struct vsng_dev *d, const struct vsng_dev_opts *o)
 	struct vsng_dev_opts def = { 0 };
 	uint64_t want;
 	int err, i, nreq;
+	bool packed;
 
 	if (!o)
 		o = &def;
+	packed = o->ring == VSNG_RING_PACKED ||
+		 (o->ring == VSNG_RING_ENV && vsng_ring_env_packed());
 	err = vsng_dev_open(d, o->path);
 	if (err)
 		return err;
@@ -439,7 +438,8 @@ int vsng_dev_init(struct vsng_dev *d, const struct vsng_dev_opts *o)
 	/*
 	 * By default ack what a Linux guest acks: no LOG_ALL (migration
 	 * only), no NOTIFY_ON_EMPTY (Linux never acks it), no T10_PI (changes
-	 * the request header; tests ask for it).
+	 * the request header; tests ask for it).  Packed rings are asked for
+	 * whether offered or not (a device that lacks them must refuse).
 	 */
 	want = o->features ? o->features :
 	       d->offered & (VSNG_F_VERSION_1 | VSNG_F_ANY_LAYOUT |
@@ -449,10 +449,15 @@ int vsng_dev_init(struct vsng_dev *d, const struct vsng_dev_opts *o)
 		want &= ~VSNG_F_EVENT_IDX;
 	if (o->no_indirect)
 		want &= ~VSNG_F_INDIRECT;
+	if (packed)
+		want |= VSNG_F_RING_PACKED;
+	else if (o->ring == VSNG_RING_SPLIT)
+		want &= ~VSNG_F_RING_PACKED;
 	err = vsng_ioctl(d, VHOST_SET_FEATURES, &want);
 	if (err)
 		return err;
 	d->features = want;
+	d->packed = !!(want & VSNG_F_RING_PACKED);
 	d->vring_log = o->vring_log;
 	err = vsng_mem_create(d);
 	if (err)
@@ -481,35 +486,31 @@ int vsng_dev_init(struct vsng_dev *d, const struct vsng_dev_opts *o)
 }
 
 /*
- * Restart queue @index from index 0, as a virtio reset does: the backend
+ * Restart queue @index from its start, as a virtio reset does: the backend
  * must be stopped (CLEAR_ENDPOINT).  The rings are zeroed and given to the
- * device again at base 0; the eventfds stay bound, with anything pending
- * on them read and dropped.
+ * device again at the start position; the eventfds stay bound, with
+ * anything pending on them read and dropped.
  */
 int vsng_vq_restart(struct vsng_dev *d, unsigned int index)
 {
 	struct vsng_vq *vq = &d->vq[index];
-	struct vhost_vring_state s = { .index = index, .num = 0 };
-	unsigned int i;
+	struct vhost_vring_state s = { .index = index };
 	uint64_t v;
 
 	if (index >= VSNG_MAX_VQS || !vq->setup)
 		return -EINVAL;
-	memset(vq->desc, 0, 16 * vq->num);
-	memset(vq->avail, 0, 4 + 2 * vq->num + 2);
-	memset(vq->used, 0, 4 + 8 * vq->num + 2);
-	for (i = 0; i < vq->num; i++)
-		vq->next[i] = i + 1;
-	memset(vq->chain_len, 0, vq->num * sizeof(*vq->chain_len));
-	memset(vq->cookie, 0, vq->num * sizeof(*vq->cookie));
-	vq->free_head = 0;
-	vq->num_free = vq->num;
-	vq->avail_idx = vq->kicked_idx = vq->last_used = 0;
+	vq->ops->reset(vq);
+	s.num = vq->ops->base(vq);
 	if (vq->call_fd >= 0 && read(vq->call_fd, &v, sizeof(v)) < 0)
 		v = 0;
 	if (vq->err_fd >= 0 && read(vq->err_fd, &v, sizeof(v)) < 0)
 		v = 0;
 	return vsng_ioctl(d, VHOST_SET_VRING_BASE, &s);
+}
+
+uint32_t vsng_vq_base(struct vsng_vq *vq)
+{
+	return vq->ops->base(vq);
 }
 
 static void fill_target(struct vhost_scsi_target *t, const char *wwpn)
@@ -579,23 +580,7 @@ void vsng_dev_close(struct vsng_dev *d)
 	d->mem.map = NULL;
 }
 
-int vsng_vq_take_descs(struct vsng_vq *vq, int n, void *cookie)
-{
-	uint16_t head = vq->free_head, cur = head;
-	int i;
-
-	if (n <= 0 || n > vq->num_free)
-		return -ENOSPC;
-	for (i = 0; i < n; i++)
-		cur = vq->next[cur];
-	vq->free_head = cur;
-	vq->num_free -= n;
-	vq->chain_len[head] = n;
-	vq->cookie[head] = cookie;
-	return head;
-}
-
-static int vq_indir_alloc(struct vsng_vq *vq)
+int vsng_vq_indir_alloc(struct vsng_vq *vq)
 {
 	size_t sz = (size_t)vq->num * VSNG_INDIR_MAX * sizeof(struct vring_desc);
 
@@ -607,88 +592,22 @@ static int vq_indir_alloc(struct vsng_vq *vq)
 	return vq->indir ? 0 : -ENOMEM;
 }
 
-void vsng_vq_publish(struct vsng_vq *vq, uint16_t head)
-{
-	vq->avail->ring[vq->avail_idx % vq->num] = head;
-	vq->avail_idx++;
-	/* ring entry (and the descriptors) before the index that exposes it */
-	smp_wmb();
-	WRITE_ONCE16(vq->avail->idx, vq->avail_idx);
-}
-
 int vsng_vq_add(struct vsng_vq *vq, const struct vsng_seg *segs, int nsegs,
 		bool indirect, void *cookie)
 {
-	int head, i;
-	uint16_t cur;
-
 	if (nsegs <= 0 || !cookie)
 		return -EINVAL;
-	if (indirect) {
-		struct vring_desc *t;
-
-		if (nsegs > VSNG_INDIR_MAX)
-			return -EINVAL;
-		if (vq_indir_alloc(vq))
-			return -ENOMEM;
-		head = vsng_vq_take_descs(vq, 1, cookie);
-		if (head < 0)
-			return head;
-		t = vq->indir + (size_t)head * VSNG_INDIR_MAX;
-		for (i = 0; i < nsegs; i++) {
-			t[i].addr = segs[i].gpa;
-			t[i].len = segs[i].len;
-			t[i].flags = (segs[i].write ? VRING_DESC_F_WRITE : 0) |
-				     (i + 1 < nsegs ? VRING_DESC_F_NEXT : 0);
-			t[i].next = i + 1 < nsegs ? i + 1 : 0;
-		}
-		vq->desc[head].addr = vsng_gpa(vq->dev, t);
-		vq->desc[head].len = nsegs * sizeof(*t);
-		vq->desc[head].flags = VRING_DESC_F_INDIRECT;
-		vq->desc[head].next = 0;
-	} else {
-		head = vsng_vq_take_descs(vq, nsegs, cookie);
-		if (head < 0)
-			return head;
-		cur = head;
-		for (i = 0; i < nsegs; i++) {
-			vq->desc[cur].addr = segs[i].gpa;
-			vq->desc[cur].len = segs[i].len;
-			vq->desc[cur].flags =
-				(segs[i].write ? VRING_DESC_F_WRITE : 0) |
-				(i + 1 < nsegs ? VRING_DESC_F_NEXT : 0);
-			vq->desc[cur].next = i + 1 < nsegs ? vq->next[cur] : 0;
-			cur = vq->next[cur];
-		}
-	}
-	vsng_vq_publish(vq, head);
-	return head;
-}
-
-static uint16_t *used_event_p(struct vsng_vq *vq)
-{
-	return &vq->avail->ring[vq->num];
-}
-
-static uint16_t *avail_event_p(struct vsng_vq *vq)
-{
-	return (uint16_t *)&vq->used->ring[vq->num];
+	return vq->ops->add(vq, segs, nsegs, indirect, cookie);
 }
 
 bool vsng_vq_kick(struct vsng_vq *vq, bool force)
 {
-	uint16_t new_idx = vq->avail_idx, old = vq->kicked_idx;
 	uint64_t one = 1;
 	bool need;
 
-	/* avail->idx store before reading avail_event / NO_NOTIFY */
+	/* the made-available store before reading the device's event state */
 	smp_mb();
-	if (vq->event_idx)
-		need = vring_need_event(READ_ONCE16(*avail_event_p(vq)),
-					new_idx, old);
-	else
-		need = !(READ_ONCE16(vq->used->flags) & VRING_USED_F_NO_NOTIFY);
-	vq->kicked_idx = new_idx;
+	need = vq->ops->need_kick(vq);
 	if (need || force) {
 		if (write(vq->kick_fd, &one, sizeof(one)) != sizeof(one))
 			return false;
@@ -699,51 +618,41 @@ bool vsng_vq_kick(struct vsng_vq *vq, bool force)
 	return false;
 }
 
-uint16_t vsng_vq_used_idx(struct vsng_vq *vq)
+bool vsng_vq_kick_wanted(struct vsng_vq *vq)
 {
-	return READ_ONCE16(vq->used->idx);
+	smp_mb();
+	return vq->ops->kick_wanted(vq);
 }
 
-static void vq_free_chain(struct vsng_vq *vq, uint16_t head)
+void vsng_vq_arm_event(struct vsng_vq *vq)
 {
-	uint16_t last = head;
-	int i;
+	vq->ops->arm_event(vq);
+	/* visible before the caller's next ring access */
+	smp_mb();
+}
 
-	for (i = 1; i < vq->chain_len[head]; i++)
-		last = vq->next[last];
-	vq->next[last] = vq->free_head;
-	vq->free_head = head;
-	vq->num_free += vq->chain_len[head];
-	vq->chain_len[head] = 0;
-	vq->cookie[head] = NULL;
+uint16_t vsng_vq_used_idx(struct vsng_vq *vq)
+{
+	return vq->ops->used_count(vq);
 }
 
 int vsng_vq_get_used(struct vsng_vq *vq, uint32_t *len, void **cookie)
 {
-	uint16_t idx = READ_ONCE16(vq->used->idx);
-	struct vring_used_elem e;
+	uint32_t l = 0;
+	void *c = NULL;
+	int r = vq->ops->get_used(vq, &l, &c);
 
-	if (idx == vq->last_used)
-		return 0;
-	/* used->idx before the entry it covers */
-	smp_rmb();
-	e = vq->used->ring[vq->last_used % vq->num];
-	vq->last_used++;
+	if (r < 0 && cookie)
+		*cookie = NULL;
+	if (r != 1)
+		return r;
 	vq->completions++;
 	if (vq->event_idx && !vq->no_interrupt)
-		WRITE_ONCE16(*used_event_p(vq), vq->last_used);
-	if (e.id >= vq->num || !vq->cookie[e.id]) {
-		fprintf(stderr, "vsng: vq %u: bogus used id %u\n",
-			vq->index, e.id);
-		if (cookie)
-			*cookie = NULL;
-		return -EIO;
-	}
+		vq->ops->arm_event(vq);
 	if (len)
-		*len = e.len;
+		*len = l;
 	if (cookie)
-		*cookie = vq->cookie[e.id];
-	vq_free_chain(vq, e.id);
+		*cookie = c;
 	return 1;
 }
 
@@ -761,15 +670,15 @@ uint64_t vsng_vq_drain_irq(struct vsng_vq *vq)
 
 static bool vq_pending(struct vsng_vq *vq)
 {
-	return READ_ONCE16(vq->used->idx) != vq->last_used;
+	return vq->ops->pending(vq);
 }
 
 /*
  * vq->irq_only: block on the call eventfd alone.  With EVENT_IDX, entries
- * published before used_event moved may legitimately come without a
+ * published before the used event moved may legitimately come without a
  * signal (vring_need_event): virtio drivers look once after publishing
- * used_event, and so do we (counted in irq_less).  Without EVENT_IDX every
- * publication signals unless NO_INTERRUPT is set: no look at all.
+ * the event, and so do we (counted in irq_less).  Without EVENT_IDX every
+ * publication signals unless interrupts are off: no look at all.
  */
 static int vq_wait_irq(struct vsng_vq *vq, int timeout_ms)
 {
@@ -777,8 +686,8 @@ static int vq_wait_irq(struct vsng_vq *vq, int timeout_ms)
 	struct pollfd p = { .fd = vq->call_fd, .events = POLLIN };
 
 	if (vq->event_idx && !vq->no_interrupt) {
-		WRITE_ONCE16(*used_event_p(vq), vq->last_used);
-		/* used_event store before re-reading used->idx */
+		vq->ops->arm_event(vq);
+		/* used event store before re-reading the used ring */
 		smp_mb();
 		if (vq_pending(vq)) {
 			vq->irq_less++;
@@ -809,8 +718,8 @@ int vsng_vq_wait(struct vsng_vq *vq, int timeout_ms)
 		if (vq_pending(vq))
 			return 1;
 		if (vq->event_idx && !vq->no_interrupt) {
-			WRITE_ONCE16(*used_event_p(vq), vq->last_used);
-			/* used_event store before re-reading used->idx */
+			vq->ops->arm_event(vq);
+			/* used event store before re-reading the used ring */
 			smp_mb();
 			if (vq_pending(vq))
 				return 1;
@@ -838,13 +747,7 @@ int vsng_vq_poll(struct vsng_vq *vq, int timeout_ms)
 void vsng_vq_set_no_interrupt(struct vsng_vq *vq, bool on)
 {
 	vq->no_interrupt = on;
-	if (vq->event_idx)
-		WRITE_ONCE16(*used_event_p(vq),
-			     on ? (uint16_t)(vq->last_used - 1) :
-				  vq->last_used);
-	else
-		WRITE_ONCE16(vq->avail->flags,
-			     on ? VRING_AVAIL_F_NO_INTERRUPT : 0);
+	vq->ops->set_no_interrupt(vq, on);
 	/* visible before the caller's next ring access */
 	smp_mb();
 }
@@ -1159,7 +1062,7 @@ int vsng_log_total(const void *log)
  * closed first (the caller has cleared its endpoint); the eventfds and the
  * driver's ring state carry over, as they do in a migrated guest.
  */
-int vsng_dev_reopen(struct vsng_dev *d, const uint16_t *base)
+int vsng_dev_reopen(struct vsng_dev *d, const uint32_t *base)
 {
 	char wwpn[sizeof(d->wwpn)];
 	uint64_t f = d->features;

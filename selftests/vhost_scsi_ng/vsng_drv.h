@@ -3,7 +3,10 @@
  * vsng_drv: a userspace virtio-scsi "guest driver" for /dev/vhost-scsi.
  *
  * The test process plays the guest.  It owns the vhost device, registers
- * parts of its own address space as guest memory and drives split rings.
+ * parts of its own address space as guest memory and drives its rings,
+ * split (the default) or packed (VIRTIO_F_RING_PACKED: vsng_dev_opts.ring,
+ * or VSNG_RING=packed in the environment).  The ring formats live in
+ * vsng_ring_split.c and vsng_ring_packed.c behind vsng_ring.h.
  *
  * Guest memory uses a NON-IDENTITY mapping, so a target that mixes up
  * guest-physical addresses (descriptors) and process addresses (ring
@@ -50,6 +53,21 @@
 #define VSNG_F_EVENT_IDX	(1ULL << VIRTIO_RING_F_EVENT_IDX)
 #define VSNG_F_VERSION_1	(1ULL << VIRTIO_F_VERSION_1)
 #define VSNG_F_ANY_LAYOUT	(1ULL << VIRTIO_F_ANY_LAYOUT)
+#define VSNG_F_RING_PACKED	(1ULL << VIRTIO_F_RING_PACKED)
+
+/* Packed descriptor flag bits (virtio 1.1, 2.8). */
+#define VSNG_PD_AVAIL		(1u << VRING_PACKED_DESC_F_AVAIL)
+#define VSNG_PD_USED		(1u << VRING_PACKED_DESC_F_USED)
+/* SET/GET_VRING_BASE for packed rings (QEMU's encoding): */
+#define VSNG_PACKED_BASE(avail, aw, used, uw) \
+	((uint32_t)((avail) | (aw) << 15) | \
+	 (uint32_t)((used) | (uw) << 15) << 16)
+
+enum vsng_ring_fmt {
+	VSNG_RING_ENV,		/* $VSNG_RING: "packed" or split (default) */
+	VSNG_RING_SPLIT,
+	VSNG_RING_PACKED,
+};
 
 struct vsng_region {
 	uint64_t gpa;
@@ -74,24 +92,38 @@ struct vsng_seg {
 };
 
 struct vsng_dev;
+struct vsng_ring_ops;
 
 struct vsng_vq {
 	struct vsng_dev *dev;
 	unsigned int index;
 	unsigned int num;
 	bool setup;
+	bool packed;		/* VIRTIO_F_RING_PACKED layout */
+	const struct vsng_ring_ops *ops;
+	/* split ring */
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
+	/* packed ring: descriptors and the two event areas */
+	struct vring_packed_desc *pdesc;
+	struct vring_packed_desc_event *drv_event;	/* driver writes */
+	struct vring_packed_desc_event *dev_event;	/* device writes */
 	int kick_fd, call_fd, err_fd;
 
-	uint16_t free_head;
-	uint16_t num_free;
-	uint16_t avail_idx;	/* shadow of avail->idx */
+	uint16_t free_head;	/* split: free descriptors; packed: free ids */
+	uint16_t num_free;	/* free descriptors (packed: ring slots) */
+	uint16_t avail_idx;	/* buffers made available (split: avail->idx) */
 	uint16_t kicked_idx;	/* avail idx at the last kick decision */
-	uint16_t last_used;
-	uint16_t *next;		/* shadow free-list links */
-	uint16_t *chain_len;
+	uint16_t last_used;	/* used elements consumed */
+	/* packed ring positions (slot and wrap counter) */
+	uint16_t next_avail;	/* next descriptor slot the driver fills */
+	bool avail_wrap;	/* driver's avail wrap counter */
+	uint16_t used_pos;	/* next slot the driver reads a used element */
+	bool used_wrap;		/* driver's used wrap counter */
+	uint16_t num_added;	/* descriptors added since the last kick test */
+	uint16_t *next;		/* shadow free-list links (split: descs, packed: ids) */
+	uint16_t *chain_len;	/* descriptors in the ring of the chain at head/id */
 	void **cookie;
 	struct vring_desc *indir;	/* num tables of VSNG_INDIR_MAX */
 	bool event_idx;
@@ -122,6 +154,7 @@ struct vsng_dev_opts {
 	bool no_indirect;
 	int nreq;		/* request queues (default 1) */
 	bool vring_log;		/* VHOST_VRING_F_LOG on every queue */
+	enum vsng_ring_fmt ring;	/* VSNG_RING_ENV: $VSNG_RING */
 	unsigned int ctl_size, evt_size, req_size;	/* default 128 */
 	unsigned int req_sizes[VSNG_MAX_VQS];	/* per request queue, 0: req_size */
 };
@@ -136,6 +169,7 @@ struct vsng_dev {
 	char wwpn[224];
 	bool endpoint;
 	bool vring_log;		/* new queues get VHOST_VRING_F_LOG */
+	bool packed;		/* VIRTIO_F_RING_PACKED negotiated */
 	void *log;		/* the bitmap given to SET_LOG_BASE */
 };
 
@@ -158,6 +192,10 @@ struct vhost_scsi_ng_vq_stats;
 int vsng_vq_stats(struct vsng_dev *d, unsigned int index,
 		  struct vhost_scsi_ng_vq_stats *st);
 bool vsng_target_is_ours(void);
+/* $VSNG_RING asks for packed rings (the default of vsng_dev_init()). */
+bool vsng_ring_env_packed(void);
+/* "packed" or "split" */
+const char *vsng_ring_name(const struct vsng_dev *d);
 
 /* --- guest memory ------------------------------------------------------ */
 void *vsng_alloc(struct vsng_dev *d, int region, size_t size, size_t align);
@@ -181,10 +219,28 @@ int vsng_vq_restart(struct vsng_dev *d, unsigned int index);
 /* Add a chain; returns the head index or -ENOSPC / -EINVAL. */
 int vsng_vq_add(struct vsng_vq *vq, const struct vsng_seg *segs, int nsegs,
 		bool indirect, void *cookie);
-/* Place a raw head in the avail ring (for hand-made chains). */
+/* Split: place a raw head in the avail ring (for hand-made chains). */
 void vsng_vq_publish(struct vsng_vq *vq, uint16_t head);
-/* Take n descriptors off the free list, linked through next; head returned */
+/* Split: take n descriptors off the free list, linked through next; head
+ * returned.
+ */
 int vsng_vq_take_descs(struct vsng_vq *vq, int n, void *cookie);
+/*
+ * Packed, for hand-made chains: write @n raw descriptors at the driver's
+ * next slots (the AVAIL/USED bits of each are the caller's: see
+ * vsng_pq_avail_bits()), the head's flags last after a write barrier, and
+ * move next_avail / avail_wrap past them.  The ids are not taken from the
+ * free list.  Returns the head slot, or -EINVAL if n > num.
+ */
+int vsng_pq_put_raw(struct vsng_vq *vq, const struct vring_packed_desc *d,
+		    int n);
+/* The AVAIL/USED bits that make a descriptor available in lap @wrap. */
+static inline uint16_t vsng_pq_avail_bits(bool wrap)
+{
+	return wrap ? VSNG_PD_AVAIL : VSNG_PD_USED;
+}
+/* Packed: the next used element if there is one (not consumed): 1. */
+int vsng_pq_peek_used(struct vsng_vq *vq, uint16_t *id, uint32_t *len);
 /* Kick if the device wants one (EVENT_IDX / NO_NOTIFY aware); force: always */
 bool vsng_vq_kick(struct vsng_vq *vq, bool force);
 /* Consume one used entry: 1 if got one, 0 if none. */
@@ -202,7 +258,17 @@ uint64_t vsng_vq_drain_irq(struct vsng_vq *vq);
 void vsng_vq_set_no_interrupt(struct vsng_vq *vq, bool on);
 /* 1 if the err eventfd fired (non-blocking read), 0 otherwise. */
 int vsng_vq_err_fired(struct vsng_vq *vq, int timeout_ms);
+/* Completions the device has published (consumed + pending, mod 2^16):
+ * split: used->idx; packed: counted on the ring.
+ */
 uint16_t vsng_vq_used_idx(struct vsng_vq *vq);
+/* Does the device's event state ask for a kick for the next request? */
+bool vsng_vq_kick_wanted(struct vsng_vq *vq);
+/* EVENT_IDX: "interrupt me at the next completion" (used_event / the
+ * driver event area at the driver's used position). */
+void vsng_vq_arm_event(struct vsng_vq *vq);
+/* The SET_VRING_BASE value of the driver's current ring state. */
+uint32_t vsng_vq_base(struct vsng_vq *vq);
 
 /*
  * (Re)give the ring addresses with VHOST_VRING_F_LOG set or not, and the
@@ -224,9 +290,9 @@ int vsng_log_total(const void *log);
 /*
  * Migrate @d to a new device: close the old fd (endpoint cleared), open a
  * new one, give it the same memory, features, log base and rings, each
- * queue at @base[index], and set the same endpoint.
+ * queue at @base[index] (a GET_VRING_BASE value), and set the same endpoint.
  */
-int vsng_dev_reopen(struct vsng_dev *d, const uint16_t *base);
+int vsng_dev_reopen(struct vsng_dev *d, const uint32_t *base);
 
 /* --- SCSI commands ----------------------------------------------------- */
 struct vsng_cmd {

@@ -187,6 +187,17 @@ static inline const char *vsng_module(void)
 		SKIP(return, "in-tree vhost_scsi has no " what); \
 } while (0)
 
+/*
+ * The packed-ring run of a group (VSNG_RING=packed, run.sh's *_packed
+ * names) on a target without packed rings (in-tree 6.12 refuses
+ * VIRTIO_F_RING_PACKED): every test SKIPs; data.ring_packed_feature checks
+ * the refusal itself.  Call first in FIXTURE_SETUP.
+ */
+#define VSNG_PACKED_SKIP() do { \
+	if (vsng_ring_env_packed() && !vsng_target_is_ours()) \
+		SKIP(return, "in-tree: packed rings not supported"); \
+} while (0)
+
 #define RESP_OK(c) ((c)->done && (c)->rsp.response == VIRTIO_SCSI_S_OK)
 
 /*
