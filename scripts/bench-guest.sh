@@ -254,9 +254,10 @@ target_level() {
 # Real-guest level
 # ---------------------------------------------------------------------------
 # One inner boot per round and workload (short boots: long nested runs are
-# the flaky ones, see shared/notes/platform.md). Each boot has all seven
+# the flaky ones, see shared/notes/platform.md). Each boot has all eight
 # paths at once, each on its own 256 MiB brd disk, 2 queues each:
 #   ours        vhost-scsi-pci vhostfd=<open /dev/vhost-scsi-ng>  ram0 (T1)
+#   ours-packed the same with packed=on (VIRTIO_F_RING_PACKED)     ram7 (T6)
 #   intree      vhost-scsi-pci on the in-tree /dev/vhost-scsi      ram1 (T2)
 #   intree-wpv  the same with worker_per_virtqueue=on              ram2 (T3)
 #   qemu-scsi   virtio-scsi-pci + iothread, scsi-hd cache=none,aio=native
@@ -269,10 +270,11 @@ target_level() {
 #                                             ram6 (vd*, serial vsngblk6)
 # and runs the workload on each path in turn (A B C D ...); the order
 # rotates by one path every round.
-RG_ALL="ours intree intree-wpv qemu-scsi qemu-blk qemu-scsi-uring qemu-blk-uring"
+RG_ALL="ours ours-packed intree intree-wpv qemu-scsi qemu-blk qemu-scsi-uring qemu-blk-uring"
 RG_WWPN_OURS=naa.5001405bbe000001
 RG_WWPN_IT=naa.5001405bbe000002
 RG_WWPN_WPV=naa.5001405bbe000003
+RG_WWPN_PK=naa.5001405bbe000004
 
 # The inner test: one fio run per path, each bracketed by instruction
 # markers and by BENCH-BEGIN/END lines that the outer side's watcher turns
@@ -395,6 +397,8 @@ rg_dev() {
 	case "$1" in
 	ours) QARGS+=(-device "vhost-scsi-pci,wwpn=$RG_WWPN_OURS,num_queues=2,vhostfd=$VFD")
 	      SPEC=ours:scsi:1 ;;
+	ours-packed) QARGS+=(-device "vhost-scsi-pci,wwpn=$RG_WWPN_PK,num_queues=2,vhostfd=$VFD2,packed=on")
+		     SPEC=ours-packed:scsi:6 ;;
 	intree) QARGS+=(-device "vhost-scsi-pci,wwpn=$RG_WWPN_IT,num_queues=2")
 		SPEC=intree:scsi:2 ;;
 	intree-wpv) QARGS+=(-device "vhost-scsi-pci,wwpn=$RG_WWPN_WPV,num_queues=2,worker_per_virtqueue=on")
@@ -427,16 +431,18 @@ realguest_level() {
 	load_both || return 1
 	idle_setup "$dir/cpuidle.txt"
 	plugin_check "$dir/plugin-check.txt"
-	/sbin/modprobe brd rd_nr=7 rd_size=262144 || { log "brd failed"; return 1; }
-	for b in 0 1 2 3 4 5 6; do
+	/sbin/modprobe brd rd_nr=8 rd_size=262144 || { log "brd failed"; return 1; }
+	for b in 0 1 2 3 4 5 6 7; do
 		dd if=/dev/zero of=/dev/ram$b bs=1M count=256 oflag=direct 2>/dev/null
 	done
 	lio_clear
 	lio_iblock $OURS_FABRIC $RG_WWPN_OURS 1 /dev/ram0 &&
 		lio_iblock vhost $RG_WWPN_IT 2 /dev/ram1 &&
-		lio_iblock vhost $RG_WWPN_WPV 3 /dev/ram2 || { log "LIO set-up failed"; return 1; }
+		lio_iblock vhost $RG_WWPN_WPV 3 /dev/ram2 &&
+		lio_iblock $OURS_FABRIC $RG_WWPN_PK 6 /dev/ram7 || { log "LIO set-up failed"; return 1; }
 	for a in ${BENCH_OURS_ATTRS:-}; do
-		echo "${a#*=}" >"$CFS/$OURS_FABRIC/$RG_WWPN_OURS/tpgt_1/attrib/${a%%=*}" ||
+		echo "${a#*=}" >"$CFS/$OURS_FABRIC/$RG_WWPN_OURS/tpgt_1/attrib/${a%%=*}" &&
+		echo "${a#*=}" >"$CFS/$OURS_FABRIC/$RG_WWPN_PK/tpgt_6/attrib/${a%%=*}" ||
 			{ log "cannot set attribute $a"; return 1; }
 		log "ours: TPG attribute $a"
 	done
@@ -473,9 +479,12 @@ realguest_level() {
 			# made here, not by inner-guest.sh: ours needs a freshly
 			# opened vhostfd for every QEMU (the old one has an owner).
 			for attempt in 1 2 3; do
-				QARGS=() specs= VFD=
+				QARGS=() specs= VFD= VFD2=
 				case " $order " in
 				*" ours "*) exec {VFD}<>$OURS_DEV || { log "cannot open $OURS_DEV"; break; } ;;
+				esac
+				case " $order " in
+				*" ours-packed "*) exec {VFD2}<>$OURS_DEV || { log "cannot open $OURS_DEV"; break; } ;;
 				esac
 				for p in $order; do
 					rg_dev $p
@@ -488,6 +497,7 @@ realguest_level() {
 					-- "${QARGS[@]}" >>"$ldir/inner.out" 2>&1
 				rc=$?
 				[ -n "$VFD" ] && exec {VFD}>&-
+				[ -n "$VFD2" ] && exec {VFD2}>&-
 				[ $rc = 2 ] || break
 				log "r$r $w: attempt $attempt: no verdict (platform failure)"
 			done

@@ -36,12 +36,13 @@ WL_DESC = {
     "rrw4k-7030-qd32": "4k randrw 70/30 QD32",
 }
 T_PATHS = ["ours-pq", "ours-packed", "ours-shared", "intree", "intree-nw"]
-R_PATHS = ["ours", "intree", "intree-wpv", "qemu-scsi", "qemu-blk",
-           "qemu-scsi-uring", "qemu-blk-uring"]
-R_PEERS = R_PATHS[1:]
+R_PATHS = ["ours", "ours-packed", "intree", "intree-wpv", "qemu-scsi",
+           "qemu-blk", "qemu-scsi-uring", "qemu-blk-uring"]
+R_PEERS = R_PATHS[2:]  # ours on packed rings is ours, not a peer
 P_DESC = {
     "ours-pq": "ours, worker per queue",
-    "ours-packed": "ours, worker per queue, packed rings",
+    "ours-packed": "ours on packed rings (target level: worker per "
+                   "queue; real guest: vhost-scsi-pci packed=on)",
     "ours-shared": "ours, one shared worker",
     "intree": "in-tree vhost_scsi, one worker",
     "intree-nw": "in-tree, VHOST_NEW_WORKER per queue",
