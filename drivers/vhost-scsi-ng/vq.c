@@ -300,7 +300,8 @@ int vsng_vq_drain(struct vsng_vq *vq,
 		if (vsng_vq_exceeds_weight(vq, ++n))
 			break;
 	}
-	if (vq->pending_used)
+	/* IN_ORDER: answers given here are only marked, the flush uses them. */
+	if (vq->pending_used || unlikely(vq->in_order))
 		vsng_vq_flush_used(vq);
 	vq->in_drain = false;
 out:
