@@ -71,7 +71,7 @@ FIXTURE(inorder) {
 	int order[NIO];
 	int ndone;
 	uint8_t *buf;		/* NIO pages read into, NIO pages written */
-	bool nullb, fast_lun;
+	bool began, nullb, fast_lun;
 	char hba[64], backend[16], dev_path[64];	/* LUN 0's (iblock) */
 };
 
@@ -102,6 +102,10 @@ FIXTURE_TEARDOWN(inorder)
 	struct vsng_target *t = &self->e.t;
 	char p[128];
 
+	if (vsng_target_is_ours())
+		in_order_param(false);
+	if (!self->began)
+		return;
 	if (self->fast_lun) {
 		vsng_target_del_lun(t, 1);
 		snprintf(p, sizeof(p), CFS_CORE "/%s", t->hba);
@@ -114,8 +118,6 @@ FIXTURE_TEARDOWN(inorder)
 	vsng_env_down(&self->e);
 	if (self->nullb)
 		vsng_nullb_slow_destroy(IO_NB);
-	if (vsng_target_is_ours())
-		in_order_param(false);
 }
 
 /*
@@ -129,6 +131,7 @@ static int env_up(FIXTURE_DATA(inorder) *self, enum vsng_ring_fmt ring)
 	struct vsng_target *t = &self->e.t;
 	int err;
 
+	self->began = true;
 	err = vsng_env_up_nullb(&self->e, &o, IO_NB, SLOW_MS, true);
 	self->nullb = err != -ENOENT;
 	if (err)
