@@ -350,4 +350,55 @@ TEST_F_TIMEOUT(inorder, slow_then_fast_in_submission_order, 120)
 	EXPECT_EQ(0, b.inflight);
 }
 
+/*
+ * Proves: with IN_ORDER, a request the device answers at once while
+ * taking it (response buffer too small: used with length 0) is used
+ * too, alone and between a slow and a fast READ, in order; a device
+ * that only marked it would hold it, and every later buffer, for ever.
+ */
+TEST_F_TIMEOUT(inorder, bad_request_used_in_order, 120)
+{
+	struct vsng_cmd *bad = &self->cmds[1];
+	uint8_t tur[6] = { 0 };
+	int err;
+
+	VSNG_OURS_ONLY("VIRTIO_F_IN_ORDER");
+	ASSERT_EQ(0, in_order_param(true));
+	err = env_up(self, variant->ring);
+	if (err == -ENOENT)
+		SKIP(return, "no null_blk in this kernel");
+	ASSERT_EQ(0, err);
+	ASSERT_TRUE(self->vq->in_order);
+
+	/* alone */
+	vsng_cmd_init(bad, VSNG_TPGT, 1);
+	memcpy(bad->cdb, tur, sizeof(tur));
+	bad->resp_len = 4;
+	ASSERT_EQ(0, vsng_cmd_submit(self->vq, bad));
+	vsng_vq_kick(self->vq, true);
+	self->ndone = 0;
+	ASSERT_EQ(0, wait_n(self, 1));
+	ASSERT_EQ(1, self->ndone);
+	EXPECT_EQ(0, bad->used_len);
+
+	/* slow READ, the bad request, a fast READ */
+	self->ndone = 0;
+	prep(self, 0, false);
+	ASSERT_EQ(0, vsng_cmd_submit(self->vq, &self->cmds[0]));
+	vsng_cmd_init(bad, VSNG_TPGT, 1);
+	memcpy(bad->cdb, tur, sizeof(tur));
+	bad->resp_len = 4;
+	ASSERT_EQ(0, vsng_cmd_submit(self->vq, bad));
+	prep(self, NSLOW, false);
+	ASSERT_EQ(0, vsng_cmd_submit(self->vq, &self->cmds[NSLOW]));
+	vsng_vq_kick(self->vq, true);
+	ASSERT_EQ(0, wait_n(self, 3));
+	ASSERT_EQ(3, self->ndone);
+	EXPECT_EQ(0, self->order[0]);
+	EXPECT_EQ(1, self->order[1]);
+	EXPECT_EQ(NSLOW, self->order[2]);
+	EXPECT_TRUE(RESP_OK(&self->cmds[0]));
+	EXPECT_TRUE(RESP_OK(&self->cmds[NSLOW]));
+}
+
 TEST_HARNESS_MAIN
