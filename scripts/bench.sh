@@ -28,7 +28,8 @@
 # 16x1024 request queues x ring entries; BENCH_MEM_CONFIGS, BENCH_MEM_REPS,
 # guest RAM BENCH_MEM_MIB, default 4096: in-tree needs 2.6 GB at 16x1024),
 # "target" (tools/vsng-load straight on /dev/vhost-scsi: ours with
-# per-queue workers and with one shared worker, in-tree with its single
+# per-queue workers, the same on packed rings (ours-packed, issue 18) and
+# with one shared worker, in-tree with its single
 # worker and with VHOST_NEW_WORKER per queue; null_blk memory_backed=0 and
 # brd) and "realguest" (fio in a nested-KVM inner guest: ours, in-tree,
 # in-tree worker_per_virtqueue=on, QEMU virtio-scsi-pci + iothread,
