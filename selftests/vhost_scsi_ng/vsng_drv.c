@@ -509,7 +509,9 @@ int vsng_dev_init(struct vsng_dev *d, const struct vsng_dev_opts *o)
 		want &= ~VSNG_F_EVENT_IDX;
 	if (o->no_indirect)
 		want &= ~VSNG_F_INDIRECT;
-	if (o->in_order)
+	/* $VSNG_IN_ORDER=1: every device acks IN_ORDER when offered */
+	if (o->in_order || (getenv("VSNG_IN_ORDER") &&
+			    !strcmp(getenv("VSNG_IN_ORDER"), "1")))
 		want |= d->offered & VSNG_F_IN_ORDER;
 	if (packed)
 		want |= VSNG_F_RING_PACKED;
