@@ -14,7 +14,9 @@
 #   BENCH_OUT        results directory (default $VSNG_RESULTS/bench)
 #   BENCH_ROUNDS     rounds; the paths alternate A B C D A B C D ... (3)
 #   BENCH_WORKLOADS  workload names (default: all five, see wl_* below)
-#   BENCH_PATHS      path names (default: all of the level)
+#   BENCH_PATHS      path names (default: all of the level; the target
+#                    level also has ours-inorder and ours-packed-inorder,
+#                    VIRTIO_F_IN_ORDER on, run only when named here)
 #   BENCH_BACKENDS   target level: nullb brd (default); workloads on brd:
 #                    BENCH_BRD_WORKLOADS (default rr4k-qd32-2q rw4k-qd32)
 #   BENCH_RUNTIME    seconds per measurement (target 3, fio 3)
@@ -207,9 +209,12 @@ target_level() {
 				for p in $paths; do
 					extra=
 					case "$p" in
-					ours-pq|ours-shared|ours-packed) tgt=ours dev=$OURS_DEV fab=$OURS_FABRIC
+					ours-pq|ours-shared|ours-packed|ours-inorder|ours-packed-inorder)
+						tgt=ours dev=$OURS_DEV fab=$OURS_FABRIC
 						# ours-packed: as ours-pq on packed rings (issue 18)
-						[ "$p" = ours-packed ] && extra+=" --ring packed"
+						case "$p" in ours-packed*) extra+=" --ring packed" ;; esac
+						# *-inorder: VIRTIO_F_IN_ORDER offered and acked
+						case "$p" in *-inorder) extra+=" --in-order" ;; esac
 						for a in ${BENCH_OURS_ATTRS:-}; do extra+=" --tpg-attr $a"; done ;;
 					intree) tgt=intree dev=/dev/vhost-scsi fab=vhost ;;
 					intree-nw) tgt=intree dev=/dev/vhost-scsi fab=vhost
@@ -221,6 +226,8 @@ target_level() {
 					if [ "$tgt" = ours ]; then
 						if [ "$p" = ours-shared ]; then v=N; else v=Y; fi
 						echo $v >/sys/module/vhost_scsi_ng/parameters/worker_per_vq
+						case "$p" in *-inorder) v=Y ;; *) v=N ;; esac
+						echo $v >/sys/module/vhost_scsi_ng/parameters/in_order
 					fi
 					args=$(wl_load_args "$w")
 					TARGET=$tgt VSNG_DEV=$dev VSNG_FABRIC=$fab VSNG_BACKEND=$b \

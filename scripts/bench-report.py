@@ -35,7 +35,8 @@ WL_DESC = {
     "seq64k-qd16": "64k seq read QD16",
     "rrw4k-7030-qd32": "4k randrw 70/30 QD32",
 }
-T_PATHS = ["ours-pq", "ours-packed", "ours-shared", "intree", "intree-nw"]
+T_PATHS = ["ours-pq", "ours-packed", "ours-shared", "intree", "intree-nw",
+           "ours-inorder", "ours-packed-inorder"]
 R_PATHS = ["ours", "ours-packed", "intree", "intree-wpv", "qemu-scsi",
            "qemu-blk", "qemu-scsi-uring", "qemu-blk-uring"]
 R_PEERS = R_PATHS[2:]  # ours on packed rings is ours, not a peer
@@ -43,6 +44,8 @@ P_DESC = {
     "ours-pq": "ours, worker per queue",
     "ours-packed": "ours on packed rings (target level: worker per "
                    "queue; real guest: vhost-scsi-pci packed=on)",
+    "ours-inorder": "ours-pq with VIRTIO_F_IN_ORDER (in_order=Y)",
+    "ours-packed-inorder": "ours-packed with VIRTIO_F_IN_ORDER (in_order=Y)",
     "ours-shared": "ours, one shared worker",
     "intree": "in-tree vhost_scsi, one worker",
     "intree-nw": "in-tree, VHOST_NEW_WORKER per queue",

@@ -11,7 +11,7 @@
  *             [--runtime SECS] [--ramp SECS] [--poll] [--new-workers]
  *             [--size-mb MB] [--no-indirect] [--label NAME] [--json FILE]
  *             [--mark ID] [--insn-log FILE] [--quiet] [--hold SECS]
- *             [--ring split|packed]
+ *             [--ring split|packed] [--in-order]
  *
  *   --rw      read | write | randread | randwrite | randrw | rw
  *   --rwmix   percentage of reads for randrw / rw (default 70)
@@ -25,6 +25,9 @@
  *             guest instructions per I/O are reported.
  *   --ring    the ring format (default: $VSNG_RING, else split); packed
  *             acks VIRTIO_F_RING_PACKED (a target without it refuses)
+ *   --in-order  ack VIRTIO_F_IN_ORDER when the target offers it (ours:
+ *             in_order=Y, read when the device is opened); the report
+ *             says whether it was negotiated
  *   --hold S  keep the device open and idle for S seconds after the report
  *             (tools/vsng-stat-test.sh reads its counters then); a signal
  *             ends the run early, another one the hold.
@@ -80,6 +83,7 @@ struct opts {
 	bool new_workers;
 	bool indirect;
 	enum vsng_ring_fmt ring;	/* --ring */
+	bool in_order;			/* --in-order */
 	uint32_t size_mb;
 	const char *label;
 	const char *json;
@@ -407,6 +411,7 @@ static void take(struct snap *s)
 		s->st.requests += st.requests;
 		s->st.completions += st.completions;
 		s->st.used_idx_writes += st.used_idx_writes;
+		s->st.used_elems += st.used_elems;
 		s->st.interrupts += st.interrupts;
 		s->st.kicks += st.kicks;
 		s->st.poll_hits += st.poll_hits;
@@ -539,6 +544,7 @@ static int setup(void)
 	}
 	dopts.nreq = o.queues;
 	dopts.ring = o.ring;
+	dopts.in_order = o.in_order;
 	dopts.req_size = 256;
 	while ((int)dopts.req_size < 4 * o.qd)
 		dopts.req_size *= 2;
@@ -656,6 +662,8 @@ static int report(const struct snap *a, const struct snap *b)
 	double cpu_io = cpu / dios;
 	bool st = a->have_stats && b->have_stats;
 	double uiw = st ? (b->st.used_idx_writes - a->st.used_idx_writes) / dios : NAN;
+	double ue = st ? (b->st.used_elems - a->st.used_elems) / dios : NAN;
+	bool inord = !!(env.d.features & VSNG_F_IN_ORDER);
 	double tk = st ? (b->st.kicks - a->st.kicks) / dios : NAN;
 	double ti = st ? (b->st.interrupts - a->st.interrupts) / dios : NAN;
 	double tp = st ? (b->st.poll_hits - a->st.poll_hits) / dios : NAN;
@@ -680,9 +688,10 @@ static int report(const struct snap *a, const struct snap *b)
 	}
 
 	if (!o.quiet) {
-		printf("# vsng-load %s target=%s dev=%s fabric=%s backend=%s ring=%s\n",
+		printf("# vsng-load %s target=%s dev=%s fabric=%s backend=%s ring=%s%s\n",
 		       o.label, target_name(), vsng_dev_path(), vsng_fabric(),
-		       env.t.backend, vsng_ring_name(&env.d));
+		       env.t.backend, vsng_ring_name(&env.d),
+		       inord ? " in_order" : "");
 		printf("# %s bs=%u queues=%d qd=%d %s%s runtime=%.1fs lun=%" PRIu64 "x%u\n",
 		       rw_names[o.rw], o.bs, o.queues, o.qd,
 		       o.poll ? "polled" : "interrupts",
@@ -700,6 +709,7 @@ static int report(const struct snap *a, const struct snap *b)
 		printf("%-22s %12.4f\n", "interrupts/IO (driver)", irqs);
 		if (st) {
 			printf("%-22s %12.4f\n", "used idx writes/IO", uiw);
+			printf("%-22s %12.4f\n", "used elems/IO", ue);
 			printf("%-22s %12.4f\n", "kicks/IO (target)", tk);
 			printf("%-22s %12.4f\n", "interrupts/IO (target)", ti);
 			printf("%-22s %12.4f\n", "poll hits/IO", tp);
@@ -725,6 +735,7 @@ static int report(const struct snap *a, const struct snap *b)
 		fprintf(f, "  \"backend\": \"%s\",\n  \"rw\": \"%s\",\n",
 			env.t.backend, rw_names[o.rw]);
 		fprintf(f, "  \"ring\": \"%s\",\n", vsng_ring_name(&env.d));
+		fprintf(f, "  \"in_order\": %s,\n", inord ? "true" : "false");
 		fprintf(f, "  \"bs\": %u,\n  \"queues\": %d,\n  \"qd\": %d,\n  \"rwmix_read\": %d,\n",
 			o.bs, o.queues, o.qd, o.rwmix);
 		fprintf(f, "  \"poll\": %s,\n  \"new_workers\": %s,\n",
@@ -744,6 +755,7 @@ static int report(const struct snap *a, const struct snap *b)
 		jnum(f, "interrupts_per_io", irqs, true, false);
 		jnum(f, "notifications_per_io", kicks + irqs, true, false);
 		jnum(f, "used_idx_writes_per_io", uiw, st, false);
+		jnum(f, "used_elems_per_io", ue, st, false);
 		jnum(f, "target_kicks_per_io", tk, st, false);
 		jnum(f, "target_interrupts_per_io", ti, st, false);
 		jnum(f, "target_poll_hits_per_io", tp, st, false);
@@ -777,7 +789,7 @@ static void usage(void)
 		"usage: vsng-load [--queues N] [--qd N] [--bs SIZE] [--rw read|write|randread|randwrite|randrw|rw]\n"
 		"                 [--rwmix PCT] [--runtime S] [--ramp S] [--poll] [--new-workers]\n"
 		"                 [--size-mb MB] [--no-indirect] [--label NAME] [--json FILE]\n"
-		"                 [--ring split|packed]\n"
+		"                 [--ring split|packed] [--in-order]\n"
 		"                 [--mark ID] [--insn-log FILE] [--quiet] [--hold S]\n"
 		"                 [--tpg-attr NAME=VALUE]... [--dev-attr NAME=VALUE]...\n"
 		"                 (the TPG's or the LUN backstore's attrib/NAME, set before SET_ENDPOINT)\n");
@@ -803,6 +815,7 @@ int main(int argc, char **argv)
 		{ "insn-log", 1, 0, 'L' }, { "quiet", 0, 0, 'Q' },
 		{ "tpg-attr", 1, 0, 'A' }, { "dev-attr", 1, 0, 'D' },
 		{ "hold", 1, 0, 'H' }, { "ring", 1, 0, 'R' },
+		{ "in-order", 0, 0, 'O' },
 		{ "help", 0, 0, 'h' }, { 0 }
 	};
 	struct snap a = { 0 }, b = { 0 };
@@ -811,7 +824,7 @@ int main(int argc, char **argv)
 	bool found;
 
 	o.insn_log = getenv("VSNG_INSN_LOG");
-	while ((c = getopt_long(argc, argv, "q:d:b:w:m:t:r:pns:Il:j:M:L:QA:D:H:R:h",
+	while ((c = getopt_long(argc, argv, "q:d:b:w:m:t:r:pns:Il:j:M:L:QA:D:H:R:Oh",
 				lo, NULL)) != -1) {
 		switch (c) {
 		case 'q': o.queues = atoi(optarg); break;
@@ -840,6 +853,7 @@ int main(int argc, char **argv)
 		case 'L': o.insn_log = optarg; break;
 		case 'Q': o.quiet = true; break;
 		case 'H': o.hold = atof(optarg); break;
+		case 'O': o.in_order = true; break;
 		case 'R':
 			o.ring = !strcmp(optarg, "packed") ? VSNG_RING_PACKED :
 				 VSNG_RING_SPLIT;

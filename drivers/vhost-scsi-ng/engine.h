@@ -107,13 +107,13 @@ static inline void vsng_walk_start(struct vsng_vq *vq, struct vsng_walk *w,
 int vsng_put_used16(struct vsng_vq *vq, __virtio16 __user *p, u16 v);
 
 /* Book-keeping after a used element was written (both formats). */
-static inline void vsng_vq_used_added(struct vsng_vq *vq)
+static inline void vsng_vq_used_added(struct vsng_vq *vq, u16 n)
 {
-	vq->pending_used++;
-	if (vq->inflight)
-		vq->inflight--;
-	vq->unsignalled++;
-	vq->stats.completions++;
+	vq->pending_used += n;
+	vq->inflight -= min_t(unsigned int, vq->inflight, n);
+	vq->unsignalled += n;
+	vq->stats.completions += n;
+	vq->stats.used_elems++;
 	if (vq->starved) {
 		/* The handler ran out of resources; this frees some. */
 		vq->starved = false;

@@ -42,6 +42,17 @@ module_param_named(worker_per_vq, vsng_worker_per_vq, bool, 0644);
 MODULE_PARM_DESC(worker_per_vq,
 		 "One worker per I/O virtqueue (default Y); N: one shared worker per device");
 
+/*
+ * VIRTIO_F_IN_ORDER (inorder.c) is offered only when asked for: buffers
+ * are then used in the order the guest made them available, so a fast
+ * command can wait behind a slow one.  A device takes the value when it
+ * is opened (GET_FEATURES and SET_FEATURES then agree).
+ */
+static bool vsng_in_order;
+module_param_named(in_order, vsng_in_order, bool, 0644);
+MODULE_PARM_DESC(in_order,
+		 "Offer VIRTIO_F_IN_ORDER to devices opened from now on (default N)");
+
 /* ---- open / release --------------------------------------------------- */
 
 static void vsng_scsi_free(struct vsng_scsi *vs)
@@ -75,6 +86,9 @@ static int vsng_open(struct inode *inode, struct file *f)
 	vs = kzalloc(sizeof(*vs), GFP_KERNEL);
 	if (!vs)
 		return -ENOMEM;
+	vs->features = VSNG_FEATURES;
+	if (READ_ONCE(vsng_in_order))
+		vs->features |= 1ULL << VIRTIO_F_IN_ORDER;
 	vs->svqs = kcalloc(nvqs, sizeof(*vs->svqs), GFP_KERNEL);
 	vs->vqs = kcalloc(nvqs, sizeof(*vs->vqs), GFP_KERNEL);
 	if (!vs->svqs || !vs->vqs)
@@ -238,11 +252,11 @@ static long vsng_ioctl_locked(struct vsng_scsi *vs, unsigned int ioctl,
 		*out_len = sizeof(a->missed);
 		return 0;
 	case VHOST_GET_FEATURES:
-		a->features = VSNG_FEATURES;
+		a->features = vs->features;
 		*out_len = sizeof(a->features);
 		return 0;
 	case VHOST_SET_FEATURES:
-		if (a->features & ~VSNG_FEATURES)
+		if (a->features & ~vs->features)
 			return -EOPNOTSUPP;
 		return vsng_dev_set_features(&vs->dev, a->features);
 	case VHOST_GET_BACKEND_FEATURES:

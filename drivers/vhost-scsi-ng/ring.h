@@ -21,6 +21,7 @@
 int vsng_split_pop(struct vsng_vq *vq, struct vsng_chain *ch);
 void vsng_split_unpop(struct vsng_vq *vq, int n);
 int vsng_split_add_used(struct vsng_vq *vq, u16 head, u32 len);
+int vsng_split_add_used_run(struct vsng_vq *vq, u16 head, u32 len, u16 count);
 void vsng_split_flush_used(struct vsng_vq *vq);
 void vsng_split_disable_notify(struct vsng_vq *vq);
 bool vsng_split_enable_notify(struct vsng_vq *vq);
@@ -37,6 +38,9 @@ size_t vsng_split_used_size(unsigned int num);
 int vsng_packed_pop(struct vsng_vq *vq, struct vsng_chain *ch);
 void vsng_packed_unpop(struct vsng_vq *vq, int n);
 int vsng_packed_add_used(struct vsng_vq *vq, u16 id, u32 len);
+int vsng_packed_add_used_run(struct vsng_vq *vq, u16 id, u32 len, u16 count,
+			     u16 skipped_descs);
+u16 vsng_packed_take_descs(struct vsng_vq *vq, u16 id);
 void vsng_packed_flush_used(struct vsng_vq *vq);
 void vsng_packed_disable_notify(struct vsng_vq *vq);
 bool vsng_packed_enable_notify(struct vsng_vq *vq);
@@ -48,6 +52,14 @@ int vsng_packed_init_access(struct vsng_vq *vq);
 u32 vsng_packed_get_base(struct vsng_vq *vq);
 int vsng_packed_set_base(struct vsng_vq *vq, u32 base);
 void vsng_packed_free(struct vsng_vq *vq);
+
+/* ---- VIRTIO_F_IN_ORDER (inorder.c), both formats ---------------------- */
+int vsng_inorder_init(struct vsng_vq *vq);
+void vsng_inorder_free(struct vsng_vq *vq);
+int vsng_inorder_popped(struct vsng_vq *vq, u16 head);
+void vsng_inorder_unpop(struct vsng_vq *vq, int n);
+int vsng_inorder_done(struct vsng_vq *vq, u16 head, u32 len);
+void vsng_inorder_publish(struct vsng_vq *vq);
 
 /* Largest packed ring (virtio 1.1: the indexes have 15 bits). */
 #define VSNG_PACKED_MAX_NUM	32768
@@ -85,11 +97,22 @@ static inline bool vsng_packed_need_event(unsigned int num, u16 off_wrap,
 
 /* ---- dispatchers: the engine's ring operations (documented in vq.h) --- */
 
+/*
+ * With VIRTIO_F_IN_ORDER (vq->in_order) pop and unpop also keep the pop
+ * order, add_used only marks a buffer done and the flush first writes one
+ * used element for the run of done buffers at the front (inorder.c).
+ */
 static inline int vsng_vq_pop(struct vsng_vq *vq, struct vsng_chain *ch)
 {
+	int r;
+
 	if (vq->packed)
-		return vsng_packed_pop(vq, ch);
-	return vsng_split_pop(vq, ch);
+		r = vsng_packed_pop(vq, ch);
+	else
+		r = vsng_split_pop(vq, ch);
+	if (unlikely(vq->in_order) && r > 0)
+		r = vsng_inorder_popped(vq, ch->head);
+	return r;
 }
 
 static inline void vsng_vq_unpop(struct vsng_vq *vq, int n)
@@ -98,10 +121,14 @@ static inline void vsng_vq_unpop(struct vsng_vq *vq, int n)
 		vsng_packed_unpop(vq, n);
 	else
 		vsng_split_unpop(vq, n);
+	if (unlikely(vq->in_order))
+		vsng_inorder_unpop(vq, n);
 }
 
 static inline int vsng_vq_add_used(struct vsng_vq *vq, u16 head, u32 len)
 {
+	if (unlikely(vq->in_order))
+		return vsng_inorder_done(vq, head, len);
 	if (vq->packed)
 		return vsng_packed_add_used(vq, head, len);
 	return vsng_split_add_used(vq, head, len);
@@ -109,6 +136,8 @@ static inline int vsng_vq_add_used(struct vsng_vq *vq, u16 head, u32 len)
 
 static inline void vsng_vq_flush_used(struct vsng_vq *vq)
 {
+	if (unlikely(vq->in_order))
+		vsng_inorder_publish(vq);
 	if (vq->packed)
 		vsng_packed_flush_used(vq);
 	else

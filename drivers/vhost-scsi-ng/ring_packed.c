@@ -378,6 +378,36 @@ static inline __le16 vsng_pk_used_flags(bool wrap)
  */
 int vsng_packed_add_used(struct vsng_vq *vq, u16 id, u32 len)
 {
+	return vsng_packed_add_used_run(vq, id, len, 1, 0);
+}
+EXPORT_SYMBOL_IF_KUNIT(vsng_packed_add_used);
+
+/*
+ * IN_ORDER (inorder.c): buffer @id, used before the next one of the run,
+ * gets no used element of its own.  Returns the descriptors its chain
+ * took (the used index still advances by them), 0 if not in flight.
+ */
+u16 vsng_packed_take_descs(struct vsng_vq *vq, u16 id)
+{
+	u16 n;
+
+	lockdep_assert_held(&vq->mutex);
+	if (unlikely(id >= vq->pk_ndescs_num || !vq->pk_ndescs[id])) {
+		vsng_vq_error(vq, "used buffer id %u is not in flight", id);
+		return 0;
+	}
+	n = vq->pk_ndescs[id];
+	vq->pk_ndescs[id] = 0;
+	return n;
+}
+
+/*
+ * One used element for @count buffers, @id the last of them; the earlier
+ * ones took @skipped_descs ring descriptors (vsng_packed_take_descs()).
+ */
+int vsng_packed_add_used_run(struct vsng_vq *vq, u16 id, u32 len, u16 count,
+			     u16 skipped_descs)
+{
 	struct vring_packed_desc __user *ring = vsng_pk_desc(vq);
 	struct {
 		__le32 len;
@@ -414,11 +444,11 @@ int vsng_packed_add_used(struct vsng_vq *vq, u16 id, u32 len)
 			return -EFAULT;
 		}
 	}
-	vq->pending_descs += n;
-	vsng_vq_used_added(vq);
+	vq->pending_descs += n + skipped_descs;
+	vsng_vq_used_added(vq, count);
 	return 0;
 }
-EXPORT_SYMBOL_IF_KUNIT(vsng_packed_add_used);
+EXPORT_SYMBOL_IF_KUNIT(vsng_packed_add_used_run);
 
 /* Log the descriptor slots [first, first + n) of the ring, wrap included. */
 static void vsng_pk_log_descs(struct vsng_vq *vq, u16 first, u16 n)

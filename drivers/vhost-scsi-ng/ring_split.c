@@ -253,7 +253,12 @@ EXPORT_SYMBOL_IF_KUNIT(vsng_split_unpop);
 
 /* ---- used ring -------------------------------------------------------- */
 
-int vsng_split_add_used(struct vsng_vq *vq, u16 head, u32 len)
+/*
+ * One used element for @count buffers: @head is the last of them (with
+ * IN_ORDER a run of buffers used in order, see inorder.c; else @count 1).
+ * used->idx will advance by @count.
+ */
+int vsng_split_add_used_run(struct vsng_vq *vq, u16 head, u32 len, u16 count)
 {
 	struct vring_used_elem e;
 	u16 slot;
@@ -262,7 +267,7 @@ int vsng_split_add_used(struct vsng_vq *vq, u16 head, u32 len)
 	if (unlikely(vq->broken))
 		return -EIO;
 	/* Never let unpublished entries lap the ring. */
-	if (unlikely(vq->pending_used >= vq->num))
+	if (unlikely(vq->pending_used + count > vq->num))
 		vsng_split_flush_used(vq);
 
 	slot = (vq->last_used_idx + vq->pending_used) & (vq->num - 1);
@@ -272,8 +277,14 @@ int vsng_split_add_used(struct vsng_vq *vq, u16 head, u32 len)
 		vsng_vq_error(vq, "cannot write used entry %u", slot);
 		return -EFAULT;
 	}
-	vsng_vq_used_added(vq);
+	vsng_vq_used_added(vq, count);
 	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(vsng_split_add_used_run);
+
+int vsng_split_add_used(struct vsng_vq *vq, u16 head, u32 len)
+{
+	return vsng_split_add_used_run(vq, head, len, 1);
 }
 EXPORT_SYMBOL_IF_KUNIT(vsng_split_add_used);
 

@@ -91,7 +91,11 @@ int vsng_send_resp(struct vsng_vq *vq, struct vsng_chain *ch, u16 head,
 	lockdep_assert_held(&vq->mutex);
 	ret = vsng_write_resp(vq, &ch->iov[ch->out_num], &ch->gpa[ch->out_num],
 			      ch->in_num, buf, len);
-	if (!ret)
+	/*
+	 * IN_ORDER: the head goes back even so, or every later buffer of the
+	 * queue would wait behind it for ever (inorder.c).
+	 */
+	if (!ret || vq->in_order)
 		vsng_vq_add_used(vq, head, 0);
 	return ret;
 }

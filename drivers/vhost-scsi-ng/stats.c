@@ -49,6 +49,7 @@ static int vsng_vq_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "requests %llu\n", READ_ONCE(s->requests));
 	seq_printf(m, "completions %llu\n", READ_ONCE(s->completions));
 	seq_printf(m, "used_idx_writes %llu\n", READ_ONCE(s->used_idx_writes));
+	seq_printf(m, "used_elems %llu\n", READ_ONCE(s->used_elems));
 	seq_printf(m, "interrupts %llu\n", READ_ONCE(s->interrupts));
 	seq_printf(m, "kicks %llu\n", READ_ONCE(s->kicks));
 	seq_printf(m, "poll_hits %llu\n", READ_ONCE(s->poll_hits));
@@ -142,6 +143,7 @@ long vsng_stats_ioctl(struct vsng_dev *dev, void __user *argp)
 	st.requests = vq->stats.requests;
 	st.completions = vq->stats.completions;
 	st.used_idx_writes = vq->stats.used_idx_writes;
+	st.used_elems = vq->stats.used_elems;
 	st.interrupts = vq->stats.interrupts;
 	st.kicks = READ_ONCE(vq->stats.kicks);
 	st.poll_hits = vq->stats.poll_hits;

@@ -71,8 +71,9 @@ static void vsng_tmf_resp_work(struct vsng_work *work)
 	struct virtio_scsi_ctrl_tmf_resp rsp = { .response = tmf->response };
 
 	mutex_lock(&vq->mutex);
+	/* IN_ORDER: used even unanswered, or later buffers wait for ever. */
 	if (!vsng_write_resp(vq, tmf->in_iov, tmf->in_gpa, tmf->in_cnt, &rsp,
-			     sizeof(rsp)))
+			     sizeof(rsp)) || vq->in_order)
 		vsng_vq_add_used(vq, tmf->head, 0);
 	vsng_vq_flush_used(vq);
 	mutex_unlock(&vq->mutex);

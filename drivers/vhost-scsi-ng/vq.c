@@ -138,6 +138,9 @@ int vsng_vq_init_access(struct vsng_vq *vq)
 	r = vsng_ring_init_access(vq);
 	if (r)
 		return r;
+	r = vsng_inorder_init(vq);
+	if (r)
+		return r;
 
 	/* Buffers posted before the backend existed got no kick of theirs. */
 	if (vq->kick && vq->handle_kick)
@@ -298,7 +301,8 @@ int vsng_vq_drain(struct vsng_vq *vq,
 		if (vsng_vq_exceeds_weight(vq, ++n))
 			break;
 	}
-	if (vq->pending_used)
+	/* IN_ORDER: answers given here are only marked, the flush uses them. */
+	if (vq->pending_used || unlikely(vq->in_order))
 		vsng_vq_flush_used(vq);
 	vq->in_drain = false;
 out:
@@ -653,6 +657,7 @@ static void vsng_vq_reset(struct vsng_vq *vq)
 	vq->log_used = false;
 	vq->acked_features = 0;
 	vq->packed = false;
+	vq->in_order = false;
 	vq->kick = NULL;
 	vq->call_ctx = NULL;
 	vq->error_ctx = NULL;
@@ -680,6 +685,7 @@ static void vsng_vq_reset(struct vsng_vq *vq)
 	vq->pending_descs = 0;
 	vq->inflight_descs = 0;
 	vsng_packed_free(vq);
+	vsng_inorder_free(vq);
 	RCU_INIT_POINTER(vq->worker, NULL);
 }
 
@@ -761,8 +767,12 @@ int vsng_dev_set_features(struct vsng_dev *dev, u64 features)
 	if ((features & (1ULL << VIRTIO_F_RING_PACKED)) &&
 	    !(features & (1ULL << VIRTIO_F_VERSION_1)))
 		return -EINVAL;
-	/* A running queue cannot change its ring format under the guest. */
-	if ((features ^ dev->acked_features) & (1ULL << VIRTIO_F_RING_PACKED)) {
+	/*
+	 * A running queue cannot change its ring format under the guest, nor
+	 * start or stop keeping the in-order record (inorder.c).
+	 */
+	if ((features ^ dev->acked_features) &
+	    ((1ULL << VIRTIO_F_RING_PACKED) | (1ULL << VIRTIO_F_IN_ORDER))) {
 		for (i = 0; i < dev->nvqs; i++)
 			if (READ_ONCE(dev->vqs[i]->private_data))
 				return -EBUSY;
@@ -777,6 +787,7 @@ int vsng_dev_set_features(struct vsng_dev *dev, u64 features)
 		mutex_lock(&dev->vqs[i]->mutex);
 		dev->vqs[i]->acked_features = features;
 		dev->vqs[i]->packed = features & (1ULL << VIRTIO_F_RING_PACKED);
+		dev->vqs[i]->in_order = features & (1ULL << VIRTIO_F_IN_ORDER);
 		mutex_unlock(&dev->vqs[i]->mutex);
 	}
 	dev->acked_features = features;

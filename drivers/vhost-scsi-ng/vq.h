@@ -140,6 +140,7 @@ struct vsng_vq_stats {
 	u64 coalesced;		/* signals deferred by coalescing */
 	u64 busy;		/* answered BUSY: over a device limit */
 	u64 bytes;		/* data moved by GOOD commands, less residual */
+	u64 used_elems;		/* used elements written (IN_ORDER: one a run) */
 };
 
 struct vsng_vq {
@@ -218,6 +219,22 @@ struct vsng_vq {
 	 */
 	u16 *pk_ndescs;
 	unsigned int pk_ndescs_num;	/* entries allocated in pk_ndescs */
+
+	/*
+	 * VIRTIO_F_IN_ORDER (inorder.c), protected by @mutex.  @in_order is
+	 * written together with acked_features.  io_order[] is our own record
+	 * of the heads (buffer IDs) in the order they were popped, a ring of
+	 * io_num entries of which io_count from io_first are in flight;
+	 * io_done[head] counts completions not yet published, io_len[head]
+	 * the length of the last one.  Never read back from the guest.
+	 */
+	bool in_order;
+	u16 *io_order;
+	u16 *io_done;
+	u32 *io_len;
+	unsigned int io_num;		/* entries allocated in each array */
+	unsigned int io_first;		/* io_order[] index of the oldest */
+	unsigned int io_count;		/* popped, not yet published */
 
 	/* Notification policy (set by the device from TPG attributes). */
 	unsigned int poll_usecs;	/* busy-poll window, 0 = off */

@@ -285,6 +285,9 @@ struct vsng_scsi {
 	struct vsng_vq **vqs;
 	int nvqs;
 
+	/* VSNG_FEATURES, plus IN_ORDER if in_order= was set at open; fixed. */
+	u64 features;
+
 	/* dev->mutex; readers on the workers hold a vq->mutex. */
 	struct vsng_tpg **tpgs;
 	/*

@@ -51,7 +51,8 @@ export VSNG_DEV
 ALL_TESTS="vsng_abi vsng_data vsng_scsi_err vsng_badinput vsng_notify
 	   vsng_data_packed vsng_notify_packed vsng_badinput_packed
 	   vsng_lifetime vsng_events vsng_pool vsng_ng vsng_tmfflood vsng_dirtylog
-	   vsng_faults vsng_faults_gone vsng_faults_nvmf vsng_failalloc vsng_tmf vsng_cgroup"
+	   vsng_faults vsng_faults_gone vsng_faults_nvmf vsng_failalloc vsng_tmf vsng_cgroup
+	   vsng_inorder"
 if [ $# -gt 0 ]; then
 	TESTS="$*"
 else

@@ -368,10 +368,68 @@ int vsng_vq_shadow_alloc(struct vsng_vq *vq)
 	free(vq->next);
 	free(vq->chain_len);
 	free(vq->cookie);
+	free(vq->order);
 	vq->next = calloc(vq->num, sizeof(*vq->next));
 	vq->chain_len = calloc(vq->num, sizeof(*vq->chain_len));
 	vq->cookie = calloc(vq->num, sizeof(*vq->cookie));
-	return vq->next && vq->chain_len && vq->cookie ? 0 : -ENOMEM;
+	vq->order = calloc(vq->num, sizeof(*vq->order));
+	return vq->next && vq->chain_len && vq->cookie && vq->order ?
+	       0 : -ENOMEM;
+}
+
+static void vsng_vq_order_reset(struct vsng_vq *vq)
+{
+	vq->order_first = 0;
+	vq->order_count = 0;
+	vq->batch_last = -1;
+	vq->batch_len = 0;
+}
+
+/*
+ * IN_ORDER: a used element names buffer @id; it stands for every buffer
+ * made available before it that is still outstanding, so @id must be
+ * among the first @limit outstanding ones (the device published at most
+ * that many).  Anything else is a buffer used out of order.
+ */
+int vsng_vq_order_batch(struct vsng_vq *vq, uint16_t id, uint32_t len,
+			unsigned int limit)
+{
+	unsigned int i, k = vq->order_first;
+
+	if (limit > vq->order_count)
+		limit = vq->order_count;
+	for (i = 0; i < limit; i++) {
+		if (vq->order[k] == id) {
+			vq->batch_last = id;
+			vq->batch_len = len;
+			vq->used_elems++;
+			return 0;
+		}
+		if (++k == vq->num)
+			k = 0;
+	}
+	fprintf(stderr,
+		"vsng: vq %u: IN_ORDER: used id %u is not among the next %u buffers (next is %u)\n",
+		vq->index, id, limit,
+		vq->order_count ? vq->order[vq->order_first] : 0xffff);
+	return -EIO;
+}
+
+/* IN_ORDER: the next buffer the current used element stands for. */
+uint16_t vsng_vq_order_take(struct vsng_vq *vq, uint32_t *len)
+{
+	uint16_t head = vq->order[vq->order_first];
+
+	if (++vq->order_first == vq->num)
+		vq->order_first = 0;
+	vq->order_count--;
+	if (head == vq->batch_last) {
+		vq->batch_last = -1;
+		*len = vq->batch_len;
+	} else {
+		*len = 0;
+	}
+	return head;
 }
 
 int vsng_vq_setup(struct vsng_dev *d, unsigned int index, unsigned int num)
@@ -387,6 +445,7 @@ int vsng_vq_setup(struct vsng_dev *d, unsigned int index, unsigned int num)
 	vq->packed = d->packed;
 	vq->ops = d->packed ? &vsng_ring_packed_ops : &vsng_ring_split_ops;
 	vq->event_idx = !!(d->features & VSNG_F_EVENT_IDX);
+	vq->in_order = !!(d->features & VSNG_F_IN_ORDER);
 	err = vq->ops->alloc(vq);
 	if (err)
 		return err;
@@ -395,6 +454,7 @@ int vsng_vq_setup(struct vsng_dev *d, unsigned int index, unsigned int num)
 		return err;
 	vq->indir = NULL;
 	vq->ops->reset(vq);
+	vsng_vq_order_reset(vq);
 	vq->log = d->vring_log;
 
 	if (vq->kick_fd < 0)
@@ -449,6 +509,10 @@ int vsng_dev_init(struct vsng_dev *d, const struct vsng_dev_opts *o)
 		want &= ~VSNG_F_EVENT_IDX;
 	if (o->no_indirect)
 		want &= ~VSNG_F_INDIRECT;
+	/* $VSNG_IN_ORDER=1: every device acks IN_ORDER when offered */
+	if (o->in_order || (getenv("VSNG_IN_ORDER") &&
+			    !strcmp(getenv("VSNG_IN_ORDER"), "1")))
+		want |= d->offered & VSNG_F_IN_ORDER;
 	if (packed)
 		want |= VSNG_F_RING_PACKED;
 	else if (o->ring == VSNG_RING_SPLIT)
@@ -500,6 +564,7 @@ int vsng_vq_restart(struct vsng_dev *d, unsigned int index)
 	if (index >= VSNG_MAX_VQS || !vq->setup)
 		return -EINVAL;
 	vq->ops->reset(vq);
+	vsng_vq_order_reset(vq);
 	s.num = vq->ops->base(vq);
 	if (vq->call_fd >= 0 && read(vq->call_fd, &v, sizeof(v)) < 0)
 		v = 0;
@@ -595,9 +660,18 @@ int vsng_vq_indir_alloc(struct vsng_vq *vq)
 int vsng_vq_add(struct vsng_vq *vq, const struct vsng_seg *segs, int nsegs,
 		bool indirect, void *cookie)
 {
+	int head;
+
 	if (nsegs <= 0 || !cookie)
 		return -EINVAL;
-	return vq->ops->add(vq, segs, nsegs, indirect, cookie);
+	head = vq->ops->add(vq, segs, nsegs, indirect, cookie);
+	if (head >= 0 && vq->in_order && vq->order_count < vq->num) {
+		unsigned int k = vq->order_first + vq->order_count;
+
+		vq->order[k >= vq->num ? k - vq->num : k] = head;
+		vq->order_count++;
+	}
+	return head;
 }
 
 bool vsng_vq_kick(struct vsng_vq *vq, bool force)

@@ -54,6 +54,7 @@
 #define VSNG_F_VERSION_1	(1ULL << VIRTIO_F_VERSION_1)
 #define VSNG_F_ANY_LAYOUT	(1ULL << VIRTIO_F_ANY_LAYOUT)
 #define VSNG_F_RING_PACKED	(1ULL << VIRTIO_F_RING_PACKED)
+#define VSNG_F_IN_ORDER		(1ULL << VIRTIO_F_IN_ORDER)
 
 /* Packed descriptor flag bits (virtio 1.1, 2.8). */
 #define VSNG_PD_AVAIL		(1u << VRING_PACKED_DESC_F_AVAIL)
@@ -137,6 +138,17 @@ struct vsng_vq {
 	 */
 	bool irq_only;
 	bool log;		/* VHOST_VRING_F_LOG: the device logs used */
+	/*
+	 * VIRTIO_F_IN_ORDER: order[] holds the heads / buffer ids in the
+	 * order they were made available (order_count from order_first);
+	 * one used element stands for every buffer up to and including its
+	 * id (batch_last, -1 when no element is being consumed).
+	 */
+	bool in_order;
+	uint16_t *order;
+	unsigned int order_first, order_count;
+	int batch_last;
+	uint32_t batch_len;
 
 	/* Driver-side counters. */
 	uint64_t kicks;		/* kick eventfd writes */
@@ -145,6 +157,7 @@ struct vsng_vq {
 	uint64_t irq_wakeups;	/* reads of the call eventfd returning > 0 */
 	uint64_t completions;	/* used entries consumed */
 	uint64_t irq_less;	/* irq_only waits ended without a signal */
+	uint64_t used_elems;	/* used elements read (IN_ORDER: one a run) */
 };
 
 struct vsng_dev_opts {
@@ -154,6 +167,7 @@ struct vsng_dev_opts {
 	bool no_indirect;
 	int nreq;		/* request queues (default 1) */
 	bool vring_log;		/* VHOST_VRING_F_LOG on every queue */
+	bool in_order;		/* ack VIRTIO_F_IN_ORDER (if offered) */
 	enum vsng_ring_fmt ring;	/* VSNG_RING_ENV: $VSNG_RING */
 	unsigned int ctl_size, evt_size, req_size;	/* default 128 */
 	unsigned int req_sizes[VSNG_MAX_VQS];	/* per request queue, 0: req_size */

@@ -60,7 +60,11 @@ extern const struct vsng_ring_ops vsng_ring_packed_ops;
 
 /* Indirect tables: num tables of VSNG_INDIR_MAX 16-byte entries. */
 int vsng_vq_indir_alloc(struct vsng_vq *vq);
-/* The shadow arrays (next / chain_len / cookie) for vq->num entries. */
+/* The shadow arrays (next / chain_len / cookie / order), vq->num entries. */
 int vsng_vq_shadow_alloc(struct vsng_vq *vq);
+/* IN_ORDER (vsng_drv.c): a used element for @id; the next buffer it covers. */
+int vsng_vq_order_batch(struct vsng_vq *vq, uint16_t id, uint32_t len,
+			unsigned int limit);
+uint16_t vsng_vq_order_take(struct vsng_vq *vq, uint32_t *len);
 
 #endif /* VSNG_RING_H */

@@ -237,10 +237,51 @@ static void packed_arm_event(struct vsng_vq *vq)
 		     vq->used_pos | (vq->used_wrap ? WRAP_BIT : 0));
 }
 
+/* Give buffer @id back to the free list after its used element. */
+static void *packed_release(struct vsng_vq *vq, uint16_t id)
+{
+	void *cookie = vq->cookie[id];
+
+	slot_advance(vq, &vq->used_pos, &vq->used_wrap, vq->chain_len[id]);
+	vq->last_used++;
+	vq->num_free += vq->chain_len[id];
+	vq->chain_len[id] = 0;
+	vq->cookie[id] = NULL;
+	vq->next[id] = vq->free_head;
+	vq->free_head = id;
+	return cookie;
+}
+
+/*
+ * IN_ORDER: one used element, in the slot of the first buffer it covers,
+ * names the last buffer of a run; the device skipped the slots of all
+ * of them.
+ */
+static int packed_get_used_in_order(struct vsng_vq *vq, uint32_t *len,
+				    void **cookie)
+{
+	uint16_t id;
+	uint32_t l;
+
+	if (vq->batch_last < 0) {
+		if (!used_at(vq, vq->used_pos, vq->used_wrap, &id, &l))
+			return 0;
+		if (vsng_vq_order_batch(vq, id, l, vq->num))
+			return -EIO;
+	}
+	id = vsng_vq_order_take(vq, len);
+	if (id >= vq->num || !vq->cookie[id])
+		return -EIO;
+	*cookie = packed_release(vq, id);
+	return 1;
+}
+
 static int packed_get_used(struct vsng_vq *vq, uint32_t *len, void **cookie)
 {
 	uint16_t id;
 
+	if (vq->in_order)
+		return packed_get_used_in_order(vq, len, cookie);
 	if (!used_at(vq, vq->used_pos, vq->used_wrap, &id, len))
 		return 0;
 	if (id >= vq->num || !vq->cookie[id]) {
@@ -251,14 +292,8 @@ static int packed_get_used(struct vsng_vq *vq, uint32_t *len, void **cookie)
 		vq->last_used++;
 		return -EIO;
 	}
-	slot_advance(vq, &vq->used_pos, &vq->used_wrap, vq->chain_len[id]);
-	vq->last_used++;
-	*cookie = vq->cookie[id];
-	vq->num_free += vq->chain_len[id];
-	vq->chain_len[id] = 0;
-	vq->cookie[id] = NULL;
-	vq->next[id] = vq->free_head;
-	vq->free_head = id;
+	*cookie = packed_release(vq, id);
+	vq->used_elems++;
 	return 1;
 }
 
@@ -267,7 +302,40 @@ static bool packed_pending(struct vsng_vq *vq)
 	uint16_t id;
 	uint32_t len;
 
+	if (vq->in_order && vq->batch_last >= 0)
+		return true;
 	return used_at(vq, vq->used_pos, vq->used_wrap, &id, &len);
+}
+
+/*
+ * IN_ORDER: walk the outstanding buffers in order; each used element
+ * ahead covers the buffers up to its id.
+ */
+static uint16_t packed_used_count_in_order(struct vsng_vq *vq)
+{
+	uint16_t pos = vq->used_pos, n = vq->last_used, id;
+	unsigned int i = 0, k = vq->order_first;
+	int last = vq->batch_last;
+	bool wrap = vq->used_wrap;
+	uint32_t len;
+
+	while (i < vq->order_count) {
+		uint16_t b = vq->order[k];
+
+		if (last < 0) {
+			if (!used_at(vq, pos, wrap, &id, &len))
+				break;
+			last = id;
+		}
+		slot_advance(vq, &pos, &wrap, vq->chain_len[b] ?: 1);
+		n++;
+		i++;
+		if (++k == vq->num)
+			k = 0;
+		if (b == last)
+			last = -1;
+	}
+	return n;
 }
 
 /* Consumed + published-but-not-consumed: walk the used elements ahead. */
@@ -278,6 +346,8 @@ static uint16_t packed_used_count(struct vsng_vq *vq)
 	unsigned int walked = 0;
 	uint32_t len;
 
+	if (vq->in_order)
+		return packed_used_count_in_order(vq);
 	while (walked < vq->num && used_at(vq, pos, wrap, &id, &len)) {
 		unsigned int k = id < vq->num && vq->chain_len[id] ?
 				 vq->chain_len[id] : 1;

@@ -173,11 +173,46 @@ static void free_chain(struct vsng_vq *vq, uint16_t head)
 	vq->cookie[head] = NULL;
 }
 
+/*
+ * IN_ORDER: one used entry (at the slot of the first buffer it covers)
+ * names the last buffer of a run; used->idx counts every buffer.
+ */
+static int split_get_used_in_order(struct vsng_vq *vq, uint32_t *len,
+				   void **cookie)
+{
+	uint16_t head;
+
+	if (vq->batch_last < 0) {
+		uint16_t idx = READ_ONCE16(vq->used->idx);
+		struct vring_used_elem e;
+
+		if (idx == vq->last_used)
+			return 0;
+		/* used->idx before the entry it covers */
+		smp_rmb();
+		e = vq->used->ring[vq->last_used % vq->num];
+		if (vsng_vq_order_batch(vq, e.id, e.len,
+					(uint16_t)(idx - vq->last_used))) {
+			vq->last_used++;
+			return -EIO;
+		}
+	}
+	head = vsng_vq_order_take(vq, len);
+	vq->last_used++;
+	if (head >= vq->num || !vq->cookie[head])
+		return -EIO;
+	*cookie = vq->cookie[head];
+	free_chain(vq, head);
+	return 1;
+}
+
 static int split_get_used(struct vsng_vq *vq, uint32_t *len, void **cookie)
 {
 	uint16_t idx = READ_ONCE16(vq->used->idx);
 	struct vring_used_elem e;
 
+	if (vq->in_order)
+		return split_get_used_in_order(vq, len, cookie);
 	if (idx == vq->last_used)
 		return 0;
 	/* used->idx before the entry it covers */
@@ -192,11 +227,14 @@ static int split_get_used(struct vsng_vq *vq, uint32_t *len, void **cookie)
 	*len = e.len;
 	*cookie = vq->cookie[e.id];
 	free_chain(vq, e.id);
+	vq->used_elems++;
 	return 1;
 }
 
 static bool split_pending(struct vsng_vq *vq)
 {
+	if (vq->in_order && vq->batch_last >= 0)
+		return true;
 	return READ_ONCE16(vq->used->idx) != vq->last_used;
 }
 

@@ -26,7 +26,8 @@ struct vhost_scsi_ng_vq_stats {
 	__u64 coalesced;	/* signals deferred by coalescing */
 	__u64 inflight;		/* requests taken, not yet completed */
 	__u64 busy;		/* answered BUSY (control queue: TMF flood) */
-	__u64 reserved[6];
+	__u64 used_elems;	/* used elements written (IN_ORDER: one a run) */
+	__u64 reserved[5];
 };
 
 #define VHOST_SCSI_NG_VQ_BROKEN		(1U << 0)
