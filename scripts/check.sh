@@ -35,7 +35,10 @@
 #              detach/attach of a scsi_host hostdev; about 3 minutes each)
 #   packed     make check-full only: scripts/realguest/run.sh multiqueue-packed
 #              per target (num_queues=4 over packed virtqueues, two inner
-#              boots for ours; in-tree: its refusal of the packed ring)
+#              boots for ours; in-tree: its refusal of the packed ring), and
+#              the whole selftest suite on packed rings for ours
+#              (VSNG_RING=packed run.sh, phase selftests-packed-ours; about
+#              7 minutes of guest)
 #   dkms       make check-full only (VSNG_CHECK_FULL=1): scripts/check-dkms.sh,
 #              the Debian package installed in a guest, DKMS building our
 #              module under TCG (25-35 minutes measured), stock names, removal
@@ -590,6 +593,9 @@ if has_phase packed; then
 		phase "packed-$t" scripts/vm-run --logdir "$RES/packed-$t" --timeout 900 \
 			--env TARGET="$t" -- bash scripts/realguest/run.sh multiqueue-packed
 	done
+	phase selftests-packed-ours scripts/vm-run --logdir "$RES/selftests-packed-ours" \
+		--timeout 1500 --env TARGET=ours --env VSNG_RING=packed -- \
+		bash selftests/vhost_scsi_ng/run.sh
 fi
 
 # ---- dkms (make check-full): the package in a guest -------------------------------

@@ -340,6 +340,8 @@ TEST_F(mig, used_ring_logged)
 	uint64_t used = vsng_gpa(d, vq->used), dout = buf_gpa(d, 2 * PG, 0);
 	struct vsng_cmd c = { 0 };
 
+	VSNG_SPLIT_LAYOUT("the used ring's logged pages");
+
 	ASSERT_NE(0, dout);
 	ASSERT_EQ(0, vsng_vq_set_log(vq, false));
 	ASSERT_EQ(0, mig_rw(&self->e, true, 0, dout, 2 * PG, 1, &c));
@@ -499,6 +501,8 @@ TEST_F(mig, log_all_on_off)
 	uint64_t din = buf_gpa(d, 2 * PG, 0), f = d->features;
 	struct vsng_cmd c = { 0 };
 
+	VSNG_SPLIT_LAYOUT("the used ring's logged pages");
+
 	ASSERT_NE(0, din);
 	f &= ~(1ULL << VHOST_F_LOG_ALL);
 	ASSERT_EQ(0, vsng_ioctl(d, VHOST_SET_FEATURES, &f));
@@ -529,6 +533,8 @@ TEST_F(mig, set_log_base_running)
 	struct vsng_cmd c = { 0 };
 	size_t len2;
 	uint8_t *log2 = vsng_log_alloc(&len2);
+
+	VSNG_SPLIT_LAYOUT("the used ring's logged pages");
 
 	ASSERT_NE(0, din);
 	ASSERT_NE(NULL, log2);
@@ -846,6 +852,8 @@ TEST_F(slow, set_log_base_inflight)
 	size_t len2;
 	uint8_t *log2 = vsng_log_alloc(&len2);
 
+	VSNG_SPLIT_LAYOUT("the used ring's logged pages");
+
 	ASSERT_NE(0, din);
 	ASSERT_NE(NULL, log2);
 	ASSERT_EQ(0, slow_read(&self->e, &c, 0, din, 2 * PG));
@@ -887,6 +895,8 @@ TEST_F(slow, clear_endpoint_resume)
 	struct vhost_vring_state s = { 0 };
 	struct vsng_cmd c[3] = { 0 };
 	int i, missing = 0;
+
+	VSNG_SPLIT_LAYOUT("the 16-bit vring base");
 
 	for (i = 0; i < 3; i++) {
 		din[i] = buf_gpa(d, 2 * PG, 0);

@@ -159,6 +159,8 @@ TEST_F_TIMEOUT(ev, events_missed_asks_for_kick, 60)
 	bool missed = false;
 	int r;
 
+	VSNG_SPLIT_LAYOUT("avail_event in the used ring");
+
 	if (!(self->e.d.features & VSNG_F_HOTPLUG))
 		SKIP(return, "HOTPLUG not offered");
 	if (!vq->event_idx)

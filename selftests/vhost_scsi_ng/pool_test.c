@@ -60,6 +60,8 @@ TEST_F_TIMEOUT(pool, task_set_full_when_pool_exhausted, 120)
 	int i, tsf = 0, seen = 0, other = 0, bad_target = 0;
 	uint64_t end;
 
+	VSNG_SPLIT_LAYOUT("reads used ring entries");
+
 	if (!(self->e.d.features & VSNG_F_INDIRECT))
 		SKIP(return, "needs INDIRECT_DESC");
 	for (i = 0; i < QN; i++) {

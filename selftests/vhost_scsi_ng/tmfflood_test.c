@@ -263,6 +263,8 @@ TEST_F_TIMEOUT(tmff, lun_reset_pileup, 120)
 	int i, answered, held;
 	uint64_t end, t0;
 
+	VSNG_SPLIT_LAYOUT("avail_event in the used ring");
+
 	ASSERT_TRUE(ctl && freeq && t && buf);
 	if (!(self->e.d.features & VSNG_F_EVENT_IDX))
 		SKIP(return, "needs EVENT_IDX to see what the device took");

@@ -198,6 +198,18 @@ static inline const char *vsng_module(void)
 		SKIP(return, "in-tree: packed rings not supported"); \
 } while (0)
 
+/*
+ * A test that reads the split ring's own layout (the used ring's entries,
+ * avail_event, the used ring's guest address in the dirty log, the 16-bit
+ * vring base): under VSNG_RING=packed (a whole suite run on packed rings)
+ * it SKIPs with @what; the packed layout has tests of its own
+ * (badinput's packed cases, KUnit, lt.packed_chains_in_flight_exceed_ring).
+ */
+#define VSNG_SPLIT_LAYOUT(what) do { \
+	if (vsng_ring_env_packed()) \
+		SKIP(return, "split ring layout: " what); \
+} while (0)
+
 #define RESP_OK(c) ((c)->done && (c)->rsp.response == VIRTIO_SCSI_S_OK)
 
 /*
