@@ -120,7 +120,13 @@ static void vsng_evt_send(struct vsng_scsi *vs, struct vsng_evt *evt)
 		return;
 	}
 	if (ch.in_len < sizeof(*event)) {
-		/* As in-tree: the malformed buffer is not given back. */
+		/*
+		 * As in-tree: the malformed buffer is not given back; with
+		 * IN_ORDER it is (length 0), or every later event buffer
+		 * would wait behind it for ever (inorder.c).
+		 */
+		if (vq->in_order)
+			vsng_vq_add_used(vq, ch.head, 0);
 		vq->stats.errors++;
 		pr_err_ratelimited("vhost-scsi-ng: event buffer too small: %zu\n",
 				   ch.in_len);

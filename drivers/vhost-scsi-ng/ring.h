@@ -19,7 +19,7 @@
 
 /* ---- split ring (ring_split.c) ---------------------------------------- */
 int vsng_split_pop(struct vsng_vq *vq, struct vsng_chain *ch);
-void vsng_split_unpop(struct vsng_vq *vq, int n);
+bool vsng_split_unpop(struct vsng_vq *vq, int n);
 int vsng_split_add_used(struct vsng_vq *vq, u16 head, u32 len);
 int vsng_split_add_used_run(struct vsng_vq *vq, u16 head, u32 len, u16 count);
 void vsng_split_flush_used(struct vsng_vq *vq);
@@ -36,7 +36,7 @@ size_t vsng_split_used_size(unsigned int num);
 
 /* ---- packed ring (ring_packed.c) -------------------------------------- */
 int vsng_packed_pop(struct vsng_vq *vq, struct vsng_chain *ch);
-void vsng_packed_unpop(struct vsng_vq *vq, int n);
+bool vsng_packed_unpop(struct vsng_vq *vq, int n);
 int vsng_packed_add_used(struct vsng_vq *vq, u16 id, u32 len);
 int vsng_packed_add_used_run(struct vsng_vq *vq, u16 id, u32 len, u16 count,
 			     u16 skipped_descs);
@@ -117,11 +117,14 @@ static inline int vsng_vq_pop(struct vsng_vq *vq, struct vsng_chain *ch)
 
 static inline void vsng_vq_unpop(struct vsng_vq *vq, int n)
 {
+	bool done;
+
 	if (vq->packed)
-		vsng_packed_unpop(vq, n);
+		done = vsng_packed_unpop(vq, n);
 	else
-		vsng_split_unpop(vq, n);
-	if (unlikely(vq->in_order))
+		done = vsng_split_unpop(vq, n);
+	/* The order record follows the ring only when the ring moved. */
+	if (unlikely(vq->in_order) && done)
 		vsng_inorder_unpop(vq, n);
 }
 

@@ -344,12 +344,12 @@ int vsng_packed_pop(struct vsng_vq *vq, struct vsng_chain *ch)
 }
 EXPORT_SYMBOL_IF_KUNIT(vsng_packed_pop);
 
-void vsng_packed_unpop(struct vsng_vq *vq, int n)
+bool vsng_packed_unpop(struct vsng_vq *vq, int n)
 {
 	lockdep_assert_held(&vq->mutex);
 	/* Only the last pop can be put back: no earlier position is kept. */
 	if (WARN_ON_ONCE(n != 1 || !vq->inflight || vq->unpop_id >= vq->num))
-		return;
+		return false;
 	vq->inflight_descs -= vq->pk_ndescs[vq->unpop_id];
 	vq->pk_ndescs[vq->unpop_id] = 0;
 	vq->last_avail_idx = vq->unpop_idx;
@@ -358,6 +358,7 @@ void vsng_packed_unpop(struct vsng_vq *vq, int n)
 	vq->unpop_id = vq->num;
 	vq->inflight--;
 	vq->stats.requests--;
+	return true;
 }
 EXPORT_SYMBOL_IF_KUNIT(vsng_packed_unpop);
 

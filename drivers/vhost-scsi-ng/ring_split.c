@@ -240,14 +240,15 @@ int vsng_split_pop(struct vsng_vq *vq, struct vsng_chain *ch)
 }
 EXPORT_SYMBOL_IF_KUNIT(vsng_split_pop);
 
-void vsng_split_unpop(struct vsng_vq *vq, int n)
+bool vsng_split_unpop(struct vsng_vq *vq, int n)
 {
 	lockdep_assert_held(&vq->mutex);
 	if (WARN_ON_ONCE(n < 0 || n > vq->inflight))
-		return;
+		return false;
 	vq->last_avail_idx -= n;
 	vq->inflight -= n;
 	vq->stats.requests -= n;
+	return true;
 }
 EXPORT_SYMBOL_IF_KUNIT(vsng_split_unpop);
 

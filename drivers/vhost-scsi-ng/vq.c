@@ -135,12 +135,18 @@ int vsng_vq_init_access(struct vsng_vq *vq)
 	vq->hold_deadline_ns = 0;
 	vq->signalled_used_valid = false;
 
+	/*
+	 * A start that fails leaves the queue broken (pop refuses), not
+	 * running on half-reset state: a ring size the format cannot take,
+	 * an in-order record of the previous session.
+	 */
 	r = vsng_ring_init_access(vq);
-	if (r)
+	if (!r)
+		r = vsng_inorder_init(vq);
+	if (r) {
+		vq->broken = true;
 		return r;
-	r = vsng_inorder_init(vq);
-	if (r)
-		return r;
+	}
 
 	/* Buffers posted before the backend existed got no kick of theirs. */
 	if (vq->kick && vq->handle_kick)
