@@ -47,6 +47,7 @@ void vsng_inorder_free(struct vsng_vq *vq)
 	vq->io_first = 0;
 	vq->io_count = 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_inorder_free);
 
 /* Backend start: an empty record for a ring of vq->num entries. */
 int vsng_inorder_init(struct vsng_vq *vq)
@@ -78,6 +79,7 @@ int vsng_inorder_init(struct vsng_vq *vq)
 	}
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_inorder_init);
 
 /* A chain with head (buffer ID) @head was popped: append it. */
 int vsng_inorder_popped(struct vsng_vq *vq, u16 head)
@@ -98,6 +100,7 @@ int vsng_inorder_popped(struct vsng_vq *vq, u16 head)
 	vq->io_count++;
 	return 1;
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_inorder_popped);
 
 /* The last @n pops were put back (vsng_vq_unpop()). */
 void vsng_inorder_unpop(struct vsng_vq *vq, int n)
@@ -107,6 +110,7 @@ void vsng_inorder_unpop(struct vsng_vq *vq, int n)
 		return;
 	vq->io_count -= n;
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_inorder_unpop);
 
 /* The command of @head completed: mark it, publish at the next flush. */
 int vsng_inorder_done(struct vsng_vq *vq, u16 head, u32 len)
@@ -128,6 +132,7 @@ int vsng_inorder_done(struct vsng_vq *vq, u16 head, u32 len)
 	}
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_inorder_done);
 
 /*
  * Write one used element for the run of completed buffers at the front of
@@ -168,3 +173,4 @@ void vsng_inorder_publish(struct vsng_vq *vq)
 	else
 		vsng_split_add_used_run(vq, last, vq->io_len[last], run);
 }
+EXPORT_SYMBOL_IF_KUNIT(vsng_inorder_publish);
