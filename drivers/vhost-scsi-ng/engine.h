@@ -89,6 +89,14 @@ struct vsng_walk {
 int vsng_walk_add(struct vsng_vq *vq, struct vsng_walk *w,
 		  u64 addr, u32 len, u16 flags);
 
+/*
+ * The entry count of an indirect table of @len bytes at guest address
+ * @table, entries of 16 bytes in both formats: at most @max, no empty or
+ * partial table, no wrap.  Else -EINVAL with the queue broken.
+ */
+int vsng_indirect_count(struct vsng_vq *vq, u64 table, u32 len,
+			unsigned int max);
+
 /* Start a chain at @w (its iov/gpa arrays are the queue's). */
 static inline void vsng_walk_start(struct vsng_vq *vq, struct vsng_walk *w,
 				   struct vsng_chain *ch)

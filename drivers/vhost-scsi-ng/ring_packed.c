@@ -191,23 +191,13 @@ static int vsng_pk_walk_indirect(struct vsng_vq *vq, struct vsng_walk *w,
 				 u64 table, u32 len)
 {
 	struct vring_packed_desc d;
-	unsigned int count, i;
+	unsigned int i;
 	u16 flags;
-	int r;
+	int count, r;
 
-	if (unlikely(!len || len % sizeof(d))) {
-		vsng_vq_error(vq, "indirect table length %u", len);
-		return -EINVAL;
-	}
-	if (unlikely(table + len < table)) {
-		vsng_vq_error(vq, "indirect table %#llx+%u wraps", table, len);
-		return -EINVAL;
-	}
-	count = len / sizeof(d);
-	if (unlikely(count > VSNG_MAX_IOV)) {
-		vsng_vq_error(vq, "indirect table of %u entries", count);
-		return -EINVAL;
-	}
+	count = vsng_indirect_count(vq, table, len, VSNG_MAX_IOV);
+	if (count < 0)
+		return count;
 	for (i = 0; i < count; i++) {
 		/* Read each entry once; check only the local copy. */
 		if (vsng_mem_read(w->mt, table + i * sizeof(d), &d, sizeof(d))) {

@@ -108,23 +108,13 @@ static int vsng_walk_indirect(struct vsng_vq *vq, struct vsng_walk *w,
 			      u64 table, u32 len)
 {
 	struct vring_desc d;
-	unsigned int count, i = 0, steps;
+	unsigned int i = 0, steps;
 	u16 flags;
-	int r;
+	int count, r;
 
-	if (unlikely(!len || len % sizeof(d))) {
-		vsng_vq_error(vq, "indirect table length %u", len);
-		return -EINVAL;
-	}
-	if (unlikely(table + len < table)) {
-		vsng_vq_error(vq, "indirect table %#llx+%u wraps", table, len);
-		return -EINVAL;
-	}
-	count = len / sizeof(d);
-	if (unlikely(count > USHRT_MAX + 1)) {
-		vsng_vq_error(vq, "indirect table of %u entries", count);
-		return -EINVAL;
-	}
+	count = vsng_indirect_count(vq, table, len, USHRT_MAX + 1);
+	if (count < 0)
+		return count;
 
 	for (steps = 0; ; steps++) {
 		if (unlikely(steps >= count)) {

@@ -156,6 +156,27 @@ int vsng_vq_init_access(struct vsng_vq *vq)
 
 /* ---- popping chains --------------------------------------------------- */
 
+int vsng_indirect_count(struct vsng_vq *vq, u64 table, u32 len,
+			unsigned int max)
+{
+	BUILD_BUG_ON(sizeof(struct vring_desc) !=
+		     sizeof(struct vring_packed_desc));
+	if (unlikely(!len || len % sizeof(struct vring_desc))) {
+		vsng_vq_error(vq, "indirect table length %u", len);
+		return -EINVAL;
+	}
+	if (unlikely(table + len < table)) {
+		vsng_vq_error(vq, "indirect table %#llx+%u wraps", table, len);
+		return -EINVAL;
+	}
+	if (unlikely(len / sizeof(struct vring_desc) > max)) {
+		vsng_vq_error(vq, "indirect table of %zu entries",
+			      len / sizeof(struct vring_desc));
+		return -EINVAL;
+	}
+	return len / sizeof(struct vring_desc);
+}
+
 /* Add one (already read) descriptor's buffer to the chain. */
 int vsng_walk_add(struct vsng_vq *vq, struct vsng_walk *w,
 		  u64 addr, u32 len, u16 flags)
